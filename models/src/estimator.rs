@@ -1,0 +1,31 @@
+//! The two traits every model implements: unfitted `Estimator`, fitted `Fitted`.
+
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
+
+use crate::error::ModelError;
+
+/// A model with its hyperparameters fixed, ready to fit.
+pub trait Estimator: Send {
+    /// Fit on rows `x` with targets `y` (class indices 0..k as f64 for classifiers).
+    fn fit(&self, x: ArrayView2<'_, f64>, y: ArrayView1<'_, f64>) -> Result<Box<dyn Fitted>, ModelError>;
+}
+
+/// A fitted model.
+pub trait Fitted: Send {
+    /// Predict for rows `x`.
+    fn predict(&self, x: ArrayView2<'_, f64>) -> Prediction;
+}
+
+/// What a fitted model predicts.
+#[derive(Debug, Clone)]
+pub enum Prediction {
+    /// Class indices, with class probabilities (rows × classes) where the model has them.
+    Classes {
+        /// Predicted class index per row.
+        class: Array1<usize>,
+        /// Probability of each class per row, if the model estimates them.
+        proba: Option<Array2<f64>>,
+    },
+    /// Real-valued predictions of a regressor.
+    Values(Array1<f64>),
+}

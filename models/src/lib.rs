@@ -1,0 +1,31 @@
+//! Datasets, models, metrics and cross-validation: pure computation, no processes, no IPC.
+//!
+//! Everything here is testable in-process. The `trainer` crate runs it inside trainer
+//! processes; the `orchestrator` crate uses the catalogue and the dataset reader to validate
+//! a study before any process starts.
+
+pub mod catalogue;
+pub mod cv;
+pub mod dataset;
+pub mod error;
+pub mod estimator;
+pub mod evaluate;
+pub mod hyper;
+pub mod metrics;
+pub mod preprocess;
+pub mod sgd;
+pub mod synth;
+
+mod dummy;
+mod linear;
+mod logistic;
+mod tree;
+
+pub use catalogue::{ModelInfo, build, catalogue, lookup};
+pub use cv::{Fold, Folds};
+pub use dataset::{DataView, Dataset, Problem, ProblemKind};
+pub use error::{DataError, ModelError};
+pub use estimator::{Estimator, Fitted, Prediction};
+pub use evaluate::{CrossValidator, FoldScores};
+pub use hyper::{HyperKind, HyperSpec, ParamValue, Params};
+pub use metrics::{Direction, Metric};

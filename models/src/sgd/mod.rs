@@ -1,0 +1,1 @@
+//! SGD models with a flat parameter vector (parallel training).

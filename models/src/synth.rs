@@ -1,0 +1,1 @@
+//! Synthetic datasets for tests and benchmarks (to be written).

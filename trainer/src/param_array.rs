@@ -1,0 +1,1 @@
+//! The shared-memory parameter array with its lock (to be written).
