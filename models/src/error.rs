@@ -49,7 +49,9 @@ pub enum DataError {
         value: String,
     },
     /// A cell is NaN or infinite.
-    #[error("{path}, line {line}, column {column} (`{name}`): value `{value}` is not finite; remove or impute it")]
+    #[error(
+        "{path}, line {line}, column {column} (`{name}`): value `{value}` is not finite; remove or impute it"
+    )]
     NotFinite {
         /// The data file.
         path: PathBuf,
@@ -62,6 +64,20 @@ pub enum DataError {
         /// The offending text.
         value: String,
     },
+    /// A cell is empty (a missing value).
+    #[error(
+        "{path}, line {line}, column {column} (`{name}`): empty cell; remove the row or impute the value"
+    )]
+    EmptyCell {
+        /// The data file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: u64,
+        /// 1-based column number.
+        column: usize,
+        /// The column's header name.
+        name: String,
+    },
     /// The target column named in the config is not in the header.
     #[error("{path}: no target column `{target}` in the header (columns: {columns})")]
     MissingTarget {
@@ -73,7 +89,9 @@ pub enum DataError {
         columns: String,
     },
     /// A classification target with fewer than two classes.
-    #[error("{path}: target `{target}` has only one class ({class}); a classifier needs at least two")]
+    #[error(
+        "{path}: target `{target}` has only one class ({class}); a classifier needs at least two"
+    )]
     OneClass {
         /// The data file.
         path: PathBuf,
