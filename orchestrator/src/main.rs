@@ -1,1 +1,5 @@
-fn main() {}
+//! The `cohort` binary.
+
+fn main() -> std::process::ExitCode {
+    orchestrator::main()
+}

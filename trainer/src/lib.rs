@@ -2,3 +2,9 @@
 //! orchestrator, and the ParamArray (shared-memory parameters under a lock).
 
 pub mod param_array;
+pub mod process;
+pub mod protocol;
+pub mod worker;
+
+pub use protocol::{Event, FailureKind, PROTOCOL_VERSION, SweepSetup, Task, TrialId, TrialTask};
+pub use worker::{TrainerArgs, TrainerError, run};

@@ -1,0 +1,288 @@
+//! The command line: parse, dispatch, print, map errors to exit statuses.
+
+use std::io::Write;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::error::{BadInput, exit};
+use crate::report::{self, StudyView};
+use crate::scheduler::SweepEnd;
+use crate::store::{Store, TrialState};
+use crate::study::{self, SweepOptions};
+
+/// cohort: hyperparameter sweeps across trainer processes, one per core.
+#[derive(Debug, Parser)]
+#[command(name = "cohort", version, about, long_about = None)]
+struct Cli {
+    /// More log output on stderr (-v: each trial, -vv: everything); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    /// Only warnings and errors on stderr.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run (or resume) the sweep described by a TOML config.
+    Sweep {
+        /// The study config.
+        config: PathBuf,
+        /// Trainer processes (default: cores minus one, at least 1).
+        #[arg(short, long)]
+        workers: Option<NonZeroUsize>,
+        /// Study directory (default: runs/<study name>).
+        #[arg(long)]
+        study_dir: Option<PathBuf>,
+        /// Print one JSON document on stdout instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// Start a new study even if the directory holds a different one (it is moved aside).
+        #[arg(long)]
+        force_new: bool,
+    },
+    /// Continue a study from its directory.
+    Resume {
+        /// The study directory.
+        dir: PathBuf,
+        /// Trainer processes (default: cores minus one, at least 1).
+        #[arg(short, long)]
+        workers: Option<NonZeroUsize>,
+        /// Print one JSON document on stdout instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a study's trials (works while it runs).
+    Results {
+        /// The study directory.
+        dir: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+        /// Only the K best trials.
+        #[arg(long)]
+        top: Option<usize>,
+        /// Only trials in this state.
+        #[arg(long, value_parser = parse_state)]
+        state: Option<TrialState>,
+    },
+    /// Print the best trial as JSON.
+    Best {
+        /// The study directory.
+        dir: PathBuf,
+    },
+    /// Print trial counts by state and the running trials.
+    Status {
+        /// The study directory.
+        dir: PathBuf,
+    },
+    /// List the models and their hyperparameters.
+    Models,
+    /// Run as a trainer process (started by the orchestrator).
+    #[command(hide = true)]
+    Trainer {
+        /// The orchestrator's one-shot server name.
+        #[arg(long)]
+        connect: String,
+        /// This worker's id.
+        #[arg(long)]
+        worker: u32,
+        /// Core to pin to.
+        #[arg(long)]
+        core: Option<usize>,
+        /// Address-space cap, bytes.
+        #[arg(long)]
+        memory: Option<u64>,
+        /// The orchestrator's pid.
+        #[arg(long)]
+        parent: Option<u32>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+fn parse_state(s: &str) -> Result<TrialState, String> {
+    TrialState::from_name(s).ok_or_else(|| format!("expected one of {}", TrialState::ALL.map(|t| t.name()).join(", ")))
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    let default = match (quiet, verbose) {
+        (true, _) => "warn",
+        (false, 0) => "info",
+        (false, 1) => "debug,ipc_channel=info",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter).with_target(false).compact().try_init();
+}
+
+/// The `cohort` binary's entry point.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { exit::BAD_INPUT } else { exit::OK });
+        }
+    };
+    if let Command::Trainer { connect, worker, core, memory, parent } = cli.command {
+        trainer::process::init_logging();
+        return match trainer::run(trainer::TrainerArgs { connect, worker, core, memory, parent }) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                tracing::error!("{e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    init_logging(cli.verbose, cli.quiet);
+    crate::signals::install();
+    match run(cli.command) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            let code = if e.downcast_ref::<BadInput>().is_some() { exit::BAD_INPUT } else { exit::FAILED };
+            eprintln!("error: {e:#}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn print(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    // A closed pipe (`| head`) is not an error worth a message.
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => Ok(r?),
+    }
+}
+
+fn open_view(dir: &Path) -> Result<StudyView> {
+    let store = Store::open_readonly(dir).map_err(BadInput::new)?;
+    Ok(StudyView { meta: store.meta()?, trials: store.trials()? })
+}
+
+fn run(command: Command) -> Result<u8> {
+    match command {
+        Command::Sweep { config, workers, study_dir, json, force_new } => {
+            let outcome = study::sweep(&config, &SweepOptions { workers, study_dir, force_new })?;
+            finish(outcome, json)
+        }
+        Command::Resume { dir, workers, json } => finish(study::resume(&dir, workers)?, json),
+        Command::Results { dir, format, top, state } => {
+            let view = open_view(&dir)?;
+            let text = match format {
+                Format::Table => report::table(&view, top, state),
+                Format::Csv => report::csv(&view, top, state),
+                Format::Json => {
+                    let ranked = view.ranked();
+                    let rows: Vec<_> = ranked
+                        .iter()
+                        .filter(|t| state.is_none_or(|s| s == t.state))
+                        .take(top.unwrap_or(usize::MAX))
+                        .map(|t| report::trial_json(t, (t.state == TrialState::Complete).then(|| ranked.iter().position(|r| r.trial == t.trial).map_or(0, |p| p + 1))))
+                        .collect();
+                    format!("{}\n", serde_json::to_string_pretty(&rows)?)
+                }
+            };
+            print(&text)?;
+            Ok(exit::OK)
+        }
+        Command::Best { dir } => {
+            let view = open_view(&dir)?;
+            match view.best() {
+                Some(t) => {
+                    print(&format!("{}\n", serde_json::to_string_pretty(&report::trial_json(t, Some(1)))?))?;
+                    Ok(exit::OK)
+                }
+                None => {
+                    eprintln!("error: {}: no complete trial yet", dir.display());
+                    Ok(exit::FAILED)
+                }
+            }
+        }
+        Command::Status { dir } => {
+            let view = open_view(&dir)?;
+            let mut text = format!("study {} ({}): {}\n", view.meta.get("name").map_or("?", String::as_str), view.meta.get("model").map_or("?", String::as_str), view.meta.get("status").map_or("?", String::as_str));
+            for (state, n) in view.counts() {
+                text.push_str(&format!("  {state:<14} {n}\n"));
+            }
+            let now = crate::store::now();
+            for t in view.trials.iter().filter(|t| t.state == TrialState::Running) {
+                let elapsed = t.started_at.map_or(0.0, |s| now - s);
+                text.push_str(&format!("  running: trial {} (attempt {}) on worker {} for {elapsed:.1}s\n", t.trial, t.attempts, t.worker.map_or("-".into(), |w| w.to_string())));
+            }
+            if let Some(b) = view.best() {
+                text.push_str(&format!("  best: trial {} {} {:.4}\n", b.trial, view.objective().name(), b.value.unwrap_or(f64::NAN)));
+            }
+            print(&text)?;
+            Ok(exit::OK)
+        }
+        Command::Models => {
+            print(&models_text())?;
+            Ok(exit::OK)
+        }
+        Command::Trainer { .. } => Ok(exit::OK),
+    }
+}
+
+fn models_text() -> String {
+    let mut s = String::new();
+    for m in models::catalogue() {
+        let kind = match m.problem {
+            models::ProblemKind::Classification => "classifier",
+            models::ProblemKind::Regression => "regressor",
+        };
+        s.push_str(&format!("{} ({kind}): {}\n", m.name, m.summary));
+        for h in &m.hyperparams {
+            let default = h.default.as_ref().map_or("unset".to_string(), |d| d.to_string());
+            s.push_str(&format!("    {:<24} default {:<10} {}\n", h.name, default, h.help));
+        }
+    }
+    s
+}
+
+fn finish(outcome: study::StudyOutcome, json: bool) -> Result<u8> {
+    let status = match outcome.end {
+        SweepEnd::Finished => "finished",
+        SweepEnd::Interrupted => "interrupted",
+    };
+    let view = &outcome.view;
+    if json {
+        print(&format!("{}\n", serde_json::to_string_pretty(&report::study_json(view, status))?))?;
+    } else {
+        let mut text = report::table(view, None, None);
+        match view.best() {
+            Some(b) => {
+                let params: Vec<String> = b.params.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+                let s = b.metrics.get(view.objective().name());
+                text.push_str(&format!(
+                    "\nbest: trial {} with {} {:.4} ± {:.4}\n  {}\nstudy: {}\n",
+                    b.trial,
+                    view.objective().name(),
+                    s.map_or(f64::NAN, |s| s.mean),
+                    s.map_or(f64::NAN, |s| s.std),
+                    params.join("\n  "),
+                    outcome.dir.display()
+                ));
+            }
+            None => text.push_str(&format!("\nno trial completed\nstudy: {}\n", outcome.dir.display())),
+        }
+        print(&text)?;
+    }
+    Ok(match outcome.end {
+        SweepEnd::Interrupted => exit::INTERRUPTED,
+        SweepEnd::Finished if view.best().is_none() => exit::FAILED,
+        SweepEnd::Finished => exit::OK,
+    })
+}

@@ -1,0 +1,580 @@
+//! The study config (TOML): read once, checked once, into types that cannot hold invalid values.
+//!
+//! Every error names the file and the field (or line and column) and what was expected.
+
+use std::collections::BTreeMap;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use models::{Metric, ModelInfo, ParamValue, Params, ProblemKind};
+use serde::Deserialize;
+
+use crate::space::{Distribution, Space};
+
+/// A config that cannot be used: always names the file and the place.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{path}: cannot read the config: {source}")]
+    Read {
+        /// The config file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Malformed TOML or a key that does not belong.
+    #[error("{path}:{line}:{column}: {message}")]
+    Syntax {
+        /// The config file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A well-formed value that is not allowed.
+    #[error("{path}: `{field}`: {message}")]
+    Field {
+        /// The config file.
+        path: PathBuf,
+        /// Dotted path of the field.
+        field: String,
+        /// What is wrong and what was expected.
+        message: String,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    study: RawStudy,
+    data: RawData,
+    model: RawModel,
+    #[serde(default)]
+    cv: RawCv,
+    search: RawSearch,
+    #[serde(default)]
+    run: RawRun,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStudy {
+    name: Option<String>,
+    #[serde(default)]
+    seed: u64,
+    metric: String,
+    #[serde(default)]
+    metrics: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawData {
+    path: PathBuf,
+    target: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawModel {
+    name: String,
+    #[serde(default)]
+    params: BTreeMap<String, toml::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCv {
+    #[serde(default = "default_folds")]
+    folds: i64,
+    #[serde(default = "yes")]
+    shuffle: bool,
+    #[serde(default = "yes")]
+    standardize: bool,
+}
+
+impl Default for RawCv {
+    fn default() -> Self {
+        RawCv { folds: default_folds(), shuffle: true, standardize: true }
+    }
+}
+
+fn default_folds() -> i64 {
+    5
+}
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSearch {
+    sampler: String,
+    trials: Option<i64>,
+    #[serde(default)]
+    space: BTreeMap<String, toml::Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRun {
+    workers: Option<i64>,
+    retries: Option<i64>,
+    timeout: Option<toml::Value>,
+    memory: Option<toml::Value>,
+}
+
+/// How trials are proposed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SamplerKind {
+    /// Every combination of the space.
+    Grid,
+    /// `trials` independent random draws.
+    Random {
+        /// How many.
+        trials: u64,
+    },
+}
+
+/// How each trial is scored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CvSpec {
+    /// Number of folds, at least 2.
+    pub folds: usize,
+    /// Shuffle with the study seed before splitting (false: scikit-learn's unshuffled folds).
+    pub shuffle: bool,
+    /// Standardize features, fitted on the training folds only.
+    pub standardize: bool,
+}
+
+/// Resources and fault handling of the run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSpec {
+    /// Trainer processes (None: cores minus one, at least 1).
+    pub workers: Option<NonZeroUsize>,
+    /// Retries of a trial whose trainer died.
+    pub retries: u32,
+    /// Wall-clock limit of one trial.
+    pub timeout: Option<Duration>,
+    /// Address-space cap of each trainer, bytes.
+    pub memory: Option<u64>,
+}
+
+/// A checked study config.
+#[derive(Debug, Clone)]
+pub struct StudyConfig {
+    /// The config file it was read from.
+    pub path: PathBuf,
+    /// Its text, stored with the study.
+    pub text: String,
+    /// The study's name (directory name under `runs/`).
+    pub name: String,
+    /// Seed of folds, random draws and model randomness.
+    pub seed: u64,
+    /// Metrics to record; the first is the objective.
+    pub metrics: Vec<Metric>,
+    /// The data file (absolute).
+    pub data_path: PathBuf,
+    /// The target column (None: the last).
+    pub target: Option<String>,
+    /// The model.
+    pub model: &'static ModelInfo,
+    /// Hyperparameters fixed for every trial.
+    pub fixed: Params,
+    /// Cross-validation.
+    pub cv: CvSpec,
+    /// How trials are proposed.
+    pub sampler: SamplerKind,
+    /// The searched hyperparameters.
+    pub space: Space,
+    /// Resources and fault handling.
+    pub run: RunSpec,
+}
+
+impl StudyConfig {
+    /// The objective metric.
+    pub fn objective(&self) -> Metric {
+        self.metrics[0]
+    }
+
+    /// Read and check the config at `path`.
+    pub fn load(path: &Path) -> Result<StudyConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        StudyConfig::parse(path, &text)
+    }
+
+    /// Check config `text` (read from `path`, which relative data paths are resolved against).
+    pub fn parse(path: &Path, text: &str) -> Result<StudyConfig, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| syntax_error(path, text, &e))?;
+        Checker { path }.check(raw, path, text)
+    }
+}
+
+/// Turn a TOML/serde error into one naming line and column, with a suggestion for a misspelt key.
+fn syntax_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
+    let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+    let mut message = e.message().trim().to_string();
+    if let Some(hint) = unknown_field_hint(&message) {
+        message.push_str(&hint);
+    }
+    ConfigError::Syntax { path: path.to_path_buf(), line, column, message }
+}
+
+/// serde says "unknown field `x`, expected one of `a`, `b`": add "did you mean `a`?".
+fn unknown_field_hint(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (field, expected) = rest.split_once('`')?;
+    let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    models::hyper::closest(field, candidates.iter().copied()).map(|c| format!(" (did you mean `{c}`?)"))
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+struct Checker<'a> {
+    path: &'a Path,
+}
+
+impl Checker<'_> {
+    fn err(&self, field: impl Into<String>, message: impl Into<String>) -> ConfigError {
+        ConfigError::Field { path: self.path.to_path_buf(), field: field.into(), message: message.into() }
+    }
+
+    fn check(&self, raw: RawConfig, path: &Path, text: &str) -> Result<StudyConfig, ConfigError> {
+        let model = models::lookup(&raw.model.name).map_err(|e| self.err("model.name", e.to_string()))?;
+
+        let name = match raw.study.name {
+            Some(n) => n,
+            None => path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "study".into()),
+        };
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) || name.starts_with('.') {
+            return Err(self.err("study.name", format!("`{name}` is not a usable directory name: use letters, digits, `-`, `_` and `.`")));
+        }
+
+        let mut metrics = Vec::new();
+        for (i, m) in std::iter::once(&raw.study.metric).chain(&raw.study.metrics).enumerate() {
+            let field = if i == 0 { "study.metric".to_string() } else { format!("study.metrics[{}]", i - 1) };
+            let metric = Metric::from_name(m).ok_or_else(|| {
+                let names: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
+                let hint = models::hyper::closest(m, names.iter().copied()).map(|c| format!(" (did you mean `{c}`?)")).unwrap_or_default();
+                self.err(&field, format!("unknown metric `{m}`{hint}; expected one of {}", names.join(", ")))
+            })?;
+            if metric.problem() != model.problem {
+                let kind = match model.problem {
+                    ProblemKind::Classification => "a classifier",
+                    ProblemKind::Regression => "a regressor",
+                };
+                return Err(self.err(&field, format!("metric `{m}` does not apply to `{}`, which is {kind}", model.name)));
+            }
+            if metric == Metric::LogLoss && !model.probabilistic {
+                return Err(self.err(&field, format!("`log_loss` needs class probabilities, which `{}` does not predict", model.name)));
+            }
+            if !metrics.contains(&metric) {
+                metrics.push(metric);
+            }
+        }
+
+        let data_path = path.parent().unwrap_or(Path::new(".")).join(&raw.data.path);
+
+        let mut fixed = Params::new();
+        for (k, v) in &raw.model.params {
+            fixed.insert(k.clone(), self.value(&format!("model.params.{k}"), v)?);
+        }
+
+        let folds = raw.cv.folds;
+        if !(2..=1000).contains(&folds) {
+            return Err(self.err("cv.folds", format!("expected an integer from 2 to 1000, found {folds}")));
+        }
+        let cv = CvSpec { folds: folds as usize, shuffle: raw.cv.shuffle, standardize: raw.cv.standardize };
+
+        let mut space = BTreeMap::new();
+        for (k, v) in &raw.search.space {
+            let field = format!("search.space.{k}");
+            if fixed.contains_key(k) {
+                return Err(self.err(&field, format!("`{k}` is also fixed in model.params: give it in one place")));
+            }
+            space.insert(k.clone(), self.distribution(&field, v)?);
+        }
+        let space = Space(space);
+        self.check_against_model(model, &fixed, &space)?;
+
+        let sampler = match raw.search.sampler.as_str() {
+            "grid" => {
+                if raw.search.trials.is_some() {
+                    return Err(self.err("search.trials", "grid search runs every combination; `trials` applies to random search"));
+                }
+                for (k, d) in &space.0 {
+                    if d.grid_values().is_none() {
+                        return Err(self.err(format!("search.space.{k}"), "grid search needs a finite set of values: give a list or `points = N`"));
+                    }
+                }
+                SamplerKind::Grid
+            }
+            "random" => {
+                let trials = raw.search.trials.ok_or_else(|| self.err("search.trials", "random search needs the number of trials"))?;
+                if !(1..=10_000_000).contains(&trials) {
+                    return Err(self.err("search.trials", format!("expected an integer from 1 to 10000000, found {trials}")));
+                }
+                SamplerKind::Random { trials: trials as u64 }
+            }
+            other => {
+                let hint = models::hyper::closest(other, ["grid", "random"]).map(|c| format!(" (did you mean `{c}`?)")).unwrap_or_default();
+                return Err(self.err("search.sampler", format!("unknown sampler `{other}`{hint}; expected `grid` or `random`")));
+            }
+        };
+
+        let run = self.run(&raw.run)?;
+        Ok(StudyConfig {
+            path: path.to_path_buf(),
+            text: text.to_string(),
+            name,
+            seed: raw.study.seed,
+            metrics,
+            data_path,
+            target: raw.data.target,
+            model,
+            fixed,
+            cv,
+            sampler,
+            space,
+            run,
+        })
+    }
+
+    /// A plain TOML value as a hyperparameter value.
+    fn value(&self, field: &str, v: &toml::Value) -> Result<ParamValue, ConfigError> {
+        match v {
+            toml::Value::Boolean(b) => Ok(ParamValue::Bool(*b)),
+            toml::Value::Integer(i) => Ok(ParamValue::Int(*i)),
+            toml::Value::Float(x) => Ok(ParamValue::Float(*x)),
+            toml::Value::String(s) => Ok(ParamValue::Str(s.clone())),
+            other => Err(self.err(field, format!("expected a number, a string or true/false, found {}", other.type_str()))),
+        }
+    }
+
+    /// A space entry: a list (categorical) or a table with `type`.
+    fn distribution(&self, field: &str, v: &toml::Value) -> Result<Distribution, ConfigError> {
+        let table = match v {
+            toml::Value::Array(items) => {
+                if items.is_empty() {
+                    return Err(self.err(field, "an empty list of values"));
+                }
+                let values = items.iter().enumerate().map(|(i, x)| self.value(&format!("{field}[{i}]"), x)).collect::<Result<Vec<_>, _>>()?;
+                return Ok(Distribution::Categorical(values));
+            }
+            toml::Value::Table(t) => t,
+            other => {
+                return Err(self.err(field, format!("expected a list of values or a table like {{ type = \"log_uniform\", low = 0.001, high = 100 }}, found {}", other.type_str())));
+            }
+        };
+        let kind = match table.get("type") {
+            Some(toml::Value::String(s)) => s.as_str(),
+            _ => return Err(self.err(format!("{field}.type"), "expected one of \"categorical\", \"int\", \"uniform\", \"log_uniform\"")),
+        };
+        let allowed: &[&str] = match kind {
+            "categorical" => &["type", "choices"],
+            "int" => &["type", "low", "high", "step", "log"],
+            "uniform" | "log_uniform" => &["type", "low", "high", "points"],
+            other => {
+                let hint = models::hyper::closest(other, ["categorical", "int", "uniform", "log_uniform"])
+                    .map(|c| format!(" (did you mean `{c}`?)"))
+                    .unwrap_or_default();
+                return Err(self.err(format!("{field}.type"), format!("unknown type `{other}`{hint}; expected categorical, int, uniform or log_uniform")));
+            }
+        };
+        for key in table.keys() {
+            if !allowed.contains(&key.as_str()) {
+                let hint = models::hyper::closest(key, allowed.iter().copied()).map(|c| format!(" (did you mean `{c}`?)")).unwrap_or_default();
+                return Err(self.err(format!("{field}.{key}"), format!("unknown key for type `{kind}`{hint}; expected {}", allowed.join(", "))));
+            }
+        }
+        let float = |key: &str| -> Result<f64, ConfigError> {
+            match table.get(key) {
+                Some(toml::Value::Float(x)) if x.is_finite() => Ok(*x),
+                Some(toml::Value::Integer(i)) => Ok(*i as f64),
+                Some(other) => Err(self.err(format!("{field}.{key}"), format!("expected a finite number, found {other}"))),
+                None => Err(self.err(format!("{field}.{key}"), "missing")),
+            }
+        };
+        let int = |key: &str, default: Option<i64>| -> Result<i64, ConfigError> {
+            match (table.get(key), default) {
+                (Some(toml::Value::Integer(i)), _) => Ok(*i),
+                (Some(other), _) => Err(self.err(format!("{field}.{key}"), format!("expected an integer, found {other}"))),
+                (None, Some(d)) => Ok(d),
+                (None, None) => Err(self.err(format!("{field}.{key}"), "missing")),
+            }
+        };
+        let flag = |key: &str| -> Result<bool, ConfigError> {
+            match table.get(key) {
+                Some(toml::Value::Boolean(b)) => Ok(*b),
+                Some(other) => Err(self.err(format!("{field}.{key}"), format!("expected true or false, found {other}"))),
+                None => Ok(false),
+            }
+        };
+        match kind {
+            "categorical" => match table.get("choices") {
+                Some(toml::Value::Array(items)) if !items.is_empty() => {
+                    let values = items.iter().enumerate().map(|(i, x)| self.value(&format!("{field}.choices[{i}]"), x)).collect::<Result<Vec<_>, _>>()?;
+                    Ok(Distribution::Categorical(values))
+                }
+                _ => Err(self.err(format!("{field}.choices"), "expected a non-empty list of values")),
+            },
+            "int" => {
+                let (low, high, step, log) = (int("low", None)?, int("high", None)?, int("step", Some(1))?, flag("log")?);
+                if low > high {
+                    return Err(self.err(field, format!("low ({low}) is above high ({high})")));
+                }
+                if step < 1 {
+                    return Err(self.err(format!("{field}.step"), format!("expected an integer ≥ 1, found {step}")));
+                }
+                if log && low < 1 {
+                    return Err(self.err(format!("{field}.low"), format!("a log-scaled range needs low ≥ 1, found {low}")));
+                }
+                Ok(Distribution::Int { low, high, step, log })
+            }
+            _ => {
+                let log = kind == "log_uniform";
+                let (low, high) = (float("low")?, float("high")?);
+                if low > high {
+                    return Err(self.err(field, format!("low ({low}) is above high ({high})")));
+                }
+                if log && low <= 0.0 {
+                    return Err(self.err(format!("{field}.low"), format!("log_uniform needs low > 0, found {low}")));
+                }
+                let points = match table.get("points") {
+                    None => None,
+                    Some(toml::Value::Integer(n)) if (1..=100_000).contains(n) => Some(*n as usize),
+                    Some(other) => return Err(self.err(format!("{field}.points"), format!("expected an integer from 1 to 100000, found {other}"))),
+                };
+                Ok(Distribution::Float { low, high, log, points })
+            }
+        }
+    }
+
+    /// Every value the study can produce must be a valid hyperparameter of the model: check the
+    /// fixed ones, every categorical choice and both ends of every range.
+    fn check_against_model(&self, model: &ModelInfo, fixed: &Params, space: &Space) -> Result<(), ConfigError> {
+        models::catalogue::check_params(model, fixed).map_err(|e| self.err("model.params", e.to_string()))?;
+        for (name, dist) in &space.0 {
+            let probes = match dist {
+                Distribution::Categorical(v) => v.clone(),
+                Distribution::Int { low, high, .. } => vec![ParamValue::Int(*low), ParamValue::Int(*high)],
+                Distribution::Float { low, high, .. } => vec![ParamValue::Float(*low), ParamValue::Float(*high)],
+            };
+            for probe in probes {
+                let mut p = fixed.clone();
+                p.insert(name.clone(), probe);
+                models::catalogue::check_params(model, &p).map_err(|e| self.err(format!("search.space.{name}"), e.to_string()))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn run(&self, raw: &RawRun) -> Result<RunSpec, ConfigError> {
+        let workers = match raw.workers {
+            None => None,
+            Some(n) if (1..=4096).contains(&n) => NonZeroUsize::new(n as usize),
+            Some(n) => return Err(self.err("run.workers", format!("expected an integer from 1 to 4096, found {n}"))),
+        };
+        let retries = match raw.retries {
+            None => 2,
+            Some(n) if (0..=100).contains(&n) => n as u32,
+            Some(n) => return Err(self.err("run.retries", format!("expected an integer from 0 to 100, found {n}"))),
+        };
+        let timeout = raw.timeout.as_ref().map(|v| parse_duration(v).map_err(|m| self.err("run.timeout", m))).transpose()?;
+        let memory = raw.memory.as_ref().map(|v| parse_bytes(v).map_err(|m| self.err("run.memory", m))).transpose()?;
+        Ok(RunSpec { workers, retries, timeout, memory })
+    }
+}
+
+/// Seconds as a number, or a string like "90s", "10m", "2h".
+fn parse_duration(v: &toml::Value) -> Result<Duration, String> {
+    let expected = "expected seconds (a number > 0) or a string like \"90s\", \"10m\", \"2h\"";
+    let secs = match v {
+        toml::Value::Integer(i) => *i as f64,
+        toml::Value::Float(x) => *x,
+        toml::Value::String(s) => {
+            let s = s.trim();
+            let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+            let (num, unit) = s.split_at(split);
+            let n: f64 = num.parse().map_err(|_| format!("{expected}, found \"{s}\""))?;
+            let scale = match unit.trim() {
+                "" | "s" => 1.0,
+                "ms" => 0.001,
+                "m" | "min" => 60.0,
+                "h" => 3600.0,
+                _ => return Err(format!("{expected}, found \"{s}\"")),
+            };
+            n * scale
+        }
+        other => return Err(format!("{expected}, found {other}")),
+    };
+    if !(secs.is_finite() && secs > 0.0 && secs < 1e9) {
+        return Err(format!("{expected}, found {v}"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Bytes as a number, or a string like "512MiB", "2GiB", "2G".
+fn parse_bytes(v: &toml::Value) -> Result<u64, String> {
+    let expected = "expected bytes (an integer) or a string like \"512MiB\" or \"2GiB\"";
+    let bytes = match v {
+        toml::Value::Integer(i) if *i > 0 => *i as f64,
+        toml::Value::String(s) => {
+            let s = s.trim();
+            let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+            let (num, unit) = s.split_at(split);
+            let n: f64 = num.parse().map_err(|_| format!("{expected}, found \"{s}\""))?;
+            let scale = match unit.trim() {
+                "" | "B" => 1.0,
+                "K" | "KiB" | "k" => 1024.0,
+                "M" | "MiB" => 1024.0 * 1024.0,
+                "G" | "GiB" => 1024.0 * 1024.0 * 1024.0,
+                "KB" | "kB" => 1e3,
+                "MB" => 1e6,
+                "GB" => 1e9,
+                _ => return Err(format!("{expected}, found \"{s}\"")),
+            };
+            n * scale
+        }
+        other => return Err(format!("{expected}, found {other}")),
+    };
+    // Below ~64 MiB a trainer cannot even map its binary and the dataset.
+    if !(bytes >= 64.0 * 1024.0 * 1024.0 && bytes < 1e15) {
+        return Err(format!("{expected}, at least 64MiB; found {v}"));
+    }
+    Ok(bytes as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_accept_seconds_and_units() {
+        assert_eq!(parse_duration(&toml::Value::Integer(90)).unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration(&toml::Value::String("10m".into())).unwrap(), Duration::from_secs(600));
+        assert!(parse_duration(&toml::Value::String("ten".into())).is_err());
+        assert!(parse_duration(&toml::Value::Integer(0)).is_err());
+    }
+
+    #[test]
+    fn memory_sizes_accept_binary_units_and_refuse_tiny_caps() {
+        assert_eq!(parse_bytes(&toml::Value::String("2GiB".into())).unwrap(), 2 << 30);
+        assert!(parse_bytes(&toml::Value::String("1MiB".into())).is_err());
+    }
+
+    #[test]
+    fn line_and_column_count_from_one() {
+        assert_eq!(line_col("a = 1\nbc = ?", 11), (2, 6));
+    }
+}

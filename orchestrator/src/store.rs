@@ -1,0 +1,505 @@
+//! The study store: one SQLite database per study directory (WAL mode), written only by the
+//! orchestrator, readable at any time by `cohort results`, `status`, `best` or a notebook.
+//!
+//! Writes are grouped: the scheduler commits whenever its inbox is momentarily empty, so a
+//! finished trial is durable within microseconds and a burst of short trials costs one commit.
+//! The schema is documented in the README.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use models::{FoldScores, Metric, Params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+/// The database file inside a study directory.
+pub const DB_FILE: &str = "study.db";
+
+const SCHEMA: &str = "
+CREATE TABLE study (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE trials (
+    trial       INTEGER PRIMARY KEY,
+    params      TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    value       REAL,
+    value_std   REAL,
+    worker      INTEGER,
+    started_at  REAL,
+    finished_at REAL,
+    duration_s  REAL,
+    error       TEXT
+);
+CREATE TABLE trial_metrics (
+    trial  INTEGER NOT NULL REFERENCES trials(trial),
+    metric TEXT NOT NULL,
+    mean   REAL NOT NULL,
+    std    REAL NOT NULL,
+    PRIMARY KEY (trial, metric)
+);
+CREATE TABLE fold_metrics (
+    trial  INTEGER NOT NULL REFERENCES trials(trial),
+    fold   INTEGER NOT NULL,
+    metric TEXT NOT NULL,
+    value  REAL NOT NULL,
+    PRIMARY KEY (trial, fold, metric)
+);
+CREATE TABLE intermediate_values (
+    trial   INTEGER NOT NULL REFERENCES trials(trial),
+    attempt INTEGER NOT NULL,
+    step    INTEGER NOT NULL,
+    value   REAL NOT NULL,
+    PRIMARY KEY (trial, attempt, step)
+);
+CREATE TABLE attempts (
+    trial       INTEGER NOT NULL REFERENCES trials(trial),
+    attempt     INTEGER NOT NULL,
+    worker      INTEGER,
+    started_at  REAL,
+    finished_at REAL,
+    state       TEXT NOT NULL,
+    error       TEXT,
+    PRIMARY KEY (trial, attempt)
+);
+";
+
+/// Why the store could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite failed (full disk, permissions, corruption).
+    #[error("{path}: {source}")]
+    Sqlite {
+        /// The database file.
+        path: PathBuf,
+        /// SQLite's error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The directory holds no study.
+    #[error("{0}: not a study directory (no {DB_FILE})")]
+    NotAStudy(PathBuf),
+    /// Stored data that does not decode.
+    #[error("{path}: corrupt study record: {message}")]
+    Corrupt {
+        /// The database file.
+        path: PathBuf,
+        /// What did not decode.
+        message: String,
+    },
+}
+
+/// Where a trial stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrialState {
+    /// Proposed, not running (new, or to be retried).
+    Waiting,
+    /// On a trainer now.
+    Running,
+    /// Finished with scores.
+    Complete,
+    /// The model failed, or its trainer died more often than `retries` allows.
+    Failed,
+    /// Killed after running past `timeout`.
+    TimedOut,
+    /// Its trainer ran out of its `memory` cap.
+    OutOfMemory,
+    /// Stopped by Ctrl-C or SIGTERM; run again on resume.
+    Interrupted,
+}
+
+impl TrialState {
+    /// Every state, in display order.
+    pub const ALL: [TrialState; 7] = [
+        TrialState::Complete,
+        TrialState::Running,
+        TrialState::Waiting,
+        TrialState::Failed,
+        TrialState::TimedOut,
+        TrialState::OutOfMemory,
+        TrialState::Interrupted,
+    ];
+
+    /// The name stored and printed.
+    pub fn name(self) -> &'static str {
+        match self {
+            TrialState::Waiting => "waiting",
+            TrialState::Running => "running",
+            TrialState::Complete => "complete",
+            TrialState::Failed => "failed",
+            TrialState::TimedOut => "timed_out",
+            TrialState::OutOfMemory => "out_of_memory",
+            TrialState::Interrupted => "interrupted",
+        }
+    }
+
+    /// Parse a stored name.
+    pub fn from_name(s: &str) -> Option<TrialState> {
+        TrialState::ALL.into_iter().find(|t| t.name() == s)
+    }
+
+    /// Whether the trial is done for good (a resume does not run it again).
+    pub fn is_final(self) -> bool {
+        matches!(self, TrialState::Complete | TrialState::Failed | TrialState::TimedOut | TrialState::OutOfMemory)
+    }
+}
+
+/// Mean and standard deviation (population, as scikit-learn's `std_test_score`) over folds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Mean over folds.
+    pub mean: f64,
+    /// Standard deviation over folds.
+    pub std: f64,
+}
+
+/// Everything stored about one trial.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrialRecord {
+    /// Its number (0-based, in the sampler's order).
+    pub trial: u64,
+    /// Its hyperparameters (the searched ones and the fixed ones).
+    pub params: Params,
+    /// Where it stands.
+    pub state: TrialState,
+    /// How many times it was started.
+    pub attempts: u32,
+    /// Mean of the objective over folds, when complete.
+    pub value: Option<f64>,
+    /// Mean and std of every metric, when complete.
+    pub metrics: BTreeMap<String, Summary>,
+    /// Each fold's metrics, when complete.
+    pub folds: Vec<BTreeMap<String, f64>>,
+    /// The worker of the last attempt.
+    pub worker: Option<u32>,
+    /// Unix time the last attempt started.
+    pub started_at: Option<f64>,
+    /// Unix time it finished.
+    pub finished_at: Option<f64>,
+    /// Seconds the last attempt took.
+    pub duration_s: Option<f64>,
+    /// The last error message, if any attempt failed.
+    pub error: Option<String>,
+}
+
+/// Now as Unix seconds.
+pub fn now() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+}
+
+/// An open study database.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+    in_tx: bool,
+}
+
+impl Store {
+    /// Create a new study database at `dir/study.db` with `meta` (key → value).
+    pub fn create(dir: &Path, meta: &BTreeMap<String, String>) -> Result<Store, StoreError> {
+        let path = dir.join(DB_FILE);
+        let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE).map_err(|source| StoreError::Sqlite { path: path.clone(), source })?;
+        let store = Store { conn, path, in_tx: false };
+        store.setup()?;
+        let w = |e| store.err(e);
+        store.conn.execute_batch(&format!("BEGIN; {SCHEMA}")).map_err(w)?;
+        for (k, v) in meta {
+            store.conn.execute("INSERT INTO study (key, value) VALUES (?1, ?2)", params![k, v]).map_err(w)?;
+        }
+        store.conn.execute_batch("COMMIT").map_err(w)?;
+        Ok(store)
+    }
+
+    /// Open an existing study for writing (resume).
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        Store::open_with(dir, OpenFlags::SQLITE_OPEN_READ_WRITE)
+    }
+
+    /// Open an existing study for reading only (safe while a sweep writes it).
+    pub fn open_readonly(dir: &Path) -> Result<Store, StoreError> {
+        Store::open_with(dir, OpenFlags::SQLITE_OPEN_READ_ONLY)
+    }
+
+    fn open_with(dir: &Path, flags: OpenFlags) -> Result<Store, StoreError> {
+        let path = dir.join(DB_FILE);
+        if !path.is_file() {
+            return Err(StoreError::NotAStudy(dir.to_path_buf()));
+        }
+        let conn = Connection::open_with_flags(&path, flags).map_err(|source| StoreError::Sqlite { path: path.clone(), source })?;
+        let store = Store { conn, path, in_tx: false };
+        if !flags.contains(OpenFlags::SQLITE_OPEN_READ_ONLY) {
+            store.setup()?;
+        } else {
+            store.conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| store.err(e))?;
+        }
+        Ok(store)
+    }
+
+    fn setup(&self) -> Result<(), StoreError> {
+        // WAL: readers never block the writer; NORMAL sync: a commit survives a crash of the
+        // process (the OS still has it), losing at most the last commits on power loss.
+        self.conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| self.err(e))?;
+        self.conn.pragma_update(None, "synchronous", "NORMAL").map_err(|e| self.err(e))?;
+        self.conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    fn err(&self, source: rusqlite::Error) -> StoreError {
+        StoreError::Sqlite { path: self.path.clone(), source }
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The study's metadata (name, config, checksums, ...).
+    pub fn meta(&self) -> Result<BTreeMap<String, String>, StoreError> {
+        let mut stmt = self.conn.prepare_cached("SELECT key, value FROM study").map_err(|e| self.err(e))?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Set one metadata entry.
+    pub fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.begin()?;
+        self.conn.execute("INSERT OR REPLACE INTO study (key, value) VALUES (?1, ?2)", params![key, value]).map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    fn begin(&mut self) -> Result<(), StoreError> {
+        if !self.in_tx {
+            self.conn.execute_batch("BEGIN").map_err(|e| self.err(e))?;
+            self.in_tx = true;
+        }
+        Ok(())
+    }
+
+    /// Commit everything written since the last commit.
+    pub fn commit(&mut self) -> Result<(), StoreError> {
+        if self.in_tx {
+            self.conn.execute_batch("COMMIT").map_err(|e| self.err(e))?;
+            self.in_tx = false;
+        }
+        Ok(())
+    }
+
+    /// Record a newly proposed trial.
+    pub fn insert_trial(&mut self, trial: u64, params: &Params) -> Result<(), StoreError> {
+        self.begin()?;
+        let json = serde_json::to_string(params).map_err(|e| StoreError::Corrupt { path: self.path.clone(), message: e.to_string() })?;
+        self.conn
+            .prepare_cached("INSERT INTO trials (trial, params, state) VALUES (?1, ?2, 'waiting')")
+            .and_then(|mut s| s.execute(params![trial as i64, json]))
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// An attempt of `trial` started on `worker`.
+    pub fn trial_started(&mut self, trial: u64, attempt: u32, worker: u32, at: f64) -> Result<(), StoreError> {
+        self.begin()?;
+        let c = &self.conn;
+        c.prepare_cached("UPDATE trials SET state = 'running', attempts = ?2, worker = ?3, started_at = ?4, finished_at = NULL, duration_s = NULL WHERE trial = ?1")
+            .and_then(|mut s| s.execute(params![trial as i64, attempt, worker, at]))
+            .and_then(|_| c.prepare_cached("INSERT OR REPLACE INTO attempts (trial, attempt, worker, started_at, state) VALUES (?1, ?2, ?3, ?4, 'running')"))
+            .and_then(|mut s| s.execute(params![trial as i64, attempt, worker, at]))
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// A fold of an attempt finished: its objective is the intermediate value at step `fold`.
+    pub fn intermediate(&mut self, trial: u64, attempt: u32, step: u32, value: f64) -> Result<(), StoreError> {
+        self.begin()?;
+        self.conn
+            .prepare_cached("INSERT OR REPLACE INTO intermediate_values (trial, attempt, step, value) VALUES (?1, ?2, ?3, ?4)")
+            .and_then(|mut s| s.execute(params![trial as i64, attempt, step, value]))
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// An attempt finished with every fold's scores; `metrics[0]` is the objective.
+    pub fn trial_finished(&mut self, trial: u64, attempt: u32, folds: &[FoldScores], metrics: &[Metric], at: f64) -> Result<(), StoreError> {
+        self.begin()?;
+        let t = trial as i64;
+        let c = &self.conn;
+        let w = |e| StoreError::Sqlite { path: self.path.clone(), source: e };
+        let mut objective = None;
+        for (fold, scores) in folds.iter().enumerate() {
+            for (metric, value) in scores {
+                c.prepare_cached("INSERT OR REPLACE INTO fold_metrics (trial, fold, metric, value) VALUES (?1, ?2, ?3, ?4)")
+                    .and_then(|mut s| s.execute(params![t, fold as i64, metric.name(), value]))
+                    .map_err(w)?;
+            }
+            if let Some(v) = scores.get(&metrics[0]) {
+                c.prepare_cached("INSERT OR REPLACE INTO intermediate_values (trial, attempt, step, value) VALUES (?1, ?2, ?3, ?4)")
+                    .and_then(|mut s| s.execute(params![t, attempt, fold as i64, v]))
+                    .map_err(w)?;
+            }
+        }
+        for metric in metrics {
+            let values: Vec<f64> = folds.iter().filter_map(|f| f.get(metric).copied()).collect();
+            let s = summarize(&values);
+            c.prepare_cached("INSERT OR REPLACE INTO trial_metrics (trial, metric, mean, std) VALUES (?1, ?2, ?3, ?4)")
+                .and_then(|mut st| st.execute(params![t, metric.name(), s.mean, s.std]))
+                .map_err(w)?;
+            if objective.is_none() {
+                objective = Some(s);
+            }
+        }
+        let s = objective.unwrap_or(Summary { mean: f64::NAN, std: f64::NAN });
+        c.prepare_cached("UPDATE trials SET state = 'complete', value = ?2, value_std = ?3, finished_at = ?4, duration_s = ?4 - started_at, error = NULL WHERE trial = ?1")
+            .and_then(|mut st| st.execute(params![t, s.mean, s.std, at]))
+            .and_then(|_| c.prepare_cached("UPDATE attempts SET state = 'complete', finished_at = ?3 WHERE trial = ?1 AND attempt = ?2"))
+            .and_then(|mut st| st.execute(params![t, attempt, at]))
+            .map_err(w)?;
+        Ok(())
+    }
+
+    /// An attempt ended without scores: the trial moves to `state` (Waiting for a retry).
+    pub fn attempt_ended(&mut self, trial: u64, attempt: u32, state: TrialState, error: &str, at: f64) -> Result<(), StoreError> {
+        self.begin()?;
+        let t = trial as i64;
+        let c = &self.conn;
+        let attempt_state = if state == TrialState::Waiting { "crashed" } else { state.name() };
+        c.prepare_cached("UPDATE trials SET state = ?2, error = ?3, finished_at = ?4, duration_s = ?4 - started_at WHERE trial = ?1")
+            .and_then(|mut s| s.execute(params![t, state.name(), error, at]))
+            .and_then(|_| c.prepare_cached("UPDATE attempts SET state = ?3, error = ?4, finished_at = ?5 WHERE trial = ?1 AND attempt = ?2"))
+            .and_then(|mut s| s.execute(params![t, attempt, attempt_state, error, at]))
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Every trial, in trial order.
+    pub fn trials(&self) -> Result<Vec<TrialRecord>, StoreError> {
+        let w = |e| self.err(e);
+        let mut metrics: BTreeMap<u64, BTreeMap<String, Summary>> = BTreeMap::new();
+        let mut stmt = self.conn.prepare("SELECT trial, metric, mean, std FROM trial_metrics").map_err(w)?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, f64>(2)?, r.get::<_, f64>(3)?))).map_err(w)?;
+        for row in rows {
+            let (t, m, mean, std) = row.map_err(w)?;
+            metrics.entry(t as u64).or_default().insert(m, Summary { mean, std });
+        }
+        let mut folds: BTreeMap<u64, Vec<BTreeMap<String, f64>>> = BTreeMap::new();
+        let mut stmt = self.conn.prepare("SELECT trial, fold, metric, value FROM fold_metrics ORDER BY trial, fold").map_err(w)?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, f64>(3)?))).map_err(w)?;
+        for row in rows {
+            let (t, f, m, v) = row.map_err(w)?;
+            let list = folds.entry(t as u64).or_default();
+            while list.len() <= f as usize {
+                list.push(BTreeMap::new());
+            }
+            list[f as usize].insert(m, v);
+        }
+        let mut stmt = self
+            .conn
+            .prepare("SELECT trial, params, state, attempts, value, worker, started_at, finished_at, duration_s, error FROM trials ORDER BY trial")
+            .map_err(w)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, u32>(3)?,
+                    r.get::<_, Option<f64>>(4)?,
+                    r.get::<_, Option<u32>>(5)?,
+                    r.get::<_, Option<f64>>(6)?,
+                    r.get::<_, Option<f64>>(7)?,
+                    r.get::<_, Option<f64>>(8)?,
+                    r.get::<_, Option<String>>(9)?,
+                ))
+            })
+            .map_err(w)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (t, params, state, attempts, value, worker, started_at, finished_at, duration_s, error) = row.map_err(w)?;
+            let trial = t as u64;
+            let corrupt = |message: String| StoreError::Corrupt { path: self.path.clone(), message };
+            let params: Params = serde_json::from_str(&params).map_err(|e| corrupt(format!("trial {trial} params: {e}")))?;
+            let state = TrialState::from_name(&state).ok_or_else(|| corrupt(format!("trial {trial} state `{state}`")))?;
+            out.push(TrialRecord {
+                trial,
+                params,
+                state,
+                attempts,
+                value,
+                metrics: metrics.remove(&trial).unwrap_or_default(),
+                folds: folds.remove(&trial).unwrap_or_default(),
+                worker,
+                started_at,
+                finished_at,
+                duration_s,
+                error,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The trial at `trial`, if recorded.
+    pub fn trial_state(&self, trial: u64) -> Result<Option<(TrialState, u32)>, StoreError> {
+        let row = self
+            .conn
+            .query_row("SELECT state, attempts FROM trials WHERE trial = ?1", params![trial as i64], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?)))
+            .optional()
+            .map_err(|e| self.err(e))?;
+        Ok(row.and_then(|(s, a)| TrialState::from_name(&s).map(|s| (s, a))))
+    }
+}
+
+/// Mean and population standard deviation.
+pub fn summarize(values: &[f64]) -> Summary {
+    if values.is_empty() {
+        return Summary { mean: f64::NAN, std: f64::NAN };
+    }
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let var = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+    Summary { mean, std: var.sqrt() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta() -> BTreeMap<String, String> {
+        BTreeMap::from([("name".to_string(), "t".to_string())])
+    }
+
+    #[test]
+    fn a_finished_trial_reads_back_with_fold_metrics_and_summary() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::create(dir.path(), &meta()).unwrap();
+        let p: Params = BTreeMap::from([("C".to_string(), models::ParamValue::Float(0.1))]);
+        s.insert_trial(0, &p).unwrap();
+        s.trial_started(0, 1, 3, 100.0).unwrap();
+        let folds = vec![BTreeMap::from([(Metric::Accuracy, 0.8)]), BTreeMap::from([(Metric::Accuracy, 0.9)])];
+        s.trial_finished(0, 1, &folds, &[Metric::Accuracy], 101.5).unwrap();
+        s.commit().unwrap();
+        let r = Store::open_readonly(dir.path()).unwrap().trials().unwrap();
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].state, TrialState::Complete);
+        assert!((r[0].value.unwrap() - 0.85).abs() < 1e-12);
+        assert!((r[0].metrics["accuracy"].std - 0.05).abs() < 1e-12);
+        assert_eq!(r[0].folds.len(), 2);
+        assert_eq!(r[0].duration_s, Some(1.5));
+        assert_eq!(r[0].worker, Some(3));
+        assert_eq!(r[0].params, p);
+    }
+
+    #[test]
+    fn uncommitted_writes_are_not_visible_to_readers() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::create(dir.path(), &meta()).unwrap();
+        s.insert_trial(0, &Params::new()).unwrap();
+        assert!(Store::open_readonly(dir.path()).unwrap().trials().unwrap().is_empty());
+        s.commit().unwrap();
+        assert_eq!(Store::open_readonly(dir.path()).unwrap().trials().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_directory_without_a_database_is_not_a_study() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(Store::open_readonly(dir.path()), Err(StoreError::NotAStudy(_))));
+    }
+}

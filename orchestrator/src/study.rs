@@ -1,0 +1,255 @@
+//! A study's life: check the config and data, create (or reopen) the study directory, run the
+//! sweep on the pool, report.
+//!
+//! Everything a user can get wrong is checked before anything is written: a refused study
+//! leaves no directory behind and never touches an existing one.
+
+use std::collections::BTreeMap;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use ipc_channel::ipc::IpcSharedMemory;
+use models::{Dataset, Folds, Problem};
+use serde_json::json;
+use tracing::info;
+use trainer::SweepSetup;
+
+use crate::config::{SamplerKind, StudyConfig};
+use crate::error::BadInput;
+use crate::pool::PoolSpec;
+use crate::report::StudyView;
+use crate::sampler::{GridSampler, RandomSampler, Sampler};
+use crate::scheduler::{SweepEnd, SweepJob, TrialQueue, run_sweep};
+use crate::store::{Store, now};
+
+/// What `cohort sweep` was asked to do.
+pub struct SweepOptions {
+    /// Trainer count override.
+    pub workers: Option<NonZeroUsize>,
+    /// Where the study lives (default `runs/<name>`).
+    pub study_dir: Option<PathBuf>,
+    /// Start over even if a different study is in the directory (the old one is kept aside).
+    pub force_new: bool,
+}
+
+/// How a study run ended, for the exit status and the report.
+pub struct StudyOutcome {
+    /// The study directory.
+    pub dir: PathBuf,
+    /// Finished or interrupted.
+    pub end: SweepEnd,
+    /// The study as stored at the end.
+    pub view: StudyView,
+}
+
+/// The identity of a study: what must not change between a run and its resume.
+fn fingerprint(cfg: &StudyConfig, data: &Dataset) -> BTreeMap<&'static str, String> {
+    let sampler = match cfg.sampler {
+        SamplerKind::Grid => "grid".to_string(),
+        SamplerKind::Random { trials } => format!("random ({trials} trials)"),
+    };
+    BTreeMap::from([
+        ("model", cfg.model.name.to_string()),
+        ("fixed hyperparameters", serde_json::to_string(&cfg.fixed).unwrap_or_default()),
+        ("search space", format!("{:?}", cfg.space.0)),
+        ("sampler", sampler),
+        ("seed", cfg.seed.to_string()),
+        ("cross-validation", format!("{:?}", cfg.cv)),
+        ("metrics", cfg.metrics.iter().map(|m| m.name()).collect::<Vec<_>>().join(",")),
+        ("dataset checksum", data.checksum.clone()),
+        ("target column", data.target_name.clone()),
+    ])
+}
+
+fn study_meta(cfg: &StudyConfig, data: &Dataset) -> BTreeMap<String, String> {
+    let metrics: Vec<&str> = cfg.metrics.iter().map(|m| m.name()).collect();
+    let searched: Vec<&String> = cfg.space.0.keys().collect();
+    let sampler = match cfg.sampler {
+        SamplerKind::Grid => "grid".to_string(),
+        SamplerKind::Random { .. } => "random".to_string(),
+    };
+    let data_path = std::path::absolute(&cfg.data_path).unwrap_or_else(|_| cfg.data_path.clone());
+    let mut m = BTreeMap::from([
+        ("name".to_string(), cfg.name.clone()),
+        ("model".to_string(), cfg.model.name.to_string()),
+        ("objective".to_string(), cfg.objective().name().to_string()),
+        ("direction".to_string(), serde_json::to_string(&cfg.objective().direction()).unwrap_or_default().trim_matches('"').to_string()),
+        ("metrics".to_string(), json!(metrics).to_string()),
+        ("searched".to_string(), json!(searched).to_string()),
+        ("sampler".to_string(), sampler),
+        ("folds".to_string(), cfg.cv.folds.to_string()),
+        ("seed".to_string(), cfg.seed.to_string()),
+        ("config".to_string(), cfg.text.clone()),
+        ("config_path".to_string(), std::path::absolute(&cfg.path).unwrap_or_else(|_| cfg.path.clone()).display().to_string()),
+        ("data_path".to_string(), data_path.display().to_string()),
+        ("data_checksum".to_string(), data.checksum.clone()),
+        ("data_rows".to_string(), data.n_rows().to_string()),
+        ("data_features".to_string(), data.n_features().to_string()),
+        ("created_at".to_string(), now().to_string()),
+        ("cohort_version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
+        ("status".to_string(), "running".to_string()),
+    ]);
+    m.insert("fingerprint".to_string(), json!(fingerprint(cfg, data)).to_string());
+    m
+}
+
+/// The machine's usable cores (our affinity mask), in order.
+pub fn usable_cores() -> Vec<usize> {
+    // SAFETY: sched_getaffinity fills the zeroed set we own; CPU_ISSET only reads it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+            return (0..std::thread::available_parallelism().map_or(1, |n| n.get())).collect();
+        }
+        (0..libc::CPU_SETSIZE as usize).filter(|&c| libc::CPU_ISSET(c, &set)).collect()
+    }
+}
+
+/// Load a config and its data, checked; every failure is bad input (exit 2).
+pub fn load_checked(config: &Path) -> Result<(StudyConfig, Dataset)> {
+    let cfg = StudyConfig::load(config).map_err(BadInput::new)?;
+    let data = Dataset::read_csv(&cfg.data_path, cfg.target.as_deref(), cfg.model.problem).map_err(BadInput::new)?;
+    // The folds are a pure function of the data and the seed: checking them here means no
+    // trainer ever meets data it cannot split.
+    let seed = cfg.cv.shuffle.then_some(cfg.seed);
+    let folds = match &data.problem {
+        Problem::Classification { classes } => Folds::stratified(data.y.view(), classes.len(), cfg.cv.folds, seed),
+        Problem::Regression => Folds::kfold(data.n_rows(), cfg.cv.folds, seed),
+    };
+    folds.map_err(|e| BadInput::new(anyhow::anyhow!("{}: `cv.folds` = {}: {e}", cfg.path.display(), cfg.cv.folds)))?;
+    Ok((cfg, data))
+}
+
+/// Open the study in `dir` if it is this study, or create it; refuse a different one.
+fn open_or_create(dir: &Path, meta: &BTreeMap<String, String>, force_new: bool) -> Result<(Store, bool)> {
+    if dir.join(crate::store::DB_FILE).is_file() {
+        let store = Store::open(dir).with_context(|| format!("opening the study in {}", dir.display()))?;
+        let stored = store.meta()?;
+        let old: BTreeMap<String, String> = stored.get("fingerprint").and_then(|f| serde_json::from_str(f).ok()).unwrap_or_default();
+        let new: BTreeMap<String, String> = meta.get("fingerprint").and_then(|f| serde_json::from_str(f).ok()).unwrap_or_default();
+        let differs: Vec<String> = new.iter().filter(|(k, v)| old.get(*k) != Some(v)).map(|(k, v)| format!("{k}: stored {}, now {v}", old.get(k).map_or("(none)", String::as_str))).collect();
+        if differs.is_empty() {
+            info!(dir = %dir.display(), "resuming the study");
+            return Ok((store, true));
+        }
+        if !force_new {
+            return Err(BadInput::new(anyhow::anyhow!(
+                "{} holds a different study; it differs in:\n  {}\nrun with --force-new to start a new study (the old one is kept aside), or use --study-dir",
+                dir.display(),
+                differs.join("\n  ")
+            ))
+            .into());
+        }
+        drop(store);
+        let aside = dir.with_file_name(format!("{}.replaced-{}", dir.file_name().map_or("study".into(), |n| n.to_string_lossy()), now() as u64));
+        std::fs::rename(dir, &aside).with_context(|| format!("moving the old study aside to {}", aside.display()))?;
+        info!(old = %aside.display(), "the previous study was moved aside");
+    } else if dir.exists() && std::fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
+        return Err(BadInput::new(anyhow::anyhow!("{}: exists and is not a study directory (no {}); choose another --study-dir", dir.display(), crate::store::DB_FILE)).into());
+    }
+    Ok((create_study_dir(dir, meta)?, false))
+}
+
+/// Create the study directory atomically: built under a temporary name, then renamed.
+fn create_study_dir(dir: &Path, meta: &BTreeMap<String, String>) -> Result<Store> {
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent).map_err(|e| BadInput::new(anyhow::anyhow!("{}: cannot create the study's parent directory: {e}", parent.display())))?;
+    let name = dir.file_name().map_or("study".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = parent.join(format!(".{name}.creating-{}", std::process::id()));
+    let build = || -> Result<()> {
+        std::fs::create_dir(&tmp).map_err(|e| BadInput::new(anyhow::anyhow!("{}: cannot create the study directory: {e}", parent.display())))?;
+        std::fs::write(tmp.join("config.toml"), meta.get("config").map_or("", String::as_str)).with_context(|| format!("writing {}", tmp.join("config.toml").display()))?;
+        drop(Store::create(&tmp, meta)?);
+        if dir.exists() {
+            std::fs::remove_dir(dir).with_context(|| format!("replacing the empty directory {}", dir.display()))?;
+        }
+        std::fs::rename(&tmp, dir).with_context(|| format!("renaming {} to {}", tmp.display(), dir.display()))?;
+        Ok(())
+    };
+    if let Err(e) = build() {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(e);
+    }
+    Ok(Store::open(dir)?)
+}
+
+/// Run the sweep described by `config`.
+pub fn sweep(config: &Path, opts: &SweepOptions) -> Result<StudyOutcome> {
+    let (cfg, data) = load_checked(config)?;
+    let dir = opts.study_dir.clone().unwrap_or_else(|| Path::new("runs").join(&cfg.name));
+    let meta = study_meta(&cfg, &data);
+    let (store, resumed) = open_or_create(&dir, &meta, opts.force_new)?;
+    run(cfg, data, dir, store, resumed, opts.workers)
+}
+
+/// Continue the study in `dir` from its stored config.
+pub fn resume(dir: &Path, workers: Option<NonZeroUsize>) -> Result<StudyOutcome> {
+    let store = Store::open(dir).map_err(BadInput::new)?;
+    let meta = store.meta()?;
+    let text = meta.get("config").context("the study has no stored config")?;
+    let config_path = PathBuf::from(meta.get("config_path").map_or("config.toml", String::as_str));
+    let cfg = StudyConfig::parse(&config_path, text).map_err(BadInput::new)?;
+    let data = Dataset::read_csv(&cfg.data_path, cfg.target.as_deref(), cfg.model.problem).map_err(BadInput::new)?;
+    let fresh = study_meta(&cfg, &data);
+    if fresh.get("fingerprint") != meta.get("fingerprint") {
+        return Err(BadInput::new(anyhow::anyhow!("{}: the data file changed since the study started (sha256 was {}, now {})", cfg.data_path.display(), meta.get("data_checksum").map_or("?", String::as_str), data.checksum)).into());
+    }
+    info!(dir = %dir.display(), "resuming the study");
+    run(cfg, data, dir.to_path_buf(), store, true, workers)
+}
+
+fn run(cfg: StudyConfig, data: Dataset, dir: PathBuf, mut store: Store, resumed: bool, workers: Option<NonZeroUsize>) -> Result<StudyOutcome> {
+    let existing = store.trials()?;
+    let sampler: Box<dyn Sampler> = match cfg.sampler {
+        SamplerKind::Grid => Box::new(GridSampler::new(&cfg.space)),
+        SamplerKind::Random { trials } => Box::new(RandomSampler::new(cfg.space.clone(), cfg.seed, trials)),
+    };
+    let total = sampler.len();
+    let already = existing.iter().filter(|t| t.state.is_final()).count() as u64;
+    if resumed {
+        info!("{already} of {total} trials already done");
+    }
+    let cores = usable_cores();
+    let workers = workers.or(cfg.run.workers).map_or_else(|| cores.len().saturating_sub(1).max(1), |n| n.get());
+    // The dataset crosses into shared memory once; every trainer maps the same pages.
+    let image = data.to_image();
+    let shm = IpcSharedMemory::from_bytes(&image);
+    drop(image);
+    let problem = data.problem.clone();
+    info!(study = %cfg.name, dir = %dir.display(), rows = data.n_rows(), features = data.n_features(), trials = total, workers, "sweep starting");
+    drop(data);
+    let setup = || SweepSetup {
+        data: shm.clone(),
+        problem: problem.clone(),
+        model: cfg.model.name.to_string(),
+        folds: cfg.cv.folds,
+        shuffle: cfg.cv.shuffle,
+        seed: cfg.seed,
+        standardize: cfg.cv.standardize,
+        metrics: cfg.metrics.clone(),
+    };
+    let exe = std::env::current_exe().context("locating the cohort binary to start trainers")?;
+    let job = SweepJob {
+        pool: PoolSpec { exe, memory: cfg.run.memory, cores },
+        workers,
+        setup: &setup,
+        model: cfg.model,
+        metrics: cfg.metrics.clone(),
+        retries: cfg.run.retries,
+        timeout: cfg.run.timeout,
+    };
+    let queue = TrialQueue::new(sampler, cfg.fixed.clone(), &existing);
+    let end = run_sweep(job, queue, &mut store, total, already)?;
+    let status = match end {
+        SweepEnd::Finished => "finished",
+        SweepEnd::Interrupted => "interrupted",
+    };
+    store.set_meta("status", status)?;
+    store.commit()?;
+    let view = StudyView { meta: store.meta()?, trials: store.trials()? };
+    Ok(StudyOutcome { dir, end, view })
+}

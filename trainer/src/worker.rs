@@ -1,0 +1,154 @@
+//! The trainer process's main loop: connect, pin, receive tasks, evaluate, report events.
+
+use std::panic::{self, AssertUnwindSafe};
+
+use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
+use models::{CrossValidator, DataView, Folds, Problem};
+use tracing::{debug, info, warn};
+
+use crate::protocol::{Event, FailureKind, PROTOCOL_VERSION, SweepSetup, Task, TrialTask};
+
+/// What the orchestrator tells a trainer on its command line.
+#[derive(Debug, Clone)]
+pub struct TrainerArgs {
+    /// The orchestrator's one-shot server name.
+    pub connect: String,
+    /// This worker's id.
+    pub worker: u32,
+    /// The core to pin to.
+    pub core: Option<usize>,
+    /// Address-space cap in bytes (setrlimit), if any.
+    pub memory: Option<u64>,
+    /// The orchestrator's pid: the trainer exits if it is no longer its parent.
+    pub parent: Option<u32>,
+}
+
+/// Why a trainer could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainerError {
+    /// Connecting to or talking with the orchestrator failed.
+    #[error("ipc with the orchestrator failed: {0}")]
+    Ipc(String),
+    /// The first task was not what the protocol requires.
+    #[error("protocol violation: {0}")]
+    Protocol(String),
+    /// The orchestrator exited before this trainer.
+    #[error("the orchestrator (pid {0}) is gone")]
+    Orphaned(u32),
+}
+
+fn ipc_err(e: impl std::fmt::Display) -> TrainerError {
+    TrainerError::Ipc(e.to_string())
+}
+
+/// Run a trainer until told to shut down or until the orchestrator disappears.
+pub fn run(args: TrainerArgs) -> Result<(), TrainerError> {
+    crate::process::die_with_parent(args.parent)?;
+    if let Some(bytes) = args.memory {
+        crate::process::cap_memory(bytes);
+    }
+    let pinned = crate::process::pin(args.core);
+    let to_orchestrator: IpcSender<Event> = IpcSender::connect(args.connect.clone()).map_err(ipc_err)?;
+    let (task_tx, tasks) = ipc::channel::<Task>().map_err(ipc_err)?;
+    to_orchestrator
+        .send(Event::Hello {
+            protocol: PROTOCOL_VERSION,
+            worker: args.worker,
+            pid: std::process::id(),
+            pinned,
+            tasks: task_tx,
+        })
+        .map_err(ipc_err)?;
+    let Some(first) = next_task(&tasks)? else {
+        return Ok(());
+    };
+    match first {
+        Task::Setup(setup) => sweep(*setup, &tasks, &to_orchestrator),
+        Task::Shutdown => Ok(()),
+        Task::Trial(t) => Err(TrainerError::Protocol(format!("trial {} arrived before the setup", t.trial))),
+    }
+}
+
+/// The next task, or None when the orchestrator hung up (it exited: so do we).
+fn next_task(tasks: &IpcReceiver<Task>) -> Result<Option<Task>, TrainerError> {
+    match tasks.recv() {
+        Ok(t) => Ok(Some(t)),
+        Err(ipc_channel::IpcError::Disconnected) => Ok(None),
+        Err(e) => Err(ipc_err(e)),
+    }
+}
+
+/// Evaluate trials until shut down.
+fn sweep(setup: SweepSetup, tasks: &IpcReceiver<Task>, events: &IpcSender<Event>) -> Result<(), TrainerError> {
+    let view = DataView::from_image(&setup.data).map_err(|e| TrainerError::Protocol(e.to_string()))?;
+    let seed = setup.shuffle.then_some(setup.seed);
+    let folds = match &setup.problem {
+        Problem::Classification { classes } => Folds::stratified(view.y, classes.len(), setup.folds, seed),
+        Problem::Regression => Folds::kfold(view.n_rows(), setup.folds, seed),
+    };
+    // A fold error is a property of the data: every trial reports it rather than the trainer dying.
+    let mut validator = folds.map(|f| CrossValidator::new(view, setup.problem.clone(), f, setup.standardize));
+    info!(rows = view.n_rows(), model = %setup.model, "sweep setup received");
+    while let Some(task) = next_task(tasks)? {
+        match task {
+            Task::Trial(trial) => {
+                let outcome = match &mut validator {
+                    Ok(v) => run_trial(v, &setup, &trial, events),
+                    Err(e) => Err((FailureKind::Error, e.to_string())),
+                };
+                let event = match outcome {
+                    Ok(folds) => Event::TrialFinished { trial: trial.trial, attempt: trial.attempt, folds },
+                    Err((kind, message)) => {
+                        warn!(trial = trial.trial, %message, "trial failed");
+                        Event::TrialFailed { trial: trial.trial, attempt: trial.attempt, kind, message }
+                    }
+                };
+                events.send(event).map_err(ipc_err)?;
+            }
+            Task::Shutdown => {
+                debug!("shutdown requested");
+                return Ok(());
+            }
+            Task::Setup(_) => return Err(TrainerError::Protocol("a second setup arrived".into())),
+        }
+    }
+    Ok(())
+}
+
+type TrialOutcome = Result<Vec<models::FoldScores>, (FailureKind, String)>;
+
+/// One trial: build the model, cross-validate it, report each fold; panics become failures.
+fn run_trial(validator: &mut CrossValidator<'_>, setup: &SweepSetup, task: &TrialTask, events: &IpcSender<Event>) -> TrialOutcome {
+    let started = Event::TrialStarted { trial: task.trial, attempt: task.attempt };
+    events.send(started).map_err(|e| (FailureKind::Error, format!("ipc: {e}")))?;
+    let n_folds = setup.folds;
+    let result = panic::catch_unwind(AssertUnwindSafe(|| {
+        let estimator = models::build(&setup.model, &task.params, setup.seed).map_err(|e| e.to_string())?;
+        let mut report = |fold: usize, scores: &models::FoldScores| {
+            // The last fold's scores travel in TrialFinished: no message of its own.
+            if fold + 1 < n_folds {
+                let event = Event::FoldScored { trial: task.trial, attempt: task.attempt, fold: fold as u32, scores: scores.clone() };
+                if let Err(e) = events.send(event) {
+                    warn!(error = %e, "could not report a fold");
+                }
+            }
+        };
+        validator.evaluate(estimator.as_ref(), &setup.metrics, &mut report).map_err(|e| e.to_string())
+    }));
+    match result {
+        Ok(Ok(folds)) => Ok(folds),
+        Ok(Err(message)) => Err((FailureKind::Error, message)),
+        Err(payload) => Err((FailureKind::Panic, panic_message(payload.as_ref()))),
+    }
+}
+
+/// The text of a panic payload.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        format!("panicked: {s}")
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        format!("panicked: {s}")
+    } else {
+        "panicked".to_string()
+    }
+}
