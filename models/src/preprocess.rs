@@ -1,6 +1,6 @@
 //! Standardization fitted on training rows only.
 
-use ndarray::{Array1, Array2, ArrayView2};
+use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Axis};
 
 /// Per-column mean and scale learned from training rows.
 #[derive(Debug, Clone)]
@@ -13,14 +13,98 @@ pub struct Standardizer {
 
 impl Standardizer {
     /// Learn means and scales from `x`.
+    ///
+    /// As scikit-learn's `StandardScaler`: two-pass population variance, and a column whose
+    /// variance is within the rounding error of that computation counts as constant (scale 1).
     pub fn fit(x: ArrayView2<'_, f64>) -> Standardizer {
-        let _ = x;
-        todo!()
+        let n = x.nrows();
+        let p = x.ncols();
+        if n == 0 {
+            return Standardizer {
+                mean: Array1::zeros(p),
+                scale: Array1::ones(p),
+            };
+        }
+        // Row by row: x is row-major, and column sums accumulate in cache.
+        let mut mean = Array1::<f64>::zeros(p);
+        for row in x.axis_iter(Axis(0)) {
+            mean += &row;
+        }
+        mean /= n as f64;
+        let mut var = Array1::<f64>::zeros(p);
+        for row in x.axis_iter(Axis(0)) {
+            ndarray::Zip::from(&mut var)
+                .and(&row)
+                .and(&mean)
+                .for_each(|v, &xi, &m| {
+                    let d = xi - m;
+                    *v += d * d;
+                });
+        }
+        var /= n as f64;
+        let nf = n as f64;
+        let scale = ndarray::Zip::from(&var).and(&mean).map_collect(|&v, &m| {
+            // scikit-learn's `_is_constant_feature` bound on the two-pass variance error.
+            let bound = nf * f64::EPSILON * v + (nf * m * f64::EPSILON).powi(2);
+            if v <= bound { 1.0 } else { v.sqrt() }
+        });
+        Standardizer { mean, scale }
     }
 
     /// (x − mean) / scale, as a new array.
     pub fn transform(&self, x: ArrayView2<'_, f64>) -> Array2<f64> {
-        let _ = x;
-        todo!()
+        let mut out = x.as_standard_layout().into_owned();
+        self.transform_in_place(out.view_mut());
+        out
+    }
+
+    /// (x − mean) / scale, overwriting `x`.
+    pub fn transform_in_place(&self, mut x: ArrayViewMut2<'_, f64>) {
+        for mut row in x.axis_iter_mut(Axis(0)) {
+            ndarray::Zip::from(&mut row)
+                .and(&self.mean)
+                .and(&self.scale)
+                .for_each(|v, &m, &s| *v = (*v - m) / s);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn scale_is_the_population_standard_deviation() {
+        let s =
+            Standardizer::fit(array![[1.0, 10.0], [3.0, 10.0], [5.0, 40.0], [7.0, 40.0]].view());
+        assert_eq!(s.mean, array![4.0, 25.0]);
+        assert!((s.scale[0] - 5.0f64.sqrt()).abs() < 1e-12);
+        assert!((s.scale[1] - 15.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn constant_column_gets_scale_one() {
+        let s = Standardizer::fit(array![[0.5, 2.0], [0.5, 4.0], [0.5, 6.0]].view());
+        assert_eq!(s.scale[0], 1.0);
+        let t = s.transform(array![[0.5, 4.0], [1.5, 6.0]].view());
+        assert_eq!(t.column(0).to_vec(), [0.0, 1.0]);
+    }
+
+    #[test]
+    fn transformed_training_columns_have_mean_zero_and_unit_variance() {
+        let x = array![[1.0, -3.0], [2.0, 0.5], [4.0, 8.0], [9.0, 1.0], [-2.0, 2.5]];
+        let t = Standardizer::fit(x.view()).transform(x.view());
+        for col in t.axis_iter(Axis(1)) {
+            let m = col.sum() / 5.0;
+            let v = col.iter().map(|c| (c - m) * (c - m)).sum::<f64>() / 5.0;
+            assert!(m.abs() < 1e-12 && (v - 1.0).abs() < 1e-12, "{m} {v}");
+        }
+    }
+
+    #[test]
+    fn transform_uses_the_training_statistics() {
+        let s = Standardizer::fit(array![[0.0], [2.0]].view());
+        assert_eq!(s.transform(array![[5.0]].view()), array![[4.0]]);
     }
 }
