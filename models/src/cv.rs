@@ -71,19 +71,21 @@ impl Folds {
                 "cannot stratify into {k} folds: every class has fewer than {k} rows (the largest has {largest})"
             )));
         }
-        let n_enc = counts.len();
-        // allocation[fold][class]: rows of `class` in `fold`, from dealing the sorted labels.
+        // allocation[class][fold]: rows of `class` in `fold`, from dealing the sorted labels
+        // round-robin (scikit-learn's `bincount(y_order[i::k])`).
         let mut y_order = encoded.clone();
         y_order.sort_unstable();
-        let mut allocation = vec![vec![0usize; n_enc]; k];
+        let mut allocation = vec![vec![0usize; k]; counts.len()];
         for (i, &class) in y_order.iter().enumerate() {
-            allocation[i % k][class] += 1;
+            allocation[class][i % k] += 1;
         }
         let mut rng = shuffle_seed.map(ChaCha8Rng::seed_from_u64);
         let mut fold_of = vec![0usize; n];
-        for class in 0..n_enc {
-            let mut folds_for_class: Vec<usize> = (0..k)
-                .flat_map(|f| std::iter::repeat_n(f, allocation[f][class]))
+        for (class, per_fold) in allocation.iter().enumerate() {
+            let mut folds_for_class: Vec<usize> = per_fold
+                .iter()
+                .enumerate()
+                .flat_map(|(fold, &count)| std::iter::repeat_n(fold, count))
                 .collect();
             if let Some(rng) = rng.as_mut() {
                 folds_for_class.shuffle(rng);
