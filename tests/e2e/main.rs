@@ -1,1 +1,5 @@
+//! End-to-end tests: the real `cohort` binary, run the way a user runs it.
 
+mod bad_input;
+mod sweep;
+mod util;

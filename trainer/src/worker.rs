@@ -6,6 +6,7 @@ use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
 use models::{CrossValidator, DataView, Folds, Problem};
 use tracing::{debug, info, warn};
 
+use crate::fault::Faults;
 use crate::protocol::{Event, FailureKind, PROTOCOL_VERSION, SweepSetup, Task, TrialTask};
 
 /// What the orchestrator tells a trainer on its command line.
@@ -88,12 +89,13 @@ fn sweep(setup: SweepSetup, tasks: &IpcReceiver<Task>, events: &IpcSender<Event>
     };
     // A fold error is a property of the data: every trial reports it rather than the trainer dying.
     let mut validator = folds.map(|f| CrossValidator::new(view, setup.problem.clone(), f, setup.standardize));
+    let faults = Faults::from_env();
     info!(rows = view.n_rows(), model = %setup.model, "sweep setup received");
     while let Some(task) = next_task(tasks)? {
         match task {
             Task::Trial(trial) => {
                 let outcome = match &mut validator {
-                    Ok(v) => run_trial(v, &setup, &trial, events),
+                    Ok(v) => run_trial(v, &setup, &trial, &faults, events),
                     Err(e) => Err((FailureKind::Error, e.to_string())),
                 };
                 let event = match outcome {
@@ -118,11 +120,14 @@ fn sweep(setup: SweepSetup, tasks: &IpcReceiver<Task>, events: &IpcSender<Event>
 type TrialOutcome = Result<Vec<models::FoldScores>, (FailureKind, String)>;
 
 /// One trial: build the model, cross-validate it, report each fold; panics become failures.
-fn run_trial(validator: &mut CrossValidator<'_>, setup: &SweepSetup, task: &TrialTask, events: &IpcSender<Event>) -> TrialOutcome {
+fn run_trial(validator: &mut CrossValidator<'_>, setup: &SweepSetup, task: &TrialTask, faults: &Faults, events: &IpcSender<Event>) -> TrialOutcome {
     let started = Event::TrialStarted { trial: task.trial, attempt: task.attempt };
     events.send(started).map_err(|e| (FailureKind::Error, format!("ipc: {e}")))?;
     let n_folds = setup.folds;
     let result = panic::catch_unwind(AssertUnwindSafe(|| {
+        if let Some(fault) = faults.get(task.trial, task.attempt) {
+            crate::fault::trigger(fault)?;
+        }
         let estimator = models::build(&setup.model, &task.params, setup.seed).map_err(|e| e.to_string())?;
         let mut report = |fold: usize, scores: &models::FoldScores| {
             // The last fold's scores travel in TrialFinished: no message of its own.
