@@ -1,0 +1,226 @@
+#!/usr/bin/env python3
+"""cohort's benchmarks against its peers, measured side by side in one run.
+
+  python3 bench/bench.py [--reps N] [--only sweep,overhead,scaling]
+
+Sets up the peers (a venv with scikit-learn, the peer datasets) through ../shared/peers when
+they are missing, builds cohort in release, then for each benchmark runs the peer and cohort
+one after the other and prints ratios. Wall time is the whole process, start to exit; memory is
+the peak of the summed RSS (and PSS) of the process and all its descendants, sampled from
+/proc every 20 ms by this script (the same way for both). Results go to bench/results/.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+WORK = os.path.join(HERE, "work")
+PEERS_SRC = os.path.join(ROOT, "..", "shared", "peers")
+PEERS = os.path.join(WORK, "peers")
+VENV = os.environ.get("PEERS_VENV", os.path.expanduser("~/.cache/cohort-peers"))
+PY = os.path.join(VENV, "bin", "python")
+COHORT = os.path.join(ROOT, "target", "release", "cohort")
+
+
+def sh(cmd, **kw):
+    print("+", " ".join(cmd), flush=True)
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def setup():
+    os.makedirs(WORK, exist_ok=True)
+    if not os.path.isdir(PEERS):
+        shutil.copytree(PEERS_SRC, PEERS)
+    if not os.path.exists(PY):
+        sh(["bash", os.path.join(PEERS, "setup.sh")])
+    data = os.path.join(WORK, "data")
+    if not os.path.exists(os.path.join(data, "synth_big.csv")):
+        sh([PY, os.path.join(PEERS, "data.py"), "--out", data])
+    # The peer scripts read ./data next to themselves.
+    link = os.path.join(PEERS, "data")
+    if not os.path.exists(link):
+        os.symlink(data, link)
+    sh(["cargo", "build", "--release", "-q", "--manifest-path", os.path.join(ROOT, "Cargo.toml")])
+
+
+class TreeSampler(threading.Thread):
+    """Peak summed RSS and PSS of a process and its descendants, from /proc."""
+
+    def __init__(self, pid, period=0.02):
+        super().__init__(daemon=True)
+        self.pid, self.period, self.peak_rss, self.peak_pss, self.stop = pid, period, 0, 0, False
+
+    def tree(self):
+        children = {}
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    with open(f"/proc/{d}/stat") as f:
+                        s = f.read()
+                    children.setdefault(int(s[s.rindex(")") + 2:].split()[1]), []).append(int(d))
+                except (OSError, ValueError):
+                    pass
+        out, todo = [], [self.pid]
+        while todo:
+            p = todo.pop()
+            out.append(p)
+            todo.extend(children.get(p, []))
+        return out
+
+    def run(self):
+        while not self.stop:
+            rss = pss = 0
+            for p in self.tree():
+                try:
+                    with open(f"/proc/{p}/smaps_rollup") as f:
+                        for line in f:
+                            if line.startswith("Rss:"):
+                                rss += int(line.split()[1]) * 1024
+                            elif line.startswith("Pss:"):
+                                pss += int(line.split()[1]) * 1024
+                except OSError:
+                    pass
+            self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
+            time.sleep(self.period)
+
+
+def timed(cmd, cwd=None, env=None, sample=True):
+    """Run cmd; return (wall seconds, peak tree RSS MiB, peak tree PSS MiB, stdout, stderr)."""
+    t = time.perf_counter()
+    p = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    s = TreeSampler(p.pid)
+    if sample:
+        s.start()
+    out, err = p.communicate()
+    wall = time.perf_counter() - t
+    s.stop = True
+    if p.returncode != 0:
+        raise SystemExit(f"{cmd} failed ({p.returncode}):\n{err[-3000:]}")
+    return wall, s.peak_rss / 2**20, s.peak_pss / 2**20, out, err
+
+
+def med(xs):
+    return statistics.median(xs)
+
+
+def cohort_sweep(config, workers, extra=()):
+    d = tempfile.mkdtemp(prefix="cohort-bench-")
+    try:
+        cmd = [COHORT, "sweep", config, "--workers", str(workers), "--study-dir", os.path.join(d, "st"), "--json", *extra]
+        r = timed(cmd, cwd=HERE)
+        return r, json.loads(r[3])
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def bench_sweep(reps):
+    peer_cmd = [PY, os.path.join(PEERS, "sweep.py"), "--dataset", "synth_clf", "--search", "grid", "--n-jobs", "2", "--reps", "1", "--rss-period", "0"]
+    peer, ours = [], []
+    for _ in range(reps):
+        peer.append(timed(peer_cmd, cwd=PEERS))
+        ours.append(cohort_sweep(os.path.join(HERE, "configs", "sweep-synth-clf.toml"), 2))
+    m = re.search(r"cv acc ([0-9.]+)", peer[0][3])
+    peer_best = float(m.group(1)) if m else None
+    doc = ours[0][1]
+    best = doc["best_trial"]
+    res = {
+        "peer_wall_s": med([r[0] for r in peer]), "peer_rss_mib": med([r[1] for r in peer]), "peer_pss_mib": med([r[2] for r in peer]),
+        "cohort_wall_s": med([r[0][0] for r in ours]), "cohort_rss_mib": med([r[0][1] for r in ours]), "cohort_pss_mib": med([r[0][2] for r in ours]),
+        "cohort_walls": [r[0][0] for r in ours], "peer_walls": [r[0] for r in peer],
+        "cohort_best_accuracy": best["value"], "cohort_best_params": best["params"], "peer_best_accuracy": peer_best,
+        "peer_stdout_tail": peer[0][3][-600:],
+    }
+    res["wall_ratio"] = res["cohort_wall_s"] / res["peer_wall_s"]
+    res["rss_ratio"] = res["cohort_rss_mib"] / res["peer_rss_mib"]
+    print(f"[sweep] GridSearchCV n_jobs=2: {res['peer_wall_s']:.2f} s, {res['peer_rss_mib']:.0f} MiB RSS ({res['peer_pss_mib']:.0f} PSS)")
+    print(f"[sweep] cohort --workers 2:    {res['cohort_wall_s']:.2f} s, {res['cohort_rss_mib']:.0f} MiB RSS ({res['cohort_pss_mib']:.0f} PSS)")
+    print(f"[sweep] ratios: wall {res['wall_ratio']:.3f}, memory {res['rss_ratio']:.3f}; best accuracy cohort {best['value']:.5f} {best['params']}, peer {peer_best}")
+    return res
+
+
+POOL_SNIPPET = r"""
+import time, multiprocessing as mp, sys
+def noop(x):
+    return x
+if __name__ == "__main__":
+    n = int(sys.argv[1])
+    t0 = time.perf_counter()
+    with mp.Pool(2) as p:
+        t1 = time.perf_counter()
+        p.map(noop, range(n), chunksize=1)
+        t2 = time.perf_counter()
+    print(f"{(t2 - t1) / n * 1e6:.2f} {(time.perf_counter() - t0) / n * 1e6:.2f}")
+"""
+
+
+def bench_overhead(reps):
+    n = 2000
+    snippet = os.path.join(WORK, "pool_map.py")
+    with open(snippet, "w") as f:
+        f.write(POOL_SNIPPET)
+    peer_map, peer_whole, ours, ours_small = [], [], [], []
+    cfg = os.path.join(HERE, "configs", "overhead.toml")
+    small = os.path.join(WORK, "overhead-100.toml")
+    with open(cfg) as f, open(small, "w") as g:
+        g.write(f.read().replace("trials = 2000", "trials = 100"))
+    for _ in range(reps):
+        w, _, _, out, _ = timed([sys.executable, snippet, str(n)], sample=False)
+        a, b = out.split()
+        peer_map.append(float(a))
+        peer_whole.append(w / n * 1e6)
+        (r, doc) = cohort_sweep(cfg, 2)
+        assert len(doc["trials"]) == n and all(t["state"] == "complete" for t in doc["trials"])
+        ours.append(r[0])
+        (r2, _) = cohort_sweep(small, 2)
+        ours_small.append(r2[0])
+    res = {
+        "trials": n,
+        "peer_pool_map_us_per_task": med(peer_map), "peer_whole_process_us_per_task": med(peer_whole),
+        "cohort_whole_process_us_per_trial": med(ours) / n * 1e6,
+        "cohort_marginal_us_per_trial": (med(ours) - med(ours_small)) / (n - 100) * 1e6,
+        "cohort_walls_s": ours,
+    }
+    print(f"[overhead] Pool(2).map chunksize=1: {res['peer_pool_map_us_per_task']:.1f} us/task (map only), {res['peer_whole_process_us_per_task']:.1f} us/task whole process")
+    print(f"[overhead] cohort 2 workers: {res['cohort_whole_process_us_per_trial']:.1f} us/trial whole process, {res['cohort_marginal_us_per_trial']:.1f} us/trial marginal (2000 vs 100 trials), every trial in the store")
+    return res
+
+
+def bench_scaling(reps):
+    cfg = os.path.join(HERE, "configs", "scaling.toml")
+    one, two, startup = [], [], []
+    for _ in range(reps):
+        one.append(cohort_sweep(cfg, 1)[0][0])
+        (r, _) = cohort_sweep(cfg, 2, ("-v",))
+        two.append(r[0])
+        startup += [float(x) for x in re.findall(r"startup_ms=([0-9.]+)", r[4])]
+    res = {"one_worker_s": med(one), "two_workers_s": med(two), "speedup": med(one) / med(two),
+           "trainer_startup_ms_median": med(startup) if startup else None, "trainer_startup_ms_max": max(startup) if startup else None}
+    print(f"[scaling] 1 worker {res['one_worker_s']:.2f} s, 2 workers {res['two_workers_s']:.2f} s: speedup {res['speedup']:.2f}x; trainer start-up (spawn to hello) median {res['trainer_startup_ms_median']:.2f} ms, max {res['trainer_startup_ms_max']:.2f} ms")
+    return res
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--only", default="sweep,overhead,scaling")
+    args = ap.parse_args()
+    setup()
+    results = {}
+    for name in args.only.split(","):
+        results[name] = {"sweep": bench_sweep, "overhead": bench_overhead, "scaling": bench_scaling}[name](args.reps)
+    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
+    with open(os.path.join(HERE, "results", "bench.json"), "w") as f:
+        json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
