@@ -151,11 +151,28 @@ pub fn main() -> ExitCode {
     match run(cli.command) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
+            if is_disk_full(&e) {
+                eprintln!("error: the disk is full (or a file-size limit was reached); what was committed before is kept: {e:#}");
+                return ExitCode::from(exit::BAD_INPUT);
+            }
             let code = if e.downcast_ref::<BadInput>().is_some() { exit::BAD_INPUT } else { exit::FAILED };
             eprintln!("error: {e:#}");
             ExitCode::from(code)
         }
     }
+}
+
+/// Whether the error comes from a full disk (or a file-size limit, which looks the same).
+fn is_disk_full(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        if let Some(rusqlite::Error::SqliteFailure(f, _)) = c.downcast_ref::<rusqlite::Error>() {
+            return f.code == rusqlite::ErrorCode::DiskFull;
+        }
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            return matches!(io.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EFBIG) | Some(libc::EDQUOT));
+        }
+        false
+    })
 }
 
 fn print(text: &str) -> Result<()> {

@@ -192,8 +192,11 @@ pub fn run_sweep(job: SweepJob<'_>, queue: TrialQueue, store: &mut Store, total:
     let result = s.run();
     // Whatever happened, no trainer outlives the sweep.
     s.stop_all(result.as_ref().map_or(true, |e| *e != SweepEnd::Finished));
-    s.store.commit()?;
-    result
+    // The first error is the one worth reporting (a failed commit after it is its echo).
+    let committed = s.store.commit();
+    let end = result?;
+    committed?;
+    Ok(end)
 }
 
 struct Scheduler<'a, 'j> {

@@ -65,3 +65,112 @@ fn zero_workers_is_a_usage_error() {
     assert_status(&o, 2);
     assert!(stderr(&o).contains("--workers"), "{}", stderr(&o));
 }
+
+/// A sweep of the quick config over a CSV with `csv` as its contents.
+fn refused_data(csv: &str, needles: &[&str]) {
+    let s = Scratch::new();
+    std::fs::write(s.path().join("d.csv"), csv).unwrap();
+    let config = quick_config("sampler = \"grid\"").replace("{data}/breast_cancer.csv", "d.csv");
+    let c = s.write("bad.toml", &config);
+    let o = s.run(&["sweep", c.to_str().unwrap(), "--study-dir", "st"]);
+    assert_status(&o, 2);
+    let err = stderr(&o);
+    for n in needles {
+        assert!(err.contains(n), "expected `{n}` in:\n{err}");
+    }
+    assert!(!s.path().join("st").exists(), "a refused study left a directory behind");
+}
+
+fn rows(n: usize) -> String {
+    let mut s = String::from("a,b,label\n");
+    for i in 0..n {
+        s.push_str(&format!("{},{},{}\n", i as f64 * 0.5, (i * 7 % 5) as f64, i % 2));
+    }
+    s
+}
+
+#[test]
+fn a_csv_row_with_the_wrong_number_of_fields_names_its_line() {
+    refused_data(&(rows(10) + "1.0,2.0\n"), &["d.csv", "line 12", "3 fields"]);
+}
+
+#[test]
+fn a_non_numeric_cell_names_line_and_column() {
+    refused_data(&rows(10).replacen("1,0,1\n", "1,zero,1\n", 1).replacen("0.5,2,1", "0.5,x2,1", 1), &["d.csv", "line 3", "column 2", "x2"]);
+}
+
+#[test]
+fn nan_or_infinite_values_are_refused() {
+    refused_data(&rows(10).replacen("1.5,", "NaN,", 1), &["d.csv", "line 5", "not finite"]);
+    refused_data(&rows(10).replacen("1.5,", "inf,", 1), &["d.csv", "line 5", "not finite"]);
+}
+
+#[test]
+fn a_missing_target_column_is_named() {
+    refused_data(&rows(10).replacen("label", "y", 1), &["d.csv", "label"]);
+}
+
+#[test]
+fn a_classifier_needs_two_classes() {
+    let one_class: String = rows(10).lines().map(|l| if l.starts_with('a') { l.to_string() } else { format!("{}0", &l[..l.len() - 1]) }).collect::<Vec<_>>().join("\n");
+    refused_data(&one_class, &["d.csv", "one class"]);
+}
+
+#[test]
+fn fewer_rows_than_folds_is_refused() {
+    refused_data(&rows(2), &["cv.folds"]);
+}
+
+#[test]
+fn an_unwritable_study_directory_is_refused_and_nothing_is_created() {
+    let s = Scratch::new();
+    let c = s.write("c.toml", &quick_config("sampler = \"grid\""));
+    std::fs::write(s.path().join("file"), "not a directory").unwrap();
+    let o = s.run(&["sweep", c.to_str().unwrap(), "--study-dir", "file/st"]);
+    assert_status(&o, 2);
+    assert!(stderr(&o).contains("file"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(s.path().join("file")).unwrap(), "not a directory");
+}
+
+/// Run with the file-size limit set: writes past it fail as on a full disk.
+fn with_file_limit(cmd: &mut std::process::Command, bytes: u64) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setrlimit in the forked child before exec; async-signal-safe.
+    unsafe {
+        cmd.pre_exec(move || {
+            let l = libc::rlimit { rlim_cur: bytes, rlim_max: bytes };
+            libc::setrlimit(libc::RLIMIT_FSIZE, &l);
+            Ok(())
+        });
+    }
+}
+
+#[test]
+fn a_full_disk_while_creating_the_study_leaves_nothing_half_created() {
+    let s = Scratch::new();
+    let c = s.write("c.toml", &quick_config("sampler = \"grid\""));
+    let mut cmd = s.cohort(&["sweep", c.to_str().unwrap(), "--study-dir", "st"]);
+    with_file_limit(&mut cmd, 2048);
+    let o = cmd.output().unwrap();
+    assert_status(&o, 2);
+    assert!(stderr(&o).contains("full"), "{}", stderr(&o));
+    let left: Vec<_> = std::fs::read_dir(s.path()).unwrap().flatten().map(|e| e.file_name()).filter(|n| n != "c.toml").collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
+fn a_full_disk_mid_sweep_stops_with_a_clear_message_and_keeps_what_was_committed() {
+    let s = Scratch::new();
+    let text = quick_config("sampler = \"random\"\ntrials = 400").replace("C = [0.01, 0.1, 1.0, 10.0]", "C = { type = \"log_uniform\", low = 0.01, high = 10.0 }");
+    let c = s.write("c.toml", &text);
+    let mut cmd = s.cohort(&["sweep", c.to_str().unwrap(), "--study-dir", "st"]);
+    with_file_limit(&mut cmd, 160 * 1024);
+    let o = cmd.output().unwrap();
+    assert_status(&o, 2);
+    assert!(stderr(&o).contains("full"), "{}", stderr(&o));
+    let rows = trial_rows(&s.path().join("st"));
+    assert!(!rows.is_empty() && rows.len() < 400, "{} rows", rows.len());
+    let r = s.run(&["resume", "st"]);
+    assert_status(&r, 0);
+    assert_eq!(trial_rows(&s.path().join("st")).iter().filter(|r| r.1 == "complete").count(), 400);
+}

@@ -1,5 +1,7 @@
 //! End-to-end tests: the real `cohort` binary, run the way a user runs it.
 
 mod bad_input;
+mod durability;
+mod faults;
 mod sweep;
 mod util;

@@ -96,3 +96,67 @@ fit_intercept = [true, false]
 pub fn assert_status(o: &Output, code: i32) {
     assert_eq!(o.status.code(), Some(code), "exit status\nstdout:\n{}\nstderr:\n{}", stdout(o), stderr(o));
 }
+
+/// Process ids of the live children of `pid`.
+pub fn children(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(p) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else { continue };
+        let Some(after) = stat.rfind(')').map(|i| &stat[i + 2..]) else { continue };
+        let mut fields = after.split_whitespace();
+        let state = fields.next().unwrap_or("");
+        let ppid: u32 = fields.next().and_then(|x| x.parse().ok()).unwrap_or(0);
+        if ppid == pid && state != "Z" {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// Whether a process exists (zombies count as gone).
+pub fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.rfind(')').is_some_and(|i| !s[i + 2..].starts_with('Z')))
+}
+
+/// Send `sig` to `pid`.
+pub fn signal(pid: u32, sig: i32) {
+    // SAFETY: kill(2) with a pid and a signal number.
+    unsafe {
+        libc::kill(pid as libc::pid_t, sig);
+    }
+}
+
+/// (trial, state, attempts, finished_at) of every trial in a study, read directly from SQLite.
+pub fn trial_rows(study: &Path) -> Vec<(i64, String, i64, Option<f64>)> {
+    let Ok(conn) = rusqlite::Connection::open_with_flags(study.join("study.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY) else { return Vec::new() };
+    let _ = conn.busy_timeout(std::time::Duration::from_secs(5));
+    let Ok(mut stmt) = conn.prepare("SELECT trial, state, attempts, finished_at FROM trials ORDER BY trial") else { return Vec::new() };
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).map(|rows| rows.flatten().collect()).unwrap_or_default()
+}
+
+/// Wait until `cond` holds, up to `secs` seconds; false if it never did.
+pub fn wait_for(secs: f64, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs_f64(secs);
+    while std::time::Instant::now() < deadline {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    false
+}
+
+/// Wait for a child process with a deadline; kill it and fail if it hangs.
+pub fn wait_output(mut child: std::process::Child, secs: f64) -> Output {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs_f64(secs);
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return child.wait_with_output().expect("output");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let o = child.wait_with_output().expect("output");
+    panic!("cohort hung for {secs}s\nstdout:\n{}\nstderr:\n{}", stdout(&o), stderr(&o));
+}

@@ -1,6 +1,6 @@
-//! Fault injection for end-to-end tests: `COHORT_FAULT="panic@3,exit@5#1"` makes a trainer
-//! misbehave on chosen trials (and attempts), so the tests can check that each fault costs
-//! exactly what it should. Unset in normal use: then this is a no-op.
+//! Fault injection for end-to-end tests: `COHORT_FAULT="panic@3,exit@5#1,sleep200@*"` makes a
+//! trainer misbehave on chosen trials (`*`: every trial) and attempts, so the tests can check
+//! that each fault costs exactly what it should. Unset in normal use: then this is a no-op.
 
 /// The environment variable read by trainers.
 pub const ENV: &str = "COHORT_FAULT";
@@ -20,13 +20,16 @@ pub enum Fault {
     Hang,
     /// Allocate until the memory cap is hit.
     Oom,
+    /// Sleep this many milliseconds, then run the trial normally (slow trials for kill tests).
+    Sleep(u64),
 }
 
 /// A fault bound to a trial and optionally one attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Rule {
     fault: Fault,
-    trial: u64,
+    /// None: every trial.
+    trial: Option<u64>,
     attempt: Option<u32>,
 }
 
@@ -47,9 +50,10 @@ impl Faults {
             let parsed = (|| {
                 let (action, rest) = part.split_once('@')?;
                 let (trial, attempt) = match rest.split_once('#') {
-                    Some((t, a)) => (t.parse().ok()?, Some(a.parse().ok()?)),
-                    None => (rest.parse().ok()?, None),
+                    Some((t, a)) => (t, Some(a.parse().ok()?)),
+                    None => (rest, None),
                 };
+                let trial = if trial == "*" { None } else { Some(trial.parse().ok()?) };
                 let fault = match action {
                     "panic" => Fault::Panic,
                     "error" => Fault::Error,
@@ -57,7 +61,7 @@ impl Faults {
                     "segv" => Fault::Segfault,
                     "hang" => Fault::Hang,
                     "oom" => Fault::Oom,
-                    _ => return None,
+                    other => Fault::Sleep(other.strip_prefix("sleep")?.parse().ok()?),
                 };
                 Some(Rule { fault, trial, attempt })
             })();
@@ -71,7 +75,7 @@ impl Faults {
 
     /// The fault for this trial and attempt, if any.
     pub fn get(&self, trial: u64, attempt: u32) -> Option<Fault> {
-        self.0.iter().find(|r| r.trial == trial && r.attempt.is_none_or(|a| a == attempt)).map(|r| r.fault)
+        self.0.iter().find(|r| r.trial.is_none_or(|t| t == trial) && r.attempt.is_none_or(|a| a == attempt)).map(|r| r.fault)
     }
 }
 
@@ -87,6 +91,10 @@ pub fn trigger(fault: Fault) -> Result<(), String> {
             unsafe {
                 libc::raise(libc::SIGSEGV);
             }
+            Ok(())
+        }
+        Fault::Sleep(ms) => {
+            std::thread::sleep(std::time::Duration::from_millis(ms));
             Ok(())
         }
         Fault::Hang => loop {
@@ -114,6 +122,13 @@ mod tests {
         assert_eq!(f.get(5, 1), Some(Fault::Exit));
         assert_eq!(f.get(5, 2), None);
         assert_eq!(f.get(4, 1), None);
+    }
+
+    #[test]
+    fn a_star_rule_applies_to_every_trial() {
+        let f = Faults::parse("sleep50@*");
+        assert_eq!(f.get(0, 1), Some(Fault::Sleep(50)));
+        assert_eq!(f.get(99, 3), Some(Fault::Sleep(50)));
     }
 
     #[test]

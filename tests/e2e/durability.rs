@@ -1,0 +1,122 @@
+//! Nothing finished is lost: resume after a kill, clean stop on Ctrl-C, studies that refuse to mix.
+
+use crate::util::*;
+use std::process::Stdio;
+
+fn slow_config(s: &Scratch, trials: u32) -> std::path::PathBuf {
+    let text = quick_config(&format!("sampler = \"random\"\ntrials = {trials}")).replace("C = [0.01, 0.1, 1.0, 10.0]", "C = { type = \"log_uniform\", low = 0.01, high = 10.0 }");
+    s.write("c.toml", &text)
+}
+
+fn complete(rows: &[(i64, String, i64, Option<f64>)]) -> usize {
+    rows.iter().filter(|r| r.1 == "complete").count()
+}
+
+#[test]
+fn a_killed_orchestrator_loses_no_finished_trial_and_resume_completes_the_rest() {
+    let s = Scratch::new();
+    let c = slow_config(&s, 20);
+    let child = s.cohort(&["sweep", c.to_str().unwrap(), "--study-dir", "st", "--workers", "2"]).env("COHORT_FAULT", "sleep150@*").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let pid = child.id();
+    let study = s.path().join("st");
+    assert!(wait_for(60.0, || complete(&trial_rows(&study)) >= 4), "no progress");
+    let trainers = children(pid);
+    assert!(!trainers.is_empty());
+    signal(pid, libc::SIGKILL);
+    let _ = wait_output(child, 10.0);
+    let before = trial_rows(&study);
+    let done_before: Vec<_> = before.iter().filter(|r| r.1 == "complete").cloned().collect();
+    assert!(done_before.len() >= 4);
+    assert!(wait_for(5.0, || trainers.iter().all(|t| !alive(*t))), "trainers outlived the orchestrator");
+
+    let o = s.cohort(&["resume", "st", "--json"]).env("COHORT_FAULT", "sleep10@*").output().unwrap();
+    assert_status(&o, 0);
+    let after = trial_rows(&study);
+    assert_eq!(after.len(), 20);
+    assert_eq!(complete(&after), 20);
+    for d in &done_before {
+        let a = after.iter().find(|r| r.0 == d.0).unwrap();
+        assert_eq!((a.2, a.3), (d.2, d.3), "a finished trial was run again");
+    }
+}
+
+#[test]
+fn sweep_again_on_a_finished_study_reruns_nothing() {
+    let s = Scratch::new();
+    let c = s.write("c.toml", &quick_config("sampler = \"grid\""));
+    assert_status(&s.run(&["sweep", c.to_str().unwrap(), "--study-dir", "st"]), 0);
+    let first = trial_rows(&s.path().join("st"));
+    let o = s.run(&["sweep", c.to_str().unwrap(), "--study-dir", "st"]);
+    assert_status(&o, 0);
+    assert!(stderr(&o).contains("8 of 8 trials already done"), "{}", stderr(&o));
+    assert_eq!(trial_rows(&s.path().join("st")), first);
+}
+
+#[test]
+fn a_config_that_contradicts_the_stored_study_is_refused_naming_what_differs() {
+    let s = Scratch::new();
+    let c = s.write("c.toml", &quick_config("sampler = \"grid\""));
+    assert_status(&s.run(&["sweep", c.to_str().unwrap(), "--study-dir", "st"]), 0);
+    let first = trial_rows(&s.path().join("st"));
+    let c2 = s.write("c2.toml", &quick_config("sampler = \"grid\"").replace("C = [0.01, 0.1, 1.0, 10.0]", "C = [0.5]"));
+    let o = s.run(&["sweep", c2.to_str().unwrap(), "--study-dir", "st"]);
+    assert_status(&o, 2);
+    assert!(stderr(&o).contains("search space"), "{}", stderr(&o));
+    assert_eq!(trial_rows(&s.path().join("st")), first, "the stored study changed");
+    let forced = s.run(&["sweep", c2.to_str().unwrap(), "--study-dir", "st", "--force-new"]);
+    assert_status(&forced, 0);
+    assert_eq!(trial_rows(&s.path().join("st")).len(), 2);
+    let kept: Vec<_> = std::fs::read_dir(s.path()).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().starts_with("st.replaced-")).collect();
+    assert_eq!(kept.len(), 1, "the old study was not kept aside");
+}
+
+#[test]
+fn ctrl_c_stops_cleanly_with_status_130_and_leaves_no_process_or_socket_behind() {
+    let s = Scratch::new();
+    let tmp = s.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let c = slow_config(&s, 40);
+    let child = s
+        .cohort(&["sweep", c.to_str().unwrap(), "--study-dir", "st", "--workers", "2"])
+        .env("COHORT_FAULT", "sleep300@*")
+        .env("TMPDIR", &tmp)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let study = s.path().join("st");
+    assert!(wait_for(60.0, || complete(&trial_rows(&study)) >= 2 && children(pid).len() == 2), "no progress");
+    let trainers = children(pid);
+    signal(pid, libc::SIGINT);
+    let o = wait_output(child, 15.0);
+    assert_status(&o, 130);
+    assert!(trainers.iter().all(|t| !alive(*t)), "a trainer outlived the stop");
+    let rows = trial_rows(&study);
+    assert!(rows.iter().any(|r| r.1 == "interrupted"), "{rows:?}");
+    assert!(rows.iter().all(|r| r.1 != "running"), "{rows:?}");
+    let leftovers: Vec<_> = std::fs::read_dir(&tmp).unwrap().flatten().map(|e| e.path()).collect();
+    assert!(leftovers.is_empty(), "left in TMPDIR: {leftovers:?}");
+    let shm: Vec<_> = std::fs::read_dir("/dev/shm").unwrap().flatten().filter(|e| e.file_name().to_string_lossy().contains(&format!("cohort-{pid}-"))).collect();
+    assert!(shm.is_empty(), "left in /dev/shm: {shm:?}");
+    // And the interrupted study resumes to completion.
+    let r = s.cohort(&["resume", "st"]).env("COHORT_FAULT", "sleep5@*").output().unwrap();
+    assert_status(&r, 0);
+    assert_eq!(complete(&trial_rows(&study)), 40);
+}
+
+#[test]
+fn results_and_status_work_while_the_sweep_is_running() {
+    let s = Scratch::new();
+    let c = slow_config(&s, 12);
+    let child = s.cohort(&["sweep", c.to_str().unwrap(), "--study-dir", "st", "--workers", "2"]).env("COHORT_FAULT", "sleep200@*").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let study = s.path().join("st");
+    assert!(wait_for(60.0, || complete(&trial_rows(&study)) >= 1), "no progress");
+    let status = s.run(&["status", "st"]);
+    assert_status(&status, 0);
+    assert!(stdout(&status).contains("running: trial"), "{}", stdout(&status));
+    let results = s.run(&["results", "st", "--format", "json", "--state", "complete"]);
+    assert_status(&results, 0);
+    assert!(!json(&results).as_array().unwrap().is_empty());
+    assert_status(&wait_output(child, 60.0), 0);
+}
