@@ -18,7 +18,7 @@ pub mod synth;
 
 mod dummy;
 mod linear;
-mod logistic;
+pub mod logistic;
 mod tree;
 
 pub use catalogue::{ModelInfo, build, catalogue, lookup};
