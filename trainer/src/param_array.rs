@@ -492,7 +492,7 @@ impl ParamArray {
             let half = delta.len() / 2;
             add_into(&cur[..half], &delta[..half], &next[..half]);
             #[cfg(test)]
-            tests::pause_point();
+            tests::pause_point(tests::Pause::MidWrite);
             add_into(&cur[half..], &delta[half..], &next[half..]);
         });
         held.release()
@@ -592,6 +592,8 @@ impl ParamArray {
         // Marked only once the slot is whole: a contributor killed before this line has not
         // contributed, and its replacement may write the slot again.
         mark.store(round + 1, Ordering::Release);
+        #[cfg(test)]
+        tests::pause_point(tests::Pause::AfterMark);
         let status = match self.publish_round_if_complete(round) {
             Some(next) => RoundStatus::Published { round: next },
             None => RoundStatus::Waiting {
@@ -617,11 +619,15 @@ impl ParamArray {
         let start = Instant::now();
         let mut pause = Duration::from_micros(20);
         loop {
-            if self.round() >= round {
+            let current = self.round();
+            if current >= round {
                 return self.snapshot(out).map(Some);
             }
-            if self.seq().load(Ordering::Acquire) % 2 == 1 {
-                // Odd seq and a free lock means the writer died: acquiring repairs.
+            // Odd seq, or a complete but unpublished round, with the lock free means its
+            // holder died: acquiring recovers (repairs, then publishes the round).
+            let torn = !self.seq().load(Ordering::Acquire).is_multiple_of(2);
+            let complete = self.layout.slots > 0 && self.arrived(current) == self.layout.slots;
+            if torn || complete {
                 if let Some(held) = self.try_acquire()? {
                     held.release()?;
                     continue;
@@ -816,7 +822,7 @@ impl ParamArray {
             scratch,
             locked: true,
         };
-        self.repair_if_torn();
+        self.recover();
         Ok(held)
     }
 
@@ -837,12 +843,12 @@ impl ParamArray {
             scratch,
             locked: true,
         };
-        self.repair_if_torn();
+        self.recover();
         Ok(Some(held))
     }
 
     /// Under the lock: if the previous holder died mid-write (odd seq), publish the last whole
-    /// version again as the next one, then finish an averaging round it left complete.
+    /// version again as the next one.
     fn repair_if_torn(&self) {
         let s = self.seq().load(Ordering::Acquire);
         if s.is_multiple_of(2) {
@@ -858,8 +864,14 @@ impl ParamArray {
         self.set_meta(v + 1, META_ROUND, self.meta(v, META_ROUND));
         self.seq().store(s + 1, Ordering::Release);
         self.words()[H_REPAIRS].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Under the lock: repair a torn merge, then publish a round whose contributions are all
+    /// in (its last contributor died after marking its slot, before or while publishing).
+    fn recover(&self) {
+        self.repair_if_torn();
         if self.layout.slots > 0 {
-            let round = self.meta(v + 1, META_ROUND);
+            let round = self.meta(self.seq().load(Ordering::Relaxed) / 2, META_ROUND);
             self.publish_round_if_complete(round);
         }
     }
@@ -908,7 +920,7 @@ impl ParamArray {
             let half = self.layout.n / 2;
             self.average_slots(0..half, next);
             #[cfg(test)]
-            tests::pause_point();
+            tests::pause_point(tests::Pause::MidWrite);
             self.average_slots(half..self.layout.n, next);
         });
         debug_assert!(slots > 0);
@@ -958,13 +970,24 @@ mod tests {
     use std::sync::atomic::AtomicUsize;
     use std::sync::mpsc;
 
-    /// Set in a child process to make the next merge stop half-way (see `pause_point`).
-    static PAUSE: AtomicBool = AtomicBool::new(false);
+    /// Where a child process told to pause stops (see `pause_point`).
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    pub(super) enum Pause {
+        /// Nowhere.
+        Never = 0,
+        /// Half-way through writing a new version (merge or round average).
+        MidWrite = 1,
+        /// After marking an averaging slot, before publishing the round.
+        AfterMark = 2,
+    }
 
-    /// Called half-way through a merge's write. In a child told to pause, announce it on stdout
-    /// and sleep until the parent kills us.
-    pub(super) fn pause_point() {
-        if PAUSE.load(Ordering::Relaxed) {
+    /// Set in a child process to make it stop at a pause point.
+    static PAUSE: AtomicUsize = AtomicUsize::new(Pause::Never as usize);
+
+    /// A point where a crash test stops a lock holder. In a child told to pause here, announce
+    /// it on stdout and sleep until the parent kills us.
+    pub(super) fn pause_point(at: Pause) {
+        if at != Pause::Never && PAUSE.load(Ordering::Relaxed) == at as usize {
             println!("COHORT_CHILD_PAUSED");
             std::thread::sleep(Duration::from_secs(60));
             std::process::exit(3);
@@ -1062,12 +1085,17 @@ mod tests {
             }
             "pause_mid_add" => {
                 pa.add(&ones).unwrap();
-                PAUSE.store(true, Ordering::Relaxed);
+                PAUSE.store(Pause::MidWrite as usize, Ordering::Relaxed);
                 pa.add(&ones).unwrap();
                 unreachable!("the pause point exits");
             }
-            "pause_mid_average" => {
-                PAUSE.store(true, Ordering::Relaxed);
+            "pause_mid_average" | "pause_after_mark" => {
+                let at = if role == "pause_mid_average" {
+                    Pause::MidWrite
+                } else {
+                    Pause::AfterMark
+                };
+                PAUSE.store(at as usize, Ordering::Relaxed);
                 let twos = vec![2.0; pa.len()];
                 pa.contribute(1, 0, &twos).unwrap();
                 unreachable!("the pause point exits");
@@ -1193,6 +1221,27 @@ mod tests {
         );
         assert_eq!(snap.round, 1);
         assert_eq!(pa.repairs(), 1);
+    }
+
+    #[test]
+    fn a_last_contributor_killed_before_publishing_leaves_a_round_that_a_waiter_publishes() {
+        let n = 3_000;
+        let path = shm("kill-mark");
+        let pa = ParamArray::create_with_slots(&path, n, &vec![0.0; n], 2).unwrap();
+        pa.contribute(0, 0, &vec![1.0; n]).unwrap();
+        let mut child = spawn_child("pause_after_mark", &path, 0, Path::new("/nonexistent"));
+        wait_paused(&mut child);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        // Both slots are marked, seq is even: nothing is torn, the round is just unpublished.
+        assert!(pa.seq().load(Ordering::Acquire).is_multiple_of(2));
+        let mut out = vec![0.0; n];
+        let snap = pa
+            .wait_round(1, &mut out, Duration::from_secs(5))
+            .unwrap()
+            .expect("round never published");
+        assert!(out.iter().all(|&x| x == 1.5));
+        assert_eq!((snap.round, pa.repairs()), (1, 0));
     }
 
     #[test]
