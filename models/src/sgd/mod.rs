@@ -191,7 +191,8 @@ pub struct SgdSpec {
     /// Share of L1 in `elastic_net`, in [0, 1] (default 0.15).
     #[serde(default = "default_l1_ratio")]
     pub l1_ratio: f64,
-    /// Schedule; unset means `optimal` for the linear models, `constant` for the MLP.
+    /// Schedule; unset means scikit-learn's default: `optimal` for logistic (SGDClassifier),
+    /// `inverse_scaling` for linear regression (SGDRegressor), `constant` for the MLP.
     #[serde(default)]
     pub learning_rate: Option<ScheduleKind>,
     /// Initial rate for `constant` and `inverse_scaling`, > 0 (default 0.01).
@@ -251,10 +252,7 @@ impl SgdSpec {
 
     /// `SGDRegressor` defaults: l2, alpha 1e-4, `inverse_scaling` with eta0 0.01, power_t 0.25.
     pub fn linear_regression() -> SgdSpec {
-        SgdSpec {
-            learning_rate: Some(ScheduleKind::InverseScaling),
-            ..SgdSpec::new(SgdKind::LinearRegression)
-        }
+        SgdSpec::new(SgdKind::LinearRegression)
     }
 
     /// An MLP classifier with these hidden layers, ReLU, `constant` rate 0.01, batch 1.
@@ -268,7 +266,8 @@ impl SgdSpec {
     /// The schedule this spec uses once defaults are resolved.
     pub fn schedule_kind(&self) -> ScheduleKind {
         self.learning_rate.unwrap_or(match self.model {
-            SgdKind::Logistic | SgdKind::LinearRegression => ScheduleKind::Optimal,
+            SgdKind::Logistic => ScheduleKind::Optimal,
+            SgdKind::LinearRegression => ScheduleKind::InverseScaling,
             SgdKind::Mlp => ScheduleKind::Constant,
         })
     }

@@ -765,4 +765,9 @@ fn a_spec_reads_from_toml_style_json_with_defaults() {
     .unwrap();
     assert_eq!(spec.schedule_kind(), ScheduleKind::InverseScaling);
     assert!(serde_json::from_str::<SgdSpec>(r#"{"model": "logistic", "alpah": 1}"#).is_err());
+    let spec: SgdSpec = serde_json::from_str(r#"{"model": "linear_regression"}"#).unwrap();
+    assert_eq!(
+        (spec.schedule_kind(), &spec),
+        (ScheduleKind::InverseScaling, &SgdSpec::linear_regression())
+    );
 }
