@@ -1,9 +1,72 @@
 //! The models cohort can sweep: their names, hyperparameters, and how to build them.
+//!
+//! # `logistic_regression` (classifier, probabilistic)
+//!
+//! Binary (one coefficient vector) or multinomial (softmax, one vector per class) logistic
+//! regression, fitted by our own L-BFGS. It minimizes scikit-learn's objective exactly,
+//! mean log-loss + 1/(2·C·n)·‖w‖² with the intercepts unpenalized, so `C` means what it
+//! means in scikit-learn's `LogisticRegression(solver="lbfgs")`.
+//!
+//! | Name | Default | Range | Purpose |
+//! |---|---|---|---|
+//! | `C` | 1.0 | number > 0 | inverse regularization strength: smaller means a stronger L2 penalty |
+//! | `penalty` | `"l2"` | `"l2"`, `"none"` | whether the L2 penalty applies (`"none"` ignores `C`) |
+//! | `fit_intercept` | true | bool | fit intercepts (unpenalized) |
+//! | `max_iter` | 100 | integer 1..=100000 | L-BFGS iteration limit; reaching it is not an error |
+//! | `tol` | 1e-4 | number > 0 | stop when the largest gradient component of the mean objective is ≤ tol (scipy's `pgtol`) |
+//!
+//! # `elastic_net`, `lasso`, `ridge` (regressors)
+//!
+//! Linear regression by coordinate descent (linfa-elasticnet), minimizing
+//! 1/(2n)·‖y − Xw − b‖² + α·ρ·‖w‖₁ + α·(1 − ρ)/2·‖w‖², the intercept b unpenalized. This is
+//! scikit-learn's `ElasticNet(alpha, l1_ratio)` and `Lasso(alpha)` objective. `ridge` is the
+//! same with ρ = 0, so its `alpha` is scikit-learn's `Ridge` alpha divided by n (the number of
+//! training rows): scikit-learn's `Ridge` minimizes ‖y − Xw − b‖² + α·‖w‖².
+//!
+//! | Name | Default | Range | Purpose |
+//! |---|---|---|---|
+//! | `alpha` | 1.0 | number ≥ 0 | overall penalty strength (linfa's `penalty`); 0 is ordinary least squares |
+//! | `l1_ratio` (`elastic_net` only) | 0.5 | number in [0, 1] | share ρ of the penalty that is L1 (`lasso`: 1, `ridge`: 0) |
+//! | `fit_intercept` | true | bool | fit an intercept (features and target are centred for the fit) |
+//! | `max_iter` | 1000 | integer 1..=1000000 | coordinate-descent sweeps allowed |
+//! | `tol` | 1e-4 | number > 0 | stop once the duality gap is below tol·‖y‖² (checked when the largest weight change is below tol relative to the largest weight) |
+//!
+//! # `decision_tree` (classifier, not probabilistic)
+//!
+//! CART classification tree (linfa-trees). linfa-trees 0.8 predicts classes only, so
+//! `log_loss` cannot score it. **Not always reproducible**: with three classes or more, or
+//! with tied class counts in a node, two fits of the same data can differ, because
+//! linfa-trees iterates over randomly-seeded hash maps (details in `tree.rs`). A binary
+//! problem without ties at the leaves is reproducible.
+//!
+//! | Name | Default | Range | Purpose |
+//! |---|---|---|---|
+//! | `max_depth` | unset (unlimited) | integer ≥ 1 | depth limit |
+//! | `min_samples_split` | 2 | integer ≥ 2 | fewest rows a node needs to be split (linfa's `min_weight_split`) |
+//! | `min_samples_leaf` | 1 | integer ≥ 1 | fewest rows each side of a split must keep (linfa's `min_weight_leaf`) |
+//! | `min_impurity_decrease` | 1e-5 | number ≥ 0 | smallest impurity decrease (parent minus row-weighted children, not scaled by the node's share of rows as in scikit-learn) a split must bring; values below 2.2e-16 act as 2.2e-16, the smallest linfa accepts |
+//! | `criterion` | `"gini"` | `"gini"`, `"entropy"` | impurity measure |
+//!
+//! # `dummy_classifier` (classifier, probabilistic) and `dummy_regressor` (regressor)
+//!
+//! scikit-learn's trivial baselines: they ignore the features, so a sweep over them measures
+//! the per-trial overhead of cohort itself.
+//!
+//! | Model | Name | Default | Range | Purpose |
+//! |---|---|---|---|---|
+//! | `dummy_classifier` | `strategy` | `"prior"` | `"most_frequent"`, `"prior"` | predict the most frequent training class; probabilities one-hot (`most_frequent`) or the training class frequencies (`prior`) |
+//! | `dummy_regressor` | `strategy` | `"mean"` | `"mean"`, `"median"` | predict the training mean or median |
+
+use std::sync::LazyLock;
 
 use crate::dataset::ProblemKind;
+use crate::dummy::{ClassStrategy, DummyClassifier, DummyRegressor, ValueStrategy};
 use crate::error::ModelError;
 use crate::estimator::Estimator;
-use crate::hyper::{HyperSpec, Params};
+use crate::hyper::{HyperKind, HyperSpec, ParamValue, Params, hint};
+use crate::linear::ElasticNet;
+use crate::logistic::LogisticRegression;
+use crate::tree::Tree;
 
 /// A model in the catalogue.
 #[derive(Debug, Clone)]
@@ -20,26 +83,548 @@ pub struct ModelInfo {
     pub hyperparams: Vec<HyperSpec>,
 }
 
+impl ModelInfo {
+    /// The hyperparameter called `name`, if the model has one.
+    pub fn param(&self, name: &str) -> Option<&HyperSpec> {
+        self.hyperparams.iter().find(|h| h.name == name)
+    }
+}
+
+/// A real number above `min` (exclusive) with no upper bound.
+const fn above(min: f64) -> HyperKind {
+    HyperKind::Float {
+        min,
+        max: f64::INFINITY,
+        min_exclusive: true,
+    }
+}
+
+/// A real number from `min` (inclusive) with no upper bound.
+const fn at_least(min: f64) -> HyperKind {
+    HyperKind::Float {
+        min,
+        max: f64::INFINITY,
+        min_exclusive: false,
+    }
+}
+
+fn spec(
+    name: &'static str,
+    kind: HyperKind,
+    default: Option<ParamValue>,
+    help: &'static str,
+) -> HyperSpec {
+    HyperSpec {
+        name,
+        kind,
+        default,
+        help,
+    }
+}
+
+fn float(v: f64) -> Option<ParamValue> {
+    Some(ParamValue::Float(v))
+}
+
+fn int(v: i64) -> Option<ParamValue> {
+    Some(ParamValue::Int(v))
+}
+
+fn choice(v: &str) -> Option<ParamValue> {
+    Some(ParamValue::Str(v.to_string()))
+}
+
+/// The hyperparameters shared by the three linear regressors (`l1_ratio` aside).
+fn linear_params(with_l1_ratio: bool) -> Vec<HyperSpec> {
+    let mut v = vec![spec(
+        "alpha",
+        at_least(0.0),
+        float(1.0),
+        "overall penalty strength; 0 is ordinary least squares",
+    )];
+    if with_l1_ratio {
+        v.push(spec(
+            "l1_ratio",
+            HyperKind::Float {
+                min: 0.0,
+                max: 1.0,
+                min_exclusive: false,
+            },
+            float(0.5),
+            "share of the penalty that is L1 (1: lasso, 0: ridge)",
+        ));
+    }
+    v.push(spec(
+        "fit_intercept",
+        HyperKind::Bool,
+        Some(ParamValue::Bool(true)),
+        "fit an intercept",
+    ));
+    v.push(spec(
+        "max_iter",
+        HyperKind::Int {
+            min: 1,
+            max: 1_000_000,
+        },
+        int(1000),
+        "coordinate-descent sweeps allowed",
+    ));
+    v.push(spec(
+        "tol",
+        above(0.0),
+        float(1e-4),
+        "stop once the duality gap is below tol·‖y‖²",
+    ));
+    v
+}
+
+static CATALOGUE: LazyLock<Vec<ModelInfo>> = LazyLock::new(|| {
+    vec![
+        ModelInfo {
+            name: "logistic_regression",
+            problem: ProblemKind::Classification,
+            probabilistic: true,
+            summary: "L2-regularized logistic regression (binary or multinomial), scikit-learn's lbfgs objective",
+            hyperparams: vec![
+                spec(
+                    "C",
+                    above(0.0),
+                    float(1.0),
+                    "inverse regularization strength (smaller: stronger L2 penalty)",
+                ),
+                spec(
+                    "penalty",
+                    HyperKind::Choice(&["l2", "none"]),
+                    choice("l2"),
+                    "whether the L2 penalty applies",
+                ),
+                spec(
+                    "fit_intercept",
+                    HyperKind::Bool,
+                    Some(ParamValue::Bool(true)),
+                    "fit unpenalized intercepts",
+                ),
+                spec(
+                    "max_iter",
+                    HyperKind::Int {
+                        min: 1,
+                        max: 100_000,
+                    },
+                    int(100),
+                    "L-BFGS iteration limit",
+                ),
+                spec(
+                    "tol",
+                    above(0.0),
+                    float(1e-4),
+                    "stop when max |gradient| of the mean objective is at most tol",
+                ),
+            ],
+        },
+        ModelInfo {
+            name: "elastic_net",
+            problem: ProblemKind::Regression,
+            probabilistic: false,
+            summary: "linear regression with combined L1 and L2 penalties (coordinate descent)",
+            hyperparams: linear_params(true),
+        },
+        ModelInfo {
+            name: "lasso",
+            problem: ProblemKind::Regression,
+            probabilistic: false,
+            summary: "linear regression with an L1 penalty (coordinate descent)",
+            hyperparams: linear_params(false),
+        },
+        ModelInfo {
+            name: "ridge",
+            problem: ProblemKind::Regression,
+            probabilistic: false,
+            summary: "linear regression with an L2 penalty (coordinate descent; alpha is scikit-learn's Ridge alpha / n)",
+            hyperparams: linear_params(false),
+        },
+        ModelInfo {
+            name: "decision_tree",
+            problem: ProblemKind::Classification,
+            probabilistic: false,
+            summary: "CART classification tree (linfa-trees; not reproducible with 3+ classes or tied leaves)",
+            hyperparams: vec![
+                spec(
+                    "max_depth",
+                    HyperKind::Int {
+                        min: 1,
+                        max: i64::MAX,
+                    },
+                    None,
+                    "depth limit (unset: unlimited)",
+                ),
+                spec(
+                    "min_samples_split",
+                    HyperKind::Int {
+                        min: 2,
+                        max: i64::MAX,
+                    },
+                    int(2),
+                    "fewest rows a node needs to be split",
+                ),
+                spec(
+                    "min_samples_leaf",
+                    HyperKind::Int {
+                        min: 1,
+                        max: i64::MAX,
+                    },
+                    int(1),
+                    "fewest rows each side of a split must keep",
+                ),
+                spec(
+                    "min_impurity_decrease",
+                    at_least(0.0),
+                    float(1e-5),
+                    "smallest impurity decrease a split must bring",
+                ),
+                spec(
+                    "criterion",
+                    HyperKind::Choice(&["gini", "entropy"]),
+                    choice("gini"),
+                    "impurity measure",
+                ),
+            ],
+        },
+        ModelInfo {
+            name: "dummy_classifier",
+            problem: ProblemKind::Classification,
+            probabilistic: true,
+            summary: "baseline: predicts the most frequent training class, ignoring the features",
+            hyperparams: vec![spec(
+                "strategy",
+                HyperKind::Choice(&["most_frequent", "prior"]),
+                choice("prior"),
+                "probabilities one-hot (most_frequent) or the training class frequencies (prior)",
+            )],
+        },
+        ModelInfo {
+            name: "dummy_regressor",
+            problem: ProblemKind::Regression,
+            probabilistic: false,
+            summary: "baseline: predicts the training mean or median, ignoring the features",
+            hyperparams: vec![spec(
+                "strategy",
+                HyperKind::Choice(&["mean", "median"]),
+                choice("mean"),
+                "the constant predicted",
+            )],
+        },
+    ]
+});
+
 /// Every model, in display order.
 pub fn catalogue() -> &'static [ModelInfo] {
-    todo!()
+    &CATALOGUE
 }
 
 /// The model called `name`, or an error suggesting the closest name.
 pub fn lookup(name: &str) -> Result<&'static ModelInfo, ModelError> {
-    let _ = name;
-    todo!()
+    catalogue()
+        .iter()
+        .find(|m| m.name == name)
+        .ok_or_else(|| ModelError::UnknownModel {
+            name: name.to_string(),
+            hint: hint(name, catalogue().iter().map(|m| m.name)),
+        })
 }
 
 /// Check `params` against the model's schema and fill in defaults: the checked, complete set.
+///
+/// An integer given for a real parameter is widened to `Float`. A parameter whose default is
+/// unset (like `max_depth`) stays absent when not given.
 pub fn check_params(model: &ModelInfo, params: &Params) -> Result<Params, ModelError> {
-    let _ = (model, params);
-    todo!()
+    let mut checked = Params::new();
+    for (name, value) in params {
+        let Some(spec) = model.param(name) else {
+            return Err(ModelError::UnknownParam {
+                model: model.name.to_string(),
+                name: name.clone(),
+                hint: hint(name, model.hyperparams.iter().map(|h| h.name)),
+            });
+        };
+        let Some(accepted) = spec.kind.accept(value) else {
+            return Err(ModelError::InvalidParam {
+                model: model.name.to_string(),
+                name: name.clone(),
+                value: value.to_string(),
+                expected: spec.kind.expected(),
+            });
+        };
+        checked.insert(name.clone(), accepted);
+    }
+    for spec in &model.hyperparams {
+        if let (false, Some(default)) = (checked.contains_key(spec.name), &spec.default) {
+            checked.insert(spec.name.to_string(), default.clone());
+        }
+    }
+    Ok(checked)
 }
 
 /// Build the estimator for `name` with `params` (checked as by [`check_params`]); `seed` feeds
 /// any randomness in the fit.
+///
+/// No model in the catalogue is random today (every fit is deterministic given its data), so
+/// `seed` is not used yet; it is part of the signature for models that will be.
 pub fn build(name: &str, params: &Params, seed: u64) -> Result<Box<dyn Estimator>, ModelError> {
-    let _ = (name, params, seed);
-    todo!()
+    let _ = seed;
+    let model = lookup(name)?;
+    let p = Checked {
+        model: model.name,
+        params: check_params(model, params)?,
+    };
+    let estimator: Box<dyn Estimator> = match model.name {
+        "logistic_regression" => Box::new(LogisticRegression {
+            c: p.float("C")?,
+            l2: p.choice("penalty")? == "l2",
+            fit_intercept: p.boolean("fit_intercept")?,
+            max_iter: p.count("max_iter")?,
+            tol: p.float("tol")?,
+        }),
+        "elastic_net" | "lasso" | "ridge" => Box::new(ElasticNet {
+            alpha: p.float("alpha")?,
+            l1_ratio: match model.name {
+                "lasso" => 1.0,
+                "ridge" => 0.0,
+                _ => p.float("l1_ratio")?,
+            },
+            fit_intercept: p.boolean("fit_intercept")?,
+            max_iter: u32::try_from(p.count("max_iter")?).unwrap_or(u32::MAX),
+            tol: p.float("tol")?,
+        }),
+        "decision_tree" => Box::new(Tree {
+            max_depth: if p.params.contains_key("max_depth") {
+                Some(p.count("max_depth")?)
+            } else {
+                None
+            },
+            min_samples_split: p.count("min_samples_split")?,
+            min_samples_leaf: p.count("min_samples_leaf")?,
+            min_impurity_decrease: p.float("min_impurity_decrease")?,
+            entropy: p.choice("criterion")? == "entropy",
+        }),
+        "dummy_classifier" => Box::new(DummyClassifier {
+            strategy: if p.choice("strategy")? == "most_frequent" {
+                ClassStrategy::MostFrequent
+            } else {
+                ClassStrategy::Prior
+            },
+        }),
+        "dummy_regressor" => Box::new(DummyRegressor {
+            strategy: if p.choice("strategy")? == "median" {
+                ValueStrategy::Median
+            } else {
+                ValueStrategy::Mean
+            },
+        }),
+        other => {
+            return Err(ModelError::UnknownModel {
+                name: other.to_string(),
+                hint: String::new(),
+            });
+        }
+    };
+    Ok(estimator)
+}
+
+/// A checked, defaults-filled parameter set, read by type.
+struct Checked {
+    model: &'static str,
+    params: Params,
+}
+
+impl Checked {
+    fn get(&self, name: &str) -> Result<&ParamValue, ModelError> {
+        self.params
+            .get(name)
+            .ok_or_else(|| ModelError::InvalidParam {
+                model: self.model.to_string(),
+                name: name.to_string(),
+                value: "nothing".to_string(),
+                expected: "a value".to_string(),
+            })
+    }
+
+    fn wrong(&self, name: &str, expected: &str) -> ModelError {
+        let value = self
+            .params
+            .get(name)
+            .map_or_else(|| "nothing".to_string(), |v| v.to_string());
+        ModelError::InvalidParam {
+            model: self.model.to_string(),
+            name: name.to_string(),
+            value,
+            expected: expected.to_string(),
+        }
+    }
+
+    fn float(&self, name: &str) -> Result<f64, ModelError> {
+        self.get(name)?
+            .as_f64()
+            .ok_or_else(|| self.wrong(name, "a number"))
+    }
+
+    fn count(&self, name: &str) -> Result<usize, ModelError> {
+        let v = self
+            .get(name)?
+            .as_i64()
+            .ok_or_else(|| self.wrong(name, "an integer"))?;
+        usize::try_from(v).map_err(|_| self.wrong(name, "a non-negative integer"))
+    }
+
+    fn boolean(&self, name: &str) -> Result<bool, ModelError> {
+        self.get(name)?
+            .as_bool()
+            .ok_or_else(|| self.wrong(name, "true or false"))
+    }
+
+    fn choice(&self, name: &str) -> Result<&str, ModelError> {
+        self.get(name)?
+            .as_str()
+            .ok_or_else(|| self.wrong(name, "a name"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{Array1, Array2};
+
+    fn params(pairs: &[(&str, ParamValue)]) -> Params {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn every_model_builds_with_its_defaults_and_fits() {
+        let x = Array2::from_shape_fn((40, 2), |(i, j)| ((i * (j + 1)) as f64 * 0.7).sin());
+        let y_class: Array1<f64> = (0..40).map(|i| (i % 2) as f64).collect();
+        let y_value: Array1<f64> = x.column(0).mapv(|v| 2.0 * v + 1.0);
+        for m in catalogue() {
+            let est = build(m.name, &Params::new(), 0).unwrap();
+            let y = match m.problem {
+                ProblemKind::Classification => &y_class,
+                ProblemKind::Regression => &y_value,
+            };
+            let fitted = est.fit(x.view(), y.view()).unwrap();
+            match (m.problem, fitted.predict(x.view())) {
+                (ProblemKind::Classification, crate::Prediction::Classes { proba, .. }) => {
+                    assert_eq!(proba.is_some(), m.probabilistic, "{}", m.name)
+                }
+                (ProblemKind::Regression, crate::Prediction::Values(_)) => {}
+                _ => panic!("{} predicts the wrong kind", m.name),
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_model_suggests_the_closest_name() {
+        let err = lookup("logistic_regresion").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown model `logistic_regresion`, did you mean `logistic_regression`?"
+        );
+    }
+
+    #[test]
+    fn unknown_model_far_from_all_lists_them() {
+        let err = lookup("svm").unwrap_err().to_string();
+        assert!(
+            err.starts_with(
+                "unknown model `svm`, expected one of: logistic_regression, elastic_net"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_param_suggests_the_closest_name() {
+        let m = lookup("logistic_regression").unwrap();
+        let err = check_params(m, &params(&[("c", ParamValue::Float(1.0))])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "model `logistic_regression` has no hyperparameter `c`, did you mean `C`?"
+        );
+    }
+
+    #[test]
+    fn out_of_range_param_says_what_was_expected() {
+        let m = lookup("logistic_regression").unwrap();
+        let err = check_params(m, &params(&[("C", ParamValue::Float(-1.0))])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "hyperparameter `C` of `logistic_regression`: expected a number > 0, found -1"
+        );
+        let err = check_params(m, &params(&[("max_iter", ParamValue::Int(0))])).unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("expected an integer in 1..=100000, found 0"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn wrong_type_param_says_what_was_expected() {
+        let m = lookup("decision_tree").unwrap();
+        let err =
+            check_params(m, &params(&[("criterion", ParamValue::Str("mse".into()))])).unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("expected one of \"gini\", \"entropy\", found \"mse\""),
+            "{err}"
+        );
+        let err = check_params(m, &params(&[("max_depth", ParamValue::Float(2.5))])).unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("expected an integer >= 1, found 2.5"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn defaults_are_filled_and_integers_widened() {
+        let m = lookup("logistic_regression").unwrap();
+        let checked = check_params(m, &params(&[("C", ParamValue::Int(3))])).unwrap();
+        assert_eq!(checked["C"], ParamValue::Float(3.0));
+        assert_eq!(checked["max_iter"], ParamValue::Int(100));
+        assert_eq!(checked["penalty"], ParamValue::Str("l2".into()));
+        assert_eq!(checked.len(), 5);
+    }
+
+    #[test]
+    fn unset_default_stays_absent() {
+        let checked = check_params(lookup("decision_tree").unwrap(), &Params::new()).unwrap();
+        assert!(!checked.contains_key("max_depth"));
+    }
+
+    #[test]
+    fn checking_is_idempotent() {
+        let m = lookup("elastic_net").unwrap();
+        let once = check_params(m, &params(&[("alpha", ParamValue::Int(2))])).unwrap();
+        assert_eq!(check_params(m, &once).unwrap(), once);
+    }
+
+    #[test]
+    fn build_refuses_bad_params() {
+        assert!(matches!(
+            build("ridge", &params(&[("l1_ratio", ParamValue::Float(0.5))]), 0),
+            Err(ModelError::UnknownParam { .. })
+        ));
+    }
+
+    #[test]
+    fn every_hyperparameter_default_is_in_range() {
+        for m in catalogue() {
+            for h in &m.hyperparams {
+                if let Some(d) = &h.default {
+                    assert!(h.kind.accept(d).is_some(), "{}.{}", m.name, h.name);
+                }
+            }
+        }
+    }
 }
