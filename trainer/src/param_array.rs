@@ -627,11 +627,11 @@ impl ParamArray {
             // holder died: acquiring recovers (repairs, then publishes the round).
             let torn = !self.seq().load(Ordering::Acquire).is_multiple_of(2);
             let complete = self.layout.slots > 0 && self.arrived(current) == self.layout.slots;
-            if torn || complete {
-                if let Some(held) = self.try_acquire()? {
-                    held.release()?;
-                    continue;
-                }
+            if (torn || complete)
+                && let Some(held) = self.try_acquire()?
+            {
+                held.release()?;
+                continue;
             }
             if start.elapsed() >= timeout {
                 return Ok(None);
