@@ -762,6 +762,18 @@ mod tests {
     }
 
     #[test]
+    fn crlf_line_ends_and_a_byte_order_mark_are_accepted() {
+        let d = read(
+            "\u{feff}a,y\r\n1,2\r\n3,4\r\n",
+            None,
+            ProblemKind::Regression,
+        )
+        .unwrap();
+        assert_eq!(d.feature_names, ["a"]);
+        assert_eq!(d.y.to_vec(), [2.0, 4.0]);
+    }
+
+    #[test]
     fn surrounding_spaces_and_quotes_are_accepted() {
         let d = read(
             "\"a\", b ,y\n\" 1.5\", 2 ,3\n",
