@@ -82,6 +82,23 @@ enum Command {
         /// The study directory.
         dir: PathBuf,
     },
+    /// Train one model data-parallel: one trainer per shard, merging into shared memory.
+    Train {
+        /// The training config.
+        config: PathBuf,
+        /// Shards, one trainer each (default: the config's `train.shards`, else 1).
+        #[arg(short, long)]
+        shards: Option<NonZeroUsize>,
+        /// Study directory (default: runs/<name>).
+        #[arg(long)]
+        study_dir: Option<PathBuf>,
+        /// Print the summary as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+        /// Replace a previous run in the directory (it is moved aside).
+        #[arg(long)]
+        force_new: bool,
+    },
     /// List the models and their hyperparameters.
     Models,
     /// Run as a trainer process (started by the orchestrator).
@@ -243,6 +260,19 @@ fn run(command: Command) -> Result<u8> {
                 text.push_str(&format!("  best: trial {} {} {:.4}\n", b.trial, view.objective().name(), b.value.unwrap_or(f64::NAN)));
             }
             print(&text)?;
+            Ok(exit::OK)
+        }
+        Command::Train { config, shards, study_dir, json, force_new } => {
+            let opts = crate::training::TrainOptions { shards: shards.map(NonZeroUsize::get), study_dir, force_new };
+            let summary = match crate::training::train(&config, &opts) {
+                Err(e) if e.downcast_ref::<crate::training::Interrupted>().is_some() => return Ok(exit::INTERRUPTED),
+                other => other?,
+            };
+            if json {
+                print(&format!("{}\n", serde_json::to_string_pretty(&summary)?))?;
+            } else {
+                print(&crate::training::summary_text(&summary))?;
+            }
             Ok(exit::OK)
         }
         Command::Models => {

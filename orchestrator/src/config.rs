@@ -215,8 +215,16 @@ impl StudyConfig {
     }
 }
 
+/// A study name must be usable as a directory name.
+pub(crate) fn check_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) || name.starts_with('.') {
+        return Err(format!("`{name}` is not a usable directory name: use letters, digits, `-`, `_` and `.`"));
+    }
+    Ok(())
+}
+
 /// Turn a TOML/serde error into one naming line and column, with a suggestion for a misspelt key.
-fn syntax_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
+pub(crate) fn syntax_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
     let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
     let mut message = e.message().trim().to_string();
     if let Some(hint) = unknown_field_hint(&message) {
@@ -226,7 +234,7 @@ fn syntax_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
 }
 
 /// serde says "unknown field `x`, expected one of `a`, `b`": add "did you mean `a`?".
-fn unknown_field_hint(message: &str) -> Option<String> {
+pub(crate) fn unknown_field_hint(message: &str) -> Option<String> {
     let rest = message.strip_prefix("unknown field `")?;
     let (field, expected) = rest.split_once('`')?;
     let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
@@ -256,9 +264,7 @@ impl Checker<'_> {
             Some(n) => n,
             None => path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "study".into()),
         };
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) || name.starts_with('.') {
-            return Err(self.err("study.name", format!("`{name}` is not a usable directory name: use letters, digits, `-`, `_` and `.`")));
-        }
+        check_name(&name).map_err(|m| self.err("study.name", m))?;
 
         let mut metrics = Vec::new();
         for (i, m) in std::iter::once(&raw.study.metric).chain(&raw.study.metrics).enumerate() {
@@ -525,7 +531,7 @@ fn parse_duration(v: &toml::Value) -> Result<Duration, String> {
 }
 
 /// Bytes as a number, or a string like "512MiB", "2GiB", "2G".
-fn parse_bytes(v: &toml::Value) -> Result<u64, String> {
+pub(crate) fn parse_bytes(v: &toml::Value) -> Result<u64, String> {
     let expected = "expected bytes (an integer) or a string like \"512MiB\" or \"2GiB\"";
     let bytes = match v {
         toml::Value::Integer(i) if *i > 0 => *i as f64,

@@ -15,5 +15,6 @@ pub mod signals;
 pub mod space;
 pub mod store;
 pub mod study;
+pub mod training;
 
 pub use cli::main;

@@ -380,7 +380,7 @@ impl Scheduler<'_, '_> {
                 self.progress.finished += 1;
                 self.progress.failed += 1;
             }
-            Event::Hello { .. } => warn!(worker, "unexpected second hello ignored"),
+            other => warn!(worker, "unexpected event ignored: {other:?}"),
         }
         Ok(())
     }

@@ -5,7 +5,8 @@ pub mod fault;
 pub mod param_array;
 pub mod process;
 pub mod protocol;
+pub mod train;
 pub mod worker;
 
-pub use protocol::{Event, FailureKind, PROTOCOL_VERSION, SweepSetup, Task, TrialId, TrialTask};
+pub use protocol::{Event, FailureKind, MergeMode, PROTOCOL_VERSION, SweepSetup, Task, TrainSetup, TrialId, TrialTask};
 pub use worker::{TrainerArgs, TrainerError, run};

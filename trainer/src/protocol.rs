@@ -20,6 +20,8 @@ pub enum Task {
     Setup(Box<SweepSetup>),
     /// Evaluate one hyperparameter set.
     Trial(TrialTask),
+    /// Train on one shard, merging into the ParamArray, until the last epoch.
+    Train(Box<TrainSetup>),
     /// Finish the current work and exit.
     Shutdown,
 }
@@ -45,6 +47,57 @@ pub struct SweepSetup {
     pub metrics: Vec<Metric>,
 }
 
+/// How shards merge into the ParamArray.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MergeMode {
+    /// Synchronous rounds: k local steps, then the shared array becomes the average (local SGD).
+    Average,
+    /// Every k steps, add the accumulated update under the lock; no barrier.
+    Locked,
+    /// Every k steps, add the accumulated update with no lock (Hogwild!): updates can be lost.
+    Hogwild,
+}
+
+impl MergeMode {
+    /// The name used in configs and output.
+    pub fn name(self) -> &'static str {
+        match self {
+            MergeMode::Average => "average",
+            MergeMode::Locked => "locked",
+            MergeMode::Hogwild => "hogwild",
+        }
+    }
+}
+
+/// One shard's training job: data, model, where the shared parameters live, how to merge.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct TrainSetup {
+    /// The standardized training split's image (see `models::Dataset::to_image`), shared.
+    pub data: IpcSharedMemory,
+    /// The model and its hyperparameters.
+    pub spec: models::sgd::SgdSpec,
+    /// What it predicts.
+    pub target: models::sgd::Target,
+    /// The ParamArray's file.
+    pub params_path: std::path::PathBuf,
+    /// Which shard (0-based); its rows are `rows.0..rows.1` of the training split.
+    pub shard: u32,
+    /// The shard's row range.
+    pub rows: (usize, usize),
+    /// Epochs in all.
+    pub epochs: u32,
+    /// The epoch to start from (after a respawn: the one in progress).
+    pub start_epoch: u32,
+    /// Merge rule.
+    pub mode: MergeMode,
+    /// Synchronization rounds (average) or merges (locked, hogwild) per epoch: every shard does
+    /// the same number, so synchronous rounds line up.
+    pub merges_per_epoch: u64,
+    /// The training seed (the shard's epoch order derives from it and the shard).
+    pub seed: u64,
+}
+
 /// One trial to evaluate.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrialTask {
@@ -68,6 +121,35 @@ pub enum FailureKind {
 /// What a trainer sends back.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum Event {
+    /// A shard finished an epoch.
+    EpochDone {
+        /// Which shard.
+        shard: u32,
+        /// Which epoch (0-based).
+        epoch: u32,
+        /// Rows it trained on this epoch.
+        samples: u64,
+        /// Mean training loss over them (before each step, as scikit-learn reports it).
+        mean_loss: f64,
+        /// Merges it made this epoch.
+        merges: u64,
+        /// Seconds spent training this epoch (merges included).
+        seconds: f64,
+        /// Seconds of that spent merging (waiting for the lock or the round included).
+        merge_seconds: f64,
+    },
+    /// A shard finished its last epoch.
+    ShardFinished {
+        /// Which shard.
+        shard: u32,
+    },
+    /// A shard cannot go on (the model diverged, the ParamArray failed).
+    ShardFailed {
+        /// Which shard.
+        shard: u32,
+        /// Why.
+        message: String,
+    },
     /// First message after connecting: who it is and where to send tasks.
     Hello {
         /// Must equal [`PROTOCOL_VERSION`].

@@ -38,7 +38,7 @@ pub enum TrainerError {
     Orphaned(u32),
 }
 
-fn ipc_err(e: impl std::fmt::Display) -> TrainerError {
+pub(crate) fn ipc_err(e: impl std::fmt::Display) -> TrainerError {
     TrainerError::Ipc(e.to_string())
 }
 
@@ -65,13 +65,14 @@ pub fn run(args: TrainerArgs) -> Result<(), TrainerError> {
     };
     match first {
         Task::Setup(setup) => sweep(*setup, &tasks, &to_orchestrator),
+        Task::Train(setup) => crate::train::train(*setup, &tasks, &to_orchestrator),
         Task::Shutdown => Ok(()),
         Task::Trial(t) => Err(TrainerError::Protocol(format!("trial {} arrived before the setup", t.trial))),
     }
 }
 
 /// The next task, or None when the orchestrator hung up (it exited: so do we).
-fn next_task(tasks: &IpcReceiver<Task>) -> Result<Option<Task>, TrainerError> {
+pub(crate) fn next_task(tasks: &IpcReceiver<Task>) -> Result<Option<Task>, TrainerError> {
     match tasks.recv() {
         Ok(t) => Ok(Some(t)),
         Err(ipc_channel::IpcError::Disconnected) => Ok(None),
@@ -111,7 +112,7 @@ fn sweep(setup: SweepSetup, tasks: &IpcReceiver<Task>, events: &IpcSender<Event>
                 debug!("shutdown requested");
                 return Ok(());
             }
-            Task::Setup(_) => return Err(TrainerError::Protocol("a second setup arrived".into())),
+            Task::Setup(_) | Task::Train(_) => return Err(TrainerError::Protocol("a second setup arrived".into())),
         }
     }
     Ok(())
