@@ -108,6 +108,7 @@ const fn at_least(min: f64) -> HyperKind {
     }
 }
 
+/// A hyperparameter's schema entry.
 fn spec(
     name: &'static str,
     kind: HyperKind,
@@ -122,14 +123,17 @@ fn spec(
     }
 }
 
+/// A real default.
 fn float(v: f64) -> Option<ParamValue> {
     Some(ParamValue::Float(v))
 }
 
+/// An integer default.
 fn int(v: i64) -> Option<ParamValue> {
     Some(ParamValue::Int(v))
 }
 
+/// A named default.
 fn choice(v: &str) -> Option<ParamValue> {
     Some(ParamValue::Str(v.to_string()))
 }
@@ -178,6 +182,7 @@ fn linear_params(with_l1_ratio: bool) -> Vec<HyperSpec> {
     v
 }
 
+/// The catalogue, built on first use.
 static CATALOGUE: LazyLock<Vec<ModelInfo>> = LazyLock::new(|| {
     vec![
         ModelInfo {
@@ -437,6 +442,7 @@ struct Checked {
 }
 
 impl Checked {
+    /// The value of `name` (present after `check_params` unless its default is unset).
     fn get(&self, name: &str) -> Result<&ParamValue, ModelError> {
         self.params
             .get(name)
@@ -448,6 +454,7 @@ impl Checked {
             })
     }
 
+    /// The error for a value of the wrong type (cannot happen after `check_params`).
     fn wrong(&self, name: &str, expected: &str) -> ModelError {
         let value = self
             .params
@@ -461,12 +468,14 @@ impl Checked {
         }
     }
 
+    /// A real parameter.
     fn float(&self, name: &str) -> Result<f64, ModelError> {
         self.get(name)?
             .as_f64()
             .ok_or_else(|| self.wrong(name, "a number"))
     }
 
+    /// A non-negative integer parameter.
     fn count(&self, name: &str) -> Result<usize, ModelError> {
         let v = self
             .get(name)?
@@ -475,12 +484,14 @@ impl Checked {
         usize::try_from(v).map_err(|_| self.wrong(name, "a non-negative integer"))
     }
 
+    /// A boolean parameter.
     fn boolean(&self, name: &str) -> Result<bool, ModelError> {
         self.get(name)?
             .as_bool()
             .ok_or_else(|| self.wrong(name, "true or false"))
     }
 
+    /// A named-choice parameter.
     fn choice(&self, name: &str) -> Result<&str, ModelError> {
         self.get(name)?
             .as_str()

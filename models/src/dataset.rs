@@ -238,6 +238,7 @@ struct Place<'a> {
 }
 
 impl Place<'_> {
+    /// The error for a bad cell, named by line, column and header.
     fn cell_error(&self, e: CellError, line: u64, col: usize, cell: &[u8]) -> DataError {
         let path = self.path.to_path_buf();
         let name = self.names[col].clone();
@@ -267,6 +268,7 @@ impl Place<'_> {
         }
     }
 
+    /// The error for malformed CSV, with its line.
     fn csv_error(&self, e: &csv::Error) -> DataError {
         let line = e.position().map_or(0, |p| p.line());
         let message = match e.kind() {

@@ -316,6 +316,7 @@ impl Objective<'_> {
         self.binomial_pass_generic(theta, grad)
     }
 
+    /// The binomial pass, written so it vectorizes (inlined into each target-feature variant).
     #[inline(always)]
     fn binomial_pass_generic(&self, theta: &[f64], grad: &mut [f64]) -> f64 {
         let p = self.p;
@@ -390,6 +391,7 @@ impl Objective<'_> {
         self.multinomial_pass_generic(theta, grad)
     }
 
+    /// The multinomial pass, written so it vectorizes (inlined into each target-feature variant).
     #[inline(always)]
     fn multinomial_pass_generic(&self, theta: &[f64], grad: &mut [f64]) -> f64 {
         let (p, stride, n_vec) = (self.p, self.stride(), self.n_vec);
