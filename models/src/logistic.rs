@@ -147,12 +147,20 @@ impl Estimator for LogisticRegression {
 }
 
 impl LogisticModel {
+    /// Decision scores x·wₖ + bₖ, one column per coefficient row.
+    fn scores(&self, x: ArrayView2<'_, f64>) -> Array2<f64> {
+        x.dot(&self.coef.t()) + self.intercept.view().insert_axis(Axis(0))
+    }
+
     /// Class probabilities, one column per class index up to the largest seen in training
     /// (classes absent from training get probability 0).
     pub fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Array2<f64> {
-        let n = x.nrows();
-        let mut proba = Array2::zeros((n, self.width));
-        let scores = x.dot(&self.coef.t()) + self.intercept.view().insert_axis(Axis(0));
+        self.proba_from_scores(&self.scores(x))
+    }
+
+    /// Probabilities from decision scores: the logistic function (binary) or softmax.
+    fn proba_from_scores(&self, scores: &Array2<f64>) -> Array2<f64> {
+        let mut proba = Array2::zeros((scores.nrows(), self.width));
         if self.coef.nrows() == 1 {
             let (c0, c1) = (self.classes[0], self.classes[1]);
             for (i, &z) in scores.column(0).iter().enumerate() {
@@ -163,7 +171,7 @@ impl LogisticModel {
         } else {
             let mut buf = vec![0.0; self.classes.len()];
             for (i, row) in scores.axis_iter(Axis(0)).enumerate() {
-                softmax(row.as_slice().unwrap_or(&row.to_vec()), &mut buf);
+                softmax(row, &mut buf);
                 for (&c, &pk) in self.classes.iter().zip(&buf) {
                     proba[[i, c]] = pk;
                 }
@@ -175,21 +183,21 @@ impl LogisticModel {
 
 impl Fitted for LogisticModel {
     fn predict(&self, x: ArrayView2<'_, f64>) -> Prediction {
-        let proba = self.predict_proba(x);
-        // Binary: class 1 iff its probability > 0.5 (decision > 0), as scikit-learn; else the
-        // first most probable class.
-        let class = proba
+        let scores = self.scores(x);
+        // As scikit-learn: the second class iff its decision score is > 0 (binary), else the
+        // first class with the highest score.
+        let class = scores
             .axis_iter(Axis(0))
             .map(|row| {
-                let mut best = 0;
-                for (c, &v) in row.iter().enumerate() {
-                    if v > row[best] {
-                        best = c;
-                    }
+                if self.coef.nrows() == 1 {
+                    self.classes[usize::from(row[0] > 0.0)]
+                } else {
+                    let best = (0..row.len()).fold(0, |b, k| if row[k] > row[b] { k } else { b });
+                    self.classes[best]
                 }
-                best
             })
             .collect();
+        let proba = self.proba_from_scores(&scores);
         Prediction::Classes {
             class,
             proba: Some(proba),
@@ -230,8 +238,8 @@ fn sigmoid(z: f64) -> f64 {
     }
 }
 
-/// Softmax of `z` into `out`; returns ln Σ e^(z − max) (so log-sum-exp is max + that).
-fn softmax(z: &[f64], out: &mut [f64]) -> f64 {
+/// Softmax of `z` into `out`.
+fn softmax(z: ArrayView1<'_, f64>, out: &mut [f64]) {
     let m = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let mut s = 0.0;
     for (o, &v) in out.iter_mut().zip(z) {
@@ -241,7 +249,6 @@ fn softmax(z: &[f64], out: &mut [f64]) -> f64 {
     for o in out.iter_mut() {
         *o /= s;
     }
-    s.ln()
 }
 
 /// The mean penalized log-loss over row-major training data, with its gradient.
