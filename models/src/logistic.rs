@@ -1201,6 +1201,23 @@ mod tests {
     }
 
     #[test]
+    fn separable_data_without_penalty_stops_with_finite_weights() {
+        let x = Array2::from_shape_fn((40, 2), |(i, j)| i as f64 - 20.0 + j as f64 * 0.1);
+        let y = x.column(0).mapv(|v| if v > 0.0 { 1.0 } else { 0.0 });
+        let m = LogisticRegression {
+            l2: false,
+            ..LogisticRegression::default()
+        }
+        .fit_model(x.view(), y.view())
+        .unwrap();
+        assert!(m.coef.iter().chain(&m.intercept).all(|v| v.is_finite()));
+        let Prediction::Classes { class, .. } = m.predict(x.view()) else {
+            panic!()
+        };
+        assert_eq!(class, y.mapv(|v| v as usize));
+    }
+
+    #[test]
     fn a_single_class_is_refused() {
         let x = Array2::zeros((4, 2));
         let err = LogisticRegression::default()
