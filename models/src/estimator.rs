@@ -7,7 +7,11 @@ use crate::error::ModelError;
 /// A model with its hyperparameters fixed, ready to fit.
 pub trait Estimator: Send {
     /// Fit on rows `x` with targets `y` (class indices 0..k as f64 for classifiers).
-    fn fit(&self, x: ArrayView2<'_, f64>, y: ArrayView1<'_, f64>) -> Result<Box<dyn Fitted>, ModelError>;
+    fn fit(
+        &self,
+        x: ArrayView2<'_, f64>,
+        y: ArrayView1<'_, f64>,
+    ) -> Result<Box<dyn Fitted>, ModelError>;
 }
 
 /// A fitted model.
