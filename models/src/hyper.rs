@@ -6,8 +6,10 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// One hyperparameter value, as written in a config or proposed by a sampler.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
+///
+/// In JSON it is the bare value (`0.1`, `true`, `"gini"`); in binary formats (the IPC
+/// protocol's postcard, which cannot decode untagged enums) it carries its variant.
+#[derive(Debug, Clone, PartialEq)]
 pub enum ParamValue {
     /// true / false.
     Bool(bool),
@@ -27,6 +29,67 @@ impl fmt::Display for ParamValue {
             ParamValue::Float(x) => write!(f, "{x}"),
             ParamValue::Str(s) => write!(f, "\"{s}\""),
         }
+    }
+}
+
+/// The binary form: externally tagged.
+#[derive(Serialize, Deserialize)]
+enum Tagged {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+}
+
+/// The human-readable form: the bare value.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum Untagged {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+}
+
+impl Serialize for ParamValue {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            match self {
+                ParamValue::Bool(b) => Untagged::Bool(*b),
+                ParamValue::Int(i) => Untagged::Int(*i),
+                ParamValue::Float(x) => Untagged::Float(*x),
+                ParamValue::Str(v) => Untagged::Str(v.clone()),
+            }
+            .serialize(s)
+        } else {
+            match self {
+                ParamValue::Bool(b) => Tagged::Bool(*b),
+                ParamValue::Int(i) => Tagged::Int(*i),
+                ParamValue::Float(x) => Tagged::Float(*x),
+                ParamValue::Str(v) => Tagged::Str(v.clone()),
+            }
+            .serialize(s)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ParamValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(if d.is_human_readable() {
+            match Untagged::deserialize(d)? {
+                Untagged::Bool(b) => ParamValue::Bool(b),
+                Untagged::Int(i) => ParamValue::Int(i),
+                Untagged::Float(x) => ParamValue::Float(x),
+                Untagged::Str(v) => ParamValue::Str(v),
+            }
+        } else {
+            match Tagged::deserialize(d)? {
+                Tagged::Bool(b) => ParamValue::Bool(b),
+                Tagged::Int(i) => ParamValue::Int(i),
+                Tagged::Float(x) => ParamValue::Float(x),
+                Tagged::Str(v) => ParamValue::Str(v),
+            }
+        })
     }
 }
 

@@ -130,7 +130,12 @@ enum Format {
 }
 
 fn parse_state(s: &str) -> Result<TrialState, String> {
-    TrialState::from_name(s).ok_or_else(|| format!("expected one of {}", TrialState::ALL.map(|t| t.name()).join(", ")))
+    TrialState::from_name(s).ok_or_else(|| {
+        format!(
+            "expected one of {}",
+            TrialState::ALL.map(|t| t.name()).join(", ")
+        )
+    })
 }
 
 fn init_logging(verbose: u8, quiet: bool) {
@@ -140,8 +145,14 @@ fn init_logging(verbose: u8, quiet: bool) {
         (false, 1) => "debug,ipc_channel=info",
         _ => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter).with_target(false).compact().try_init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter)
+        .with_target(false)
+        .compact()
+        .try_init();
 }
 
 /// The `cohort` binary's entry point.
@@ -150,12 +161,29 @@ pub fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { exit::BAD_INPUT } else { exit::OK });
+            return ExitCode::from(if e.use_stderr() {
+                exit::BAD_INPUT
+            } else {
+                exit::OK
+            });
         }
     };
-    if let Command::Trainer { connect, worker, core, memory, parent } = cli.command {
+    if let Command::Trainer {
+        connect,
+        worker,
+        core,
+        memory,
+        parent,
+    } = cli.command
+    {
         trainer::process::init_logging();
-        return match trainer::run(trainer::TrainerArgs { connect, worker, core, memory, parent }) {
+        return match trainer::run(trainer::TrainerArgs {
+            connect,
+            worker,
+            core,
+            memory,
+            parent,
+        }) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 tracing::error!("{e}");
@@ -169,10 +197,16 @@ pub fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             if is_disk_full(&e) {
-                eprintln!("error: the disk is full (or a file-size limit was reached); what was committed before is kept: {e:#}");
+                eprintln!(
+                    "error: the disk is full (or a file-size limit was reached); what was committed before is kept: {e:#}"
+                );
                 return ExitCode::from(exit::BAD_INPUT);
             }
-            let code = if e.downcast_ref::<BadInput>().is_some() { exit::BAD_INPUT } else { exit::FAILED };
+            let code = if e.downcast_ref::<BadInput>().is_some() {
+                exit::BAD_INPUT
+            } else {
+                exit::FAILED
+            };
             eprintln!("error: {e:#}");
             ExitCode::from(code)
         }
@@ -186,7 +220,10 @@ fn is_disk_full(e: &anyhow::Error) -> bool {
             return f.code == rusqlite::ErrorCode::DiskFull;
         }
         if let Some(io) = c.downcast_ref::<std::io::Error>() {
-            return matches!(io.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EFBIG) | Some(libc::EDQUOT));
+            return matches!(
+                io.raw_os_error(),
+                Some(libc::ENOSPC) | Some(libc::EFBIG) | Some(libc::EDQUOT)
+            );
         }
         false
     })
@@ -203,17 +240,38 @@ fn print(text: &str) -> Result<()> {
 
 fn open_view(dir: &Path) -> Result<StudyView> {
     let store = Store::open_readonly(dir).map_err(BadInput::new)?;
-    Ok(StudyView { meta: store.meta()?, trials: store.trials()? })
+    Ok(StudyView {
+        meta: store.meta()?,
+        trials: store.trials()?,
+    })
 }
 
 fn run(command: Command) -> Result<u8> {
     match command {
-        Command::Sweep { config, workers, study_dir, json, force_new } => {
-            let outcome = study::sweep(&config, &SweepOptions { workers, study_dir, force_new })?;
+        Command::Sweep {
+            config,
+            workers,
+            study_dir,
+            json,
+            force_new,
+        } => {
+            let outcome = study::sweep(
+                &config,
+                &SweepOptions {
+                    workers,
+                    study_dir,
+                    force_new,
+                },
+            )?;
             finish(outcome, json)
         }
         Command::Resume { dir, workers, json } => finish(study::resume(&dir, workers)?, json),
-        Command::Results { dir, format, top, state } => {
+        Command::Results {
+            dir,
+            format,
+            top,
+            state,
+        } => {
             let view = open_view(&dir)?;
             let text = match format {
                 Format::Table => report::table(&view, top, state),
@@ -224,7 +282,17 @@ fn run(command: Command) -> Result<u8> {
                         .iter()
                         .filter(|t| state.is_none_or(|s| s == t.state))
                         .take(top.unwrap_or(usize::MAX))
-                        .map(|t| report::trial_json(t, (t.state == TrialState::Complete).then(|| ranked.iter().position(|r| r.trial == t.trial).map_or(0, |p| p + 1))))
+                        .map(|t| {
+                            report::trial_json(
+                                t,
+                                (t.state == TrialState::Complete).then(|| {
+                                    ranked
+                                        .iter()
+                                        .position(|r| r.trial == t.trial)
+                                        .map_or(0, |p| p + 1)
+                                }),
+                            )
+                        })
                         .collect();
                     format!("{}\n", serde_json::to_string_pretty(&rows)?)
                 }
@@ -236,7 +304,10 @@ fn run(command: Command) -> Result<u8> {
             let view = open_view(&dir)?;
             match view.best() {
                 Some(t) => {
-                    print(&format!("{}\n", serde_json::to_string_pretty(&report::trial_json(t, Some(1)))?))?;
+                    print(&format!(
+                        "{}\n",
+                        serde_json::to_string_pretty(&report::trial_json(t, Some(1)))?
+                    ))?;
                     Ok(exit::OK)
                 }
                 None => {
@@ -247,25 +318,56 @@ fn run(command: Command) -> Result<u8> {
         }
         Command::Status { dir } => {
             let view = open_view(&dir)?;
-            let mut text = format!("study {} ({}): {}\n", view.meta.get("name").map_or("?", String::as_str), view.meta.get("model").map_or("?", String::as_str), view.meta.get("status").map_or("?", String::as_str));
+            let mut text = format!(
+                "study {} ({}): {}\n",
+                view.meta.get("name").map_or("?", String::as_str),
+                view.meta.get("model").map_or("?", String::as_str),
+                view.meta.get("status").map_or("?", String::as_str)
+            );
             for (state, n) in view.counts() {
                 text.push_str(&format!("  {state:<14} {n}\n"));
             }
             let now = crate::store::now();
-            for t in view.trials.iter().filter(|t| t.state == TrialState::Running) {
+            for t in view
+                .trials
+                .iter()
+                .filter(|t| t.state == TrialState::Running)
+            {
                 let elapsed = t.started_at.map_or(0.0, |s| now - s);
-                text.push_str(&format!("  running: trial {} (attempt {}) on worker {} for {elapsed:.1}s\n", t.trial, t.attempts, t.worker.map_or("-".into(), |w| w.to_string())));
+                text.push_str(&format!(
+                    "  running: trial {} (attempt {}) on worker {} for {elapsed:.1}s\n",
+                    t.trial,
+                    t.attempts,
+                    t.worker.map_or("-".into(), |w| w.to_string())
+                ));
             }
             if let Some(b) = view.best() {
-                text.push_str(&format!("  best: trial {} {} {:.4}\n", b.trial, view.objective().name(), b.value.unwrap_or(f64::NAN)));
+                text.push_str(&format!(
+                    "  best: trial {} {} {:.4}\n",
+                    b.trial,
+                    view.objective().name(),
+                    b.value.unwrap_or(f64::NAN)
+                ));
             }
             print(&text)?;
             Ok(exit::OK)
         }
-        Command::Train { config, shards, study_dir, json, force_new } => {
-            let opts = crate::training::TrainOptions { shards: shards.map(NonZeroUsize::get), study_dir, force_new };
+        Command::Train {
+            config,
+            shards,
+            study_dir,
+            json,
+            force_new,
+        } => {
+            let opts = crate::training::TrainOptions {
+                shards: shards.map(NonZeroUsize::get),
+                study_dir,
+                force_new,
+            };
             let summary = match crate::training::train(&config, &opts) {
-                Err(e) if e.downcast_ref::<crate::training::Interrupted>().is_some() => return Ok(exit::INTERRUPTED),
+                Err(e) if e.downcast_ref::<crate::training::Interrupted>().is_some() => {
+                    return Ok(exit::INTERRUPTED);
+                }
                 other => other?,
             };
             if json {
@@ -292,8 +394,14 @@ fn models_text() -> String {
         };
         s.push_str(&format!("{} ({kind}): {}\n", m.name, m.summary));
         for h in &m.hyperparams {
-            let default = h.default.as_ref().map_or("unset".to_string(), |d| d.to_string());
-            s.push_str(&format!("    {:<24} default {:<10} {}\n", h.name, default, h.help));
+            let default = h
+                .default
+                .as_ref()
+                .map_or("unset".to_string(), |d| d.to_string());
+            s.push_str(&format!(
+                "    {:<24} default {:<10} {}\n",
+                h.name, default, h.help
+            ));
         }
     }
     s
@@ -306,12 +414,16 @@ fn finish(outcome: study::StudyOutcome, json: bool) -> Result<u8> {
     };
     let view = &outcome.view;
     if json {
-        print(&format!("{}\n", serde_json::to_string_pretty(&report::study_json(view, status))?))?;
+        print(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&report::study_json(view, status))?
+        ))?;
     } else {
         let mut text = report::table(view, None, None);
         match view.best() {
             Some(b) => {
-                let params: Vec<String> = b.params.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+                let params: Vec<String> =
+                    b.params.iter().map(|(k, v)| format!("{k} = {v}")).collect();
                 let s = b.metrics.get(view.objective().name());
                 text.push_str(&format!(
                     "\nbest: trial {} with {} {:.4} ± {:.4}\n  {}\nstudy: {}\n",
@@ -323,7 +435,10 @@ fn finish(outcome: study::StudyOutcome, json: bool) -> Result<u8> {
                     outcome.dir.display()
                 ));
             }
-            None => text.push_str(&format!("\nno trial completed\nstudy: {}\n", outcome.dir.display())),
+            None => text.push_str(&format!(
+                "\nno trial completed\nstudy: {}\n",
+                outcome.dir.display()
+            )),
         }
         print(&text)?;
     }

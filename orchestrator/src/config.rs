@@ -100,7 +100,11 @@ struct RawCv {
 
 impl Default for RawCv {
     fn default() -> Self {
-        RawCv { folds: default_folds(), shuffle: true, standardize: true }
+        RawCv {
+            folds: default_folds(),
+            shuffle: true,
+            standardize: true,
+        }
     }
 }
 
@@ -204,7 +208,10 @@ impl StudyConfig {
 
     /// Read and check the config at `path`.
     pub fn load(path: &Path) -> Result<StudyConfig, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         StudyConfig::parse(path, &text)
     }
 
@@ -217,8 +224,15 @@ impl StudyConfig {
 
 /// A study name must be usable as a directory name.
 pub(crate) fn check_name(name: &str) -> Result<(), String> {
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) || name.starts_with('.') {
-        return Err(format!("`{name}` is not a usable directory name: use letters, digits, `-`, `_` and `.`"));
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        || name.starts_with('.')
+    {
+        return Err(format!(
+            "`{name}` is not a usable directory name: use letters, digits, `-`, `_` and `.`"
+        ));
     }
     Ok(())
 }
@@ -230,7 +244,12 @@ pub(crate) fn syntax_error(path: &Path, text: &str, e: &toml::de::Error) -> Conf
     if let Some(hint) = unknown_field_hint(&message) {
         message.push_str(&hint);
     }
-    ConfigError::Syntax { path: path.to_path_buf(), line, column, message }
+    ConfigError::Syntax {
+        path: path.to_path_buf(),
+        line,
+        column,
+        message,
+    }
 }
 
 /// serde says "unknown field `x`, expected one of `a`, `b`": add "did you mean `a`?".
@@ -238,7 +257,8 @@ pub(crate) fn unknown_field_hint(message: &str) -> Option<String> {
     let rest = message.strip_prefix("unknown field `")?;
     let (field, expected) = rest.split_once('`')?;
     let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-    models::hyper::closest(field, candidates.iter().copied()).map(|c| format!(" (did you mean `{c}`?)"))
+    models::hyper::closest(field, candidates.iter().copied())
+        .map(|c| format!(" (did you mean `{c}`?)"))
 }
 
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
@@ -254,35 +274,70 @@ struct Checker<'a> {
 
 impl Checker<'_> {
     fn err(&self, field: impl Into<String>, message: impl Into<String>) -> ConfigError {
-        ConfigError::Field { path: self.path.to_path_buf(), field: field.into(), message: message.into() }
+        ConfigError::Field {
+            path: self.path.to_path_buf(),
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     fn check(&self, raw: RawConfig, path: &Path, text: &str) -> Result<StudyConfig, ConfigError> {
-        let model = models::lookup(&raw.model.name).map_err(|e| self.err("model.name", e.to_string()))?;
+        let model =
+            models::lookup(&raw.model.name).map_err(|e| self.err("model.name", e.to_string()))?;
 
         let name = match raw.study.name {
             Some(n) => n,
-            None => path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "study".into()),
+            None => path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "study".into()),
         };
         check_name(&name).map_err(|m| self.err("study.name", m))?;
 
         let mut metrics = Vec::new();
-        for (i, m) in std::iter::once(&raw.study.metric).chain(&raw.study.metrics).enumerate() {
-            let field = if i == 0 { "study.metric".to_string() } else { format!("study.metrics[{}]", i - 1) };
+        for (i, m) in std::iter::once(&raw.study.metric)
+            .chain(&raw.study.metrics)
+            .enumerate()
+        {
+            let field = if i == 0 {
+                "study.metric".to_string()
+            } else {
+                format!("study.metrics[{}]", i - 1)
+            };
             let metric = Metric::from_name(m).ok_or_else(|| {
                 let names: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
-                let hint = models::hyper::closest(m, names.iter().copied()).map(|c| format!(" (did you mean `{c}`?)")).unwrap_or_default();
-                self.err(&field, format!("unknown metric `{m}`{hint}; expected one of {}", names.join(", ")))
+                let hint = models::hyper::closest(m, names.iter().copied())
+                    .map(|c| format!(" (did you mean `{c}`?)"))
+                    .unwrap_or_default();
+                self.err(
+                    &field,
+                    format!(
+                        "unknown metric `{m}`{hint}; expected one of {}",
+                        names.join(", ")
+                    ),
+                )
             })?;
             if metric.problem() != model.problem {
                 let kind = match model.problem {
                     ProblemKind::Classification => "a classifier",
                     ProblemKind::Regression => "a regressor",
                 };
-                return Err(self.err(&field, format!("metric `{m}` does not apply to `{}`, which is {kind}", model.name)));
+                return Err(self.err(
+                    &field,
+                    format!(
+                        "metric `{m}` does not apply to `{}`, which is {kind}",
+                        model.name
+                    ),
+                ));
             }
             if metric == Metric::LogLoss && !model.probabilistic {
-                return Err(self.err(&field, format!("`log_loss` needs class probabilities, which `{}` does not predict", model.name)));
+                return Err(self.err(
+                    &field,
+                    format!(
+                        "`log_loss` needs class probabilities, which `{}` does not predict",
+                        model.name
+                    ),
+                ));
             }
             if !metrics.contains(&metric) {
                 metrics.push(metric);
@@ -298,15 +353,25 @@ impl Checker<'_> {
 
         let folds = raw.cv.folds;
         if !(2..=1000).contains(&folds) {
-            return Err(self.err("cv.folds", format!("expected an integer from 2 to 1000, found {folds}")));
+            return Err(self.err(
+                "cv.folds",
+                format!("expected an integer from 2 to 1000, found {folds}"),
+            ));
         }
-        let cv = CvSpec { folds: folds as usize, shuffle: raw.cv.shuffle, standardize: raw.cv.standardize };
+        let cv = CvSpec {
+            folds: folds as usize,
+            shuffle: raw.cv.shuffle,
+            standardize: raw.cv.standardize,
+        };
 
         let mut space = BTreeMap::new();
         for (k, v) in &raw.search.space {
             let field = format!("search.space.{k}");
             if fixed.contains_key(k) {
-                return Err(self.err(&field, format!("`{k}` is also fixed in model.params: give it in one place")));
+                return Err(self.err(
+                    &field,
+                    format!("`{k}` is also fixed in model.params: give it in one place"),
+                ));
             }
             space.insert(k.clone(), self.distribution(&field, v)?);
         }
@@ -316,25 +381,43 @@ impl Checker<'_> {
         let sampler = match raw.search.sampler.as_str() {
             "grid" => {
                 if raw.search.trials.is_some() {
-                    return Err(self.err("search.trials", "grid search runs every combination; `trials` applies to random search"));
+                    return Err(self.err(
+                        "search.trials",
+                        "grid search runs every combination; `trials` applies to random search",
+                    ));
                 }
                 for (k, d) in &space.0 {
                     if d.grid_values().is_none() {
-                        return Err(self.err(format!("search.space.{k}"), "grid search needs a finite set of values: give a list or `points = N`"));
+                        return Err(self.err(
+                            format!("search.space.{k}"),
+                            "grid search needs a finite set of values: give a list or `points = N`",
+                        ));
                     }
                 }
                 SamplerKind::Grid
             }
             "random" => {
-                let trials = raw.search.trials.ok_or_else(|| self.err("search.trials", "random search needs the number of trials"))?;
+                let trials = raw.search.trials.ok_or_else(|| {
+                    self.err("search.trials", "random search needs the number of trials")
+                })?;
                 if !(1..=10_000_000).contains(&trials) {
-                    return Err(self.err("search.trials", format!("expected an integer from 1 to 10000000, found {trials}")));
+                    return Err(self.err(
+                        "search.trials",
+                        format!("expected an integer from 1 to 10000000, found {trials}"),
+                    ));
                 }
-                SamplerKind::Random { trials: trials as u64 }
+                SamplerKind::Random {
+                    trials: trials as u64,
+                }
             }
             other => {
-                let hint = models::hyper::closest(other, ["grid", "random"]).map(|c| format!(" (did you mean `{c}`?)")).unwrap_or_default();
-                return Err(self.err("search.sampler", format!("unknown sampler `{other}`{hint}; expected `grid` or `random`")));
+                let hint = models::hyper::closest(other, ["grid", "random"])
+                    .map(|c| format!(" (did you mean `{c}`?)"))
+                    .unwrap_or_default();
+                return Err(self.err(
+                    "search.sampler",
+                    format!("unknown sampler `{other}`{hint}; expected `grid` or `random`"),
+                ));
             }
         };
 
@@ -363,7 +446,13 @@ impl Checker<'_> {
             toml::Value::Integer(i) => Ok(ParamValue::Int(*i)),
             toml::Value::Float(x) => Ok(ParamValue::Float(*x)),
             toml::Value::String(s) => Ok(ParamValue::Str(s.clone())),
-            other => Err(self.err(field, format!("expected a number, a string or true/false, found {}", other.type_str()))),
+            other => Err(self.err(
+                field,
+                format!(
+                    "expected a number, a string or true/false, found {}",
+                    other.type_str()
+                ),
+            )),
         }
     }
 
@@ -374,7 +463,11 @@ impl Checker<'_> {
                 if items.is_empty() {
                     return Err(self.err(field, "an empty list of values"));
                 }
-                let values = items.iter().enumerate().map(|(i, x)| self.value(&format!("{field}[{i}]"), x)).collect::<Result<Vec<_>, _>>()?;
+                let values = items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, x)| self.value(&format!("{field}[{i}]"), x))
+                    .collect::<Result<Vec<_>, _>>()?;
                 return Ok(Distribution::Categorical(values));
             }
             toml::Value::Table(t) => t,
@@ -384,37 +477,57 @@ impl Checker<'_> {
         };
         let kind = match table.get("type") {
             Some(toml::Value::String(s)) => s.as_str(),
-            _ => return Err(self.err(format!("{field}.type"), "expected one of \"categorical\", \"int\", \"uniform\", \"log_uniform\"")),
+            _ => {
+                return Err(self.err(
+                    format!("{field}.type"),
+                    "expected one of \"categorical\", \"int\", \"uniform\", \"log_uniform\"",
+                ));
+            }
         };
         let allowed: &[&str] = match kind {
             "categorical" => &["type", "choices"],
             "int" => &["type", "low", "high", "step", "log"],
             "uniform" | "log_uniform" => &["type", "low", "high", "points"],
             other => {
-                let hint = models::hyper::closest(other, ["categorical", "int", "uniform", "log_uniform"])
-                    .map(|c| format!(" (did you mean `{c}`?)"))
-                    .unwrap_or_default();
+                let hint =
+                    models::hyper::closest(other, ["categorical", "int", "uniform", "log_uniform"])
+                        .map(|c| format!(" (did you mean `{c}`?)"))
+                        .unwrap_or_default();
                 return Err(self.err(format!("{field}.type"), format!("unknown type `{other}`{hint}; expected categorical, int, uniform or log_uniform")));
             }
         };
         for key in table.keys() {
             if !allowed.contains(&key.as_str()) {
-                let hint = models::hyper::closest(key, allowed.iter().copied()).map(|c| format!(" (did you mean `{c}`?)")).unwrap_or_default();
-                return Err(self.err(format!("{field}.{key}"), format!("unknown key for type `{kind}`{hint}; expected {}", allowed.join(", "))));
+                let hint = models::hyper::closest(key, allowed.iter().copied())
+                    .map(|c| format!(" (did you mean `{c}`?)"))
+                    .unwrap_or_default();
+                return Err(self.err(
+                    format!("{field}.{key}"),
+                    format!(
+                        "unknown key for type `{kind}`{hint}; expected {}",
+                        allowed.join(", ")
+                    ),
+                ));
             }
         }
         let float = |key: &str| -> Result<f64, ConfigError> {
             match table.get(key) {
                 Some(toml::Value::Float(x)) if x.is_finite() => Ok(*x),
                 Some(toml::Value::Integer(i)) => Ok(*i as f64),
-                Some(other) => Err(self.err(format!("{field}.{key}"), format!("expected a finite number, found {other}"))),
+                Some(other) => Err(self.err(
+                    format!("{field}.{key}"),
+                    format!("expected a finite number, found {other}"),
+                )),
                 None => Err(self.err(format!("{field}.{key}"), "missing")),
             }
         };
         let int = |key: &str, default: Option<i64>| -> Result<i64, ConfigError> {
             match (table.get(key), default) {
                 (Some(toml::Value::Integer(i)), _) => Ok(*i),
-                (Some(other), _) => Err(self.err(format!("{field}.{key}"), format!("expected an integer, found {other}"))),
+                (Some(other), _) => Err(self.err(
+                    format!("{field}.{key}"),
+                    format!("expected an integer, found {other}"),
+                )),
                 (None, Some(d)) => Ok(d),
                 (None, None) => Err(self.err(format!("{field}.{key}"), "missing")),
             }
@@ -422,30 +535,56 @@ impl Checker<'_> {
         let flag = |key: &str| -> Result<bool, ConfigError> {
             match table.get(key) {
                 Some(toml::Value::Boolean(b)) => Ok(*b),
-                Some(other) => Err(self.err(format!("{field}.{key}"), format!("expected true or false, found {other}"))),
+                Some(other) => Err(self.err(
+                    format!("{field}.{key}"),
+                    format!("expected true or false, found {other}"),
+                )),
                 None => Ok(false),
             }
         };
         match kind {
             "categorical" => match table.get("choices") {
                 Some(toml::Value::Array(items)) if !items.is_empty() => {
-                    let values = items.iter().enumerate().map(|(i, x)| self.value(&format!("{field}.choices[{i}]"), x)).collect::<Result<Vec<_>, _>>()?;
+                    let values = items
+                        .iter()
+                        .enumerate()
+                        .map(|(i, x)| self.value(&format!("{field}.choices[{i}]"), x))
+                        .collect::<Result<Vec<_>, _>>()?;
                     Ok(Distribution::Categorical(values))
                 }
-                _ => Err(self.err(format!("{field}.choices"), "expected a non-empty list of values")),
+                _ => Err(self.err(
+                    format!("{field}.choices"),
+                    "expected a non-empty list of values",
+                )),
             },
             "int" => {
-                let (low, high, step, log) = (int("low", None)?, int("high", None)?, int("step", Some(1))?, flag("log")?);
+                let (low, high, step, log) = (
+                    int("low", None)?,
+                    int("high", None)?,
+                    int("step", Some(1))?,
+                    flag("log")?,
+                );
                 if low > high {
                     return Err(self.err(field, format!("low ({low}) is above high ({high})")));
                 }
                 if step < 1 {
-                    return Err(self.err(format!("{field}.step"), format!("expected an integer ≥ 1, found {step}")));
+                    return Err(self.err(
+                        format!("{field}.step"),
+                        format!("expected an integer ≥ 1, found {step}"),
+                    ));
                 }
                 if log && low < 1 {
-                    return Err(self.err(format!("{field}.low"), format!("a log-scaled range needs low ≥ 1, found {low}")));
+                    return Err(self.err(
+                        format!("{field}.low"),
+                        format!("a log-scaled range needs low ≥ 1, found {low}"),
+                    ));
                 }
-                Ok(Distribution::Int { low, high, step, log })
+                Ok(Distribution::Int {
+                    low,
+                    high,
+                    step,
+                    log,
+                })
             }
             _ => {
                 let log = kind == "log_uniform";
@@ -454,32 +593,56 @@ impl Checker<'_> {
                     return Err(self.err(field, format!("low ({low}) is above high ({high})")));
                 }
                 if log && low <= 0.0 {
-                    return Err(self.err(format!("{field}.low"), format!("log_uniform needs low > 0, found {low}")));
+                    return Err(self.err(
+                        format!("{field}.low"),
+                        format!("log_uniform needs low > 0, found {low}"),
+                    ));
                 }
                 let points = match table.get("points") {
                     None => None,
                     Some(toml::Value::Integer(n)) if (1..=100_000).contains(n) => Some(*n as usize),
-                    Some(other) => return Err(self.err(format!("{field}.points"), format!("expected an integer from 1 to 100000, found {other}"))),
+                    Some(other) => {
+                        return Err(self.err(
+                            format!("{field}.points"),
+                            format!("expected an integer from 1 to 100000, found {other}"),
+                        ));
+                    }
                 };
-                Ok(Distribution::Float { low, high, log, points })
+                Ok(Distribution::Float {
+                    low,
+                    high,
+                    log,
+                    points,
+                })
             }
         }
     }
 
     /// Every value the study can produce must be a valid hyperparameter of the model: check the
     /// fixed ones, every categorical choice and both ends of every range.
-    fn check_against_model(&self, model: &ModelInfo, fixed: &Params, space: &Space) -> Result<(), ConfigError> {
-        models::catalogue::check_params(model, fixed).map_err(|e| self.err("model.params", e.to_string()))?;
+    fn check_against_model(
+        &self,
+        model: &ModelInfo,
+        fixed: &Params,
+        space: &Space,
+    ) -> Result<(), ConfigError> {
+        models::catalogue::check_params(model, fixed)
+            .map_err(|e| self.err("model.params", e.to_string()))?;
         for (name, dist) in &space.0 {
             let probes = match dist {
                 Distribution::Categorical(v) => v.clone(),
-                Distribution::Int { low, high, .. } => vec![ParamValue::Int(*low), ParamValue::Int(*high)],
-                Distribution::Float { low, high, .. } => vec![ParamValue::Float(*low), ParamValue::Float(*high)],
+                Distribution::Int { low, high, .. } => {
+                    vec![ParamValue::Int(*low), ParamValue::Int(*high)]
+                }
+                Distribution::Float { low, high, .. } => {
+                    vec![ParamValue::Float(*low), ParamValue::Float(*high)]
+                }
             };
             for probe in probes {
                 let mut p = fixed.clone();
                 p.insert(name.clone(), probe);
-                models::catalogue::check_params(model, &p).map_err(|e| self.err(format!("search.space.{name}"), e.to_string()))?;
+                models::catalogue::check_params(model, &p)
+                    .map_err(|e| self.err(format!("search.space.{name}"), e.to_string()))?;
             }
         }
         Ok(())
@@ -489,16 +652,39 @@ impl Checker<'_> {
         let workers = match raw.workers {
             None => None,
             Some(n) if (1..=4096).contains(&n) => NonZeroUsize::new(n as usize),
-            Some(n) => return Err(self.err("run.workers", format!("expected an integer from 1 to 4096, found {n}"))),
+            Some(n) => {
+                return Err(self.err(
+                    "run.workers",
+                    format!("expected an integer from 1 to 4096, found {n}"),
+                ));
+            }
         };
         let retries = match raw.retries {
             None => 2,
             Some(n) if (0..=100).contains(&n) => n as u32,
-            Some(n) => return Err(self.err("run.retries", format!("expected an integer from 0 to 100, found {n}"))),
+            Some(n) => {
+                return Err(self.err(
+                    "run.retries",
+                    format!("expected an integer from 0 to 100, found {n}"),
+                ));
+            }
         };
-        let timeout = raw.timeout.as_ref().map(|v| parse_duration(v).map_err(|m| self.err("run.timeout", m))).transpose()?;
-        let memory = raw.memory.as_ref().map(|v| parse_bytes(v).map_err(|m| self.err("run.memory", m))).transpose()?;
-        Ok(RunSpec { workers, retries, timeout, memory })
+        let timeout = raw
+            .timeout
+            .as_ref()
+            .map(|v| parse_duration(v).map_err(|m| self.err("run.timeout", m)))
+            .transpose()?;
+        let memory = raw
+            .memory
+            .as_ref()
+            .map(|v| parse_bytes(v).map_err(|m| self.err("run.memory", m)))
+            .transpose()?;
+        Ok(RunSpec {
+            workers,
+            retries,
+            timeout,
+            memory,
+        })
     }
 }
 
@@ -510,9 +696,13 @@ fn parse_duration(v: &toml::Value) -> Result<Duration, String> {
         toml::Value::Float(x) => *x,
         toml::Value::String(s) => {
             let s = s.trim();
-            let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+            let split = s
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .unwrap_or(s.len());
             let (num, unit) = s.split_at(split);
-            let n: f64 = num.parse().map_err(|_| format!("{expected}, found \"{s}\""))?;
+            let n: f64 = num
+                .parse()
+                .map_err(|_| format!("{expected}, found \"{s}\""))?;
             let scale = match unit.trim() {
                 "" | "s" => 1.0,
                 "ms" => 0.001,
@@ -537,9 +727,13 @@ pub(crate) fn parse_bytes(v: &toml::Value) -> Result<u64, String> {
         toml::Value::Integer(i) if *i > 0 => *i as f64,
         toml::Value::String(s) => {
             let s = s.trim();
-            let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+            let split = s
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .unwrap_or(s.len());
             let (num, unit) = s.split_at(split);
-            let n: f64 = num.parse().map_err(|_| format!("{expected}, found \"{s}\""))?;
+            let n: f64 = num
+                .parse()
+                .map_err(|_| format!("{expected}, found \"{s}\""))?;
             let scale = match unit.trim() {
                 "" | "B" => 1.0,
                 "K" | "KiB" | "k" => 1024.0,
@@ -567,15 +761,24 @@ mod tests {
 
     #[test]
     fn durations_accept_seconds_and_units() {
-        assert_eq!(parse_duration(&toml::Value::Integer(90)).unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_duration(&toml::Value::String("10m".into())).unwrap(), Duration::from_secs(600));
+        assert_eq!(
+            parse_duration(&toml::Value::Integer(90)).unwrap(),
+            Duration::from_secs(90)
+        );
+        assert_eq!(
+            parse_duration(&toml::Value::String("10m".into())).unwrap(),
+            Duration::from_secs(600)
+        );
         assert!(parse_duration(&toml::Value::String("ten".into())).is_err());
         assert!(parse_duration(&toml::Value::Integer(0)).is_err());
     }
 
     #[test]
     fn memory_sizes_accept_binary_units_and_refuse_tiny_caps() {
-        assert_eq!(parse_bytes(&toml::Value::String("2GiB".into())).unwrap(), 2 << 30);
+        assert_eq!(
+            parse_bytes(&toml::Value::String("2GiB".into())).unwrap(),
+            2 << 30
+        );
         assert!(parse_bytes(&toml::Value::String("1MiB".into())).is_err());
     }
 

@@ -91,13 +91,23 @@ pub struct Worker {
 
 impl Worker {
     /// Spawn trainer `id` in `slot`; its connection and events arrive in `inbox`.
-    pub fn spawn(spec: &PoolSpec, id: WorkerId, slot: usize, inbox: Sender<Inbox>) -> std::io::Result<Worker> {
+    pub fn spawn(
+        spec: &PoolSpec,
+        id: WorkerId,
+        slot: usize,
+        inbox: Sender<Inbox>,
+    ) -> std::io::Result<Worker> {
         let (server, server_name) = IpcOneShotServer::<Event>::new()?;
         let mut cmd = Command::new(&spec.exe);
-        cmd.arg("trainer").arg("--connect").arg(&server_name).arg("--worker").arg(id.to_string());
+        cmd.arg("trainer")
+            .arg("--connect")
+            .arg(&server_name)
+            .arg("--worker")
+            .arg(id.to_string());
         cmd.arg("--parent").arg(std::process::id().to_string());
         if !spec.cores.is_empty() {
-            cmd.arg("--core").arg(spec.cores[slot % spec.cores.len()].to_string());
+            cmd.arg("--core")
+                .arg(spec.cores[slot % spec.cores.len()].to_string());
         }
         if let Some(m) = spec.memory {
             cmd.arg("--memory").arg(m.to_string());
@@ -107,16 +117,31 @@ impl Worker {
         // Stray prints from a model must not corrupt our stdout (JSON for notebooks): a trainer's
         // stdout and stderr both go into the pipe the pump reads.
         let (reader, writer) = std::io::pipe()?;
-        cmd.stdin(Stdio::null()).stdout(writer.try_clone()?).stderr(writer);
+        cmd.stdin(Stdio::null())
+            .stdout(writer.try_clone()?)
+            .stderr(writer);
         cmd.process_group(0);
         let child = cmd.spawn()?;
         drop(cmd);
         let pid = child.id();
 
         let events = inbox.clone();
-        std::thread::Builder::new().name(format!("worker-{id}")).spawn(move || forward_events(id, server, events))?;
-        let pump = std::thread::Builder::new().name(format!("worker-{id}-log")).spawn(move || pump_logs(id, reader))?;
-        Ok(Worker { id, slot, pid, spawned_at: Instant::now(), child, server_name, connected: false, pump: Some(pump) })
+        std::thread::Builder::new()
+            .name(format!("worker-{id}"))
+            .spawn(move || forward_events(id, server, events))?;
+        let pump = std::thread::Builder::new()
+            .name(format!("worker-{id}-log"))
+            .spawn(move || pump_logs(id, reader))?;
+        Ok(Worker {
+            id,
+            slot,
+            pid,
+            spawned_at: Instant::now(),
+            child,
+            server_name,
+            connected: false,
+            pump: Some(pump),
+        })
     }
 
     /// Note that the trainer connected (so reaping need not unblock its accept).
@@ -148,7 +173,9 @@ impl Worker {
         let status = loop {
             match self.child.try_wait() {
                 Ok(Some(s)) => break Some(s),
-                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(1)),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(1))
+                }
                 Ok(None) => {
                     let _ = self.child.kill();
                     break self.child.wait().ok();
@@ -161,7 +188,11 @@ impl Worker {
             // server removes its socket directory.
             let _ = IpcSender::<Event>::connect(self.server_name.clone());
         }
-        let summary = self.pump.take().and_then(|p| p.join().ok()).unwrap_or_default();
+        let summary = self
+            .pump
+            .take()
+            .and_then(|p| p.join().ok())
+            .unwrap_or_default();
         (status, summary)
     }
 }
@@ -171,18 +202,36 @@ fn forward_events(id: WorkerId, server: IpcOneShotServer<Event>, inbox: Sender<I
     let (rx, first) = match server.accept() {
         Ok(x) => x,
         Err(e) => {
-            let _ = inbox.send(Inbox::ConnectFailed { worker: id, error: format!("trainer exited before connecting ({e})") });
+            let _ = inbox.send(Inbox::ConnectFailed {
+                worker: id,
+                error: format!("trainer exited before connecting ({e})"),
+            });
             return;
         }
     };
     match first {
-        Event::Hello { protocol, worker, tasks, pinned, .. } if protocol == PROTOCOL_VERSION && worker == id => {
-            if inbox.send(Inbox::Connected { worker: id, tasks, pinned }).is_err() {
+        Event::Hello {
+            protocol,
+            worker,
+            tasks,
+            pinned,
+            ..
+        } if protocol == PROTOCOL_VERSION && worker == id => {
+            if inbox
+                .send(Inbox::Connected {
+                    worker: id,
+                    tasks,
+                    pinned,
+                })
+                .is_err()
+            {
                 return;
             }
         }
         other => {
-            let error = format!("trainer spoke out of turn: expected hello (protocol {PROTOCOL_VERSION}), got {other:?}");
+            let error = format!(
+                "trainer spoke out of turn: expected hello (protocol {PROTOCOL_VERSION}), got {other:?}"
+            );
             let _ = inbox.send(Inbox::ConnectFailed { worker: id, error });
             return;
         }
@@ -220,11 +269,28 @@ fn pump_logs(id: WorkerId, reader: std::io::PipeReader) -> PumpSummary {
             Ok(v) if v.get("level").is_some() => {
                 let level = v["level"].as_str().unwrap_or("INFO").to_string();
                 let mut fields = v.get("fields").cloned().unwrap_or_default();
-                let message = fields.get("message").and_then(|m| m.as_str()).unwrap_or("").to_string();
+                let message = fields
+                    .get("message")
+                    .and_then(|m| m.as_str())
+                    .unwrap_or("")
+                    .to_string();
                 if let Some(map) = fields.as_object_mut() {
                     map.remove("message");
                 }
-                let rest = if fields.as_object().is_some_and(|m| !m.is_empty()) { fields.to_string() } else { String::new() };
+                let rest = fields
+                    .as_object()
+                    .map(|m| {
+                        m.iter()
+                            .map(|(k, v)| {
+                                format!(
+                                    "{k}={}",
+                                    v.as_str().map_or_else(|| v.to_string(), str::to_string)
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    })
+                    .unwrap_or_default();
                 match level.as_str() {
                     "ERROR" => tracing::error!(target: "trainer", worker = id, "{message} {rest}"),
                     "WARN" => tracing::warn!(target: "trainer", worker = id, "{message} {rest}"),

@@ -29,7 +29,9 @@ pub struct GridSampler {
 impl GridSampler {
     /// The grid of `space` (the caller has checked that every dimension is finite).
     pub fn new(space: &Space) -> GridSampler {
-        GridSampler { grid: space.grid().unwrap_or_default() }
+        GridSampler {
+            grid: space.grid().unwrap_or_default(),
+        }
     }
 }
 
@@ -52,7 +54,11 @@ pub struct RandomSampler {
 impl RandomSampler {
     /// `trials` draws from `space` seeded with `seed`.
     pub fn new(space: Space, seed: u64, trials: u64) -> RandomSampler {
-        RandomSampler { space, seed, trials }
+        RandomSampler {
+            space,
+            seed,
+            trials,
+        }
     }
 }
 
@@ -78,7 +84,15 @@ mod tests {
 
     fn space() -> Space {
         let mut s = BTreeMap::new();
-        s.insert("alpha".into(), Distribution::Float { low: 0.0, high: 1.0, log: false, points: None });
+        s.insert(
+            "alpha".into(),
+            Distribution::Float {
+                low: 0.0,
+                high: 1.0,
+                log: false,
+                points: None,
+            },
+        );
         Space(s)
     }
 

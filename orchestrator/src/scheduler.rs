@@ -108,8 +108,19 @@ pub struct TrialQueue {
 
 impl TrialQueue {
     /// A queue over `sampler`'s trials; `existing` are the stored trials (state, attempts, params).
-    pub fn new(sampler: Box<dyn Sampler>, fixed: Params, existing: &[crate::store::TrialRecord]) -> TrialQueue {
-        let mut q = TrialQueue { sampler, fixed, next_new: 0, done: Default::default(), pending: VecDeque::new(), params: HashMap::new() };
+    pub fn new(
+        sampler: Box<dyn Sampler>,
+        fixed: Params,
+        existing: &[crate::store::TrialRecord],
+    ) -> TrialQueue {
+        let mut q = TrialQueue {
+            sampler,
+            fixed,
+            next_new: 0,
+            done: Default::default(),
+            pending: VecDeque::new(),
+            params: HashMap::new(),
+        };
         for r in existing {
             if r.state.is_final() {
                 q.done.insert(r.trial);
@@ -161,12 +172,19 @@ struct Progress {
 
 impl Progress {
     fn mean_duration(&self) -> Option<Duration> {
-        (self.durations.1 >= 4).then(|| Duration::from_secs_f64(self.durations.0 / self.durations.1 as f64))
+        (self.durations.1 >= 4)
+            .then(|| Duration::from_secs_f64(self.durations.0 / self.durations.1 as f64))
     }
 }
 
 /// Run `queue` on a pool until every trial is final or a signal stops it.
-pub fn run_sweep(job: SweepJob<'_>, queue: TrialQueue, store: &mut Store, total: u64, already: u64) -> Result<SweepEnd, SchedulerError> {
+pub fn run_sweep(
+    job: SweepJob<'_>,
+    queue: TrialQueue,
+    store: &mut Store,
+    total: u64,
+    already: u64,
+) -> Result<SweepEnd, SchedulerError> {
     let (tx, rx) = mpsc::channel();
     let mut s = Scheduler {
         progress: Progress {
@@ -232,7 +250,9 @@ impl Scheduler<'_, '_> {
             match self.rx.recv_timeout(Duration::from_millis(50)) {
                 Ok(msg) => self.handle(msg)?,
                 Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => return Err(SchedulerError::Pool("inbox closed".into())),
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(SchedulerError::Pool("inbox closed".into()));
+                }
             }
             // Group commit: drain what is already here, then make it durable in one transaction.
             while let Ok(msg) = self.rx.try_recv() {
@@ -251,14 +271,26 @@ impl Scheduler<'_, '_> {
     fn spawn(&mut self, slot: usize) -> Result<(), SchedulerError> {
         let id = self.next_worker;
         self.next_worker += 1;
-        let worker = Worker::spawn(&self.job.pool, id, slot, self.tx.clone()).map_err(|e| SchedulerError::Pool(format!("cannot start a trainer ({}): {e}", self.job.pool.exe.display())))?;
+        let worker = Worker::spawn(&self.job.pool, id, slot, self.tx.clone()).map_err(|e| {
+            SchedulerError::Pool(format!(
+                "cannot start a trainer ({}): {e}",
+                self.job.pool.exe.display()
+            ))
+        })?;
         debug!(worker = id, pid = worker.pid, slot, "trainer spawned");
-        self.slots[slot] = Some(Slot { worker, state: SlotState::Connecting, queue: VecDeque::new(), timed_out: false });
+        self.slots[slot] = Some(Slot {
+            worker,
+            state: SlotState::Connecting,
+            queue: VecDeque::new(),
+            timed_out: false,
+        });
         Ok(())
     }
 
     fn slot_of(&self, worker: WorkerId) -> Option<usize> {
-        self.slots.iter().position(|s| s.as_ref().is_some_and(|s| s.worker.id == worker))
+        self.slots
+            .iter()
+            .position(|s| s.as_ref().is_some_and(|s| s.worker.id == worker))
     }
 
     /// Hand trials to workers with room in their queue.
@@ -269,12 +301,18 @@ impl Scheduler<'_, '_> {
         };
         for i in 0..self.slots.len() {
             loop {
-                let Some(slot) = self.slots[i].as_mut() else { break };
-                let SlotState::Ready(tasks) = &slot.state else { break };
+                let Some(slot) = self.slots[i].as_mut() else {
+                    break;
+                };
+                let SlotState::Ready(tasks) = &slot.state else {
+                    break;
+                };
                 if slot.queue.len() >= depth {
                     break;
                 }
-                let Some((trial, attempt, params, new)) = self.queue.next() else { return Ok(()) };
+                let Some((trial, attempt, params, new)) = self.queue.next() else {
+                    return Ok(());
+                };
                 if new {
                     self.store.insert_trial(trial, &params)?;
                 }
@@ -282,20 +320,34 @@ impl Scheduler<'_, '_> {
                     Ok(p) => p,
                     Err(e) => {
                         // The config was checked at the edge, so this is a sampler bug: record it, go on.
-                        self.store.attempt_ended(trial, attempt, TrialState::Failed, &e.to_string(), now())?;
+                        self.store.attempt_ended(
+                            trial,
+                            attempt,
+                            TrialState::Failed,
+                            &e.to_string(),
+                            now(),
+                        )?;
                         self.progress.finished += 1;
                         self.progress.failed += 1;
                         continue;
                     }
                 };
-                let task = Task::Trial(TrialTask { trial, attempt, params: full });
+                let task = Task::Trial(TrialTask {
+                    trial,
+                    attempt,
+                    params: full,
+                });
                 if let Err(e) = tasks.send(task) {
                     // The trainer is dying; its Disconnected will arrive. Put the trial back.
                     debug!(worker = slot.worker.id, error = %e, "send failed");
                     self.queue.pending.push_front((trial, attempt));
                     break;
                 }
-                slot.queue.push_back(Assignment { trial, attempt, started: None });
+                slot.queue.push_back(Assignment {
+                    trial,
+                    attempt,
+                    started: None,
+                });
             }
         }
         Ok(())
@@ -303,8 +355,14 @@ impl Scheduler<'_, '_> {
 
     fn handle(&mut self, msg: Inbox) -> Result<(), SchedulerError> {
         match msg {
-            Inbox::Connected { worker, tasks, pinned } => {
-                let Some(i) = self.slot_of(worker) else { return Ok(()) };
+            Inbox::Connected {
+                worker,
+                tasks,
+                pinned,
+            } => {
+                let Some(i) = self.slot_of(worker) else {
+                    return Ok(());
+                };
                 if let Err(why) = &pinned
                     && !self.pin_warned
                 {
@@ -312,7 +370,9 @@ impl Scheduler<'_, '_> {
                     self.pin_warned = true;
                 }
                 let setup = (self.job.setup)();
-                let Some(slot) = self.slots[i].as_mut() else { return Ok(()) };
+                let Some(slot) = self.slots[i].as_mut() else {
+                    return Ok(());
+                };
                 slot.worker.set_connected();
                 debug!(worker, startup_ms = slot.worker.spawned_at.elapsed().as_secs_f64() * 1e3, pinned = ?pinned, "trainer connected");
                 if tasks.send(Task::Setup(Box::new(setup))).is_ok() {
@@ -336,27 +396,56 @@ impl Scheduler<'_, '_> {
     }
 
     fn on_event(&mut self, worker: WorkerId, event: Event) -> Result<(), SchedulerError> {
-        let Some(i) = self.slot_of(worker) else { return Ok(()) };
-        let Some(slot) = self.slots[i].as_mut() else { return Ok(()) };
+        let Some(i) = self.slot_of(worker) else {
+            return Ok(());
+        };
+        let Some(slot) = self.slots[i].as_mut() else {
+            return Ok(());
+        };
         match event {
             Event::TrialStarted { trial, attempt } => {
-                if let Some(a) = slot.queue.iter_mut().find(|a| a.trial == trial && a.attempt == attempt) {
+                if let Some(a) = slot
+                    .queue
+                    .iter_mut()
+                    .find(|a| a.trial == trial && a.attempt == attempt)
+                {
                     a.started = Some(Instant::now());
                 }
                 self.store.trial_started(trial, attempt, worker, now())?;
             }
-            Event::FoldScored { trial, attempt, fold, scores } => {
+            Event::FoldScored {
+                trial,
+                attempt,
+                fold,
+                scores,
+            } => {
                 if let Some(v) = scores.get(&self.job.metrics[0]) {
                     self.store.intermediate(trial, attempt, fold, *v)?;
                 }
             }
-            Event::TrialFinished { trial, attempt, folds } => {
-                let took = pop_assignment(slot, trial).and_then(|a| a.started).map(|s| s.elapsed());
+            Event::TrialFinished {
+                trial,
+                attempt,
+                folds,
+            } => {
+                let took = pop_assignment(slot, trial)
+                    .and_then(|a| a.started)
+                    .map(|s| s.elapsed());
                 self.consecutive_deaths = 0;
-                self.store.trial_finished(trial, attempt, &folds, &self.job.metrics, now())?;
-                let values: Vec<f64> = folds.iter().filter_map(|f| f.get(&self.job.metrics[0]).copied()).collect();
+                self.store
+                    .trial_finished(trial, attempt, &folds, &self.job.metrics, now())?;
+                let values: Vec<f64> = folds
+                    .iter()
+                    .filter_map(|f| f.get(&self.job.metrics[0]).copied())
+                    .collect();
                 let mean = values.iter().sum::<f64>() / values.len().max(1) as f64;
-                debug!(trial, worker, value = mean, ms = took.map(|d| d.as_secs_f64() * 1e3), "trial finished");
+                debug!(
+                    trial,
+                    worker,
+                    value = mean,
+                    ms = took.map(|d| d.as_secs_f64() * 1e3),
+                    "trial finished"
+                );
                 let p = &mut self.progress;
                 p.finished += 1;
                 if let Some(d) = took {
@@ -372,11 +461,17 @@ impl Scheduler<'_, '_> {
                     p.best = Some(mean);
                 }
             }
-            Event::TrialFailed { trial, attempt, kind, message } => {
+            Event::TrialFailed {
+                trial,
+                attempt,
+                kind,
+                message,
+            } => {
                 pop_assignment(slot, trial);
                 self.consecutive_deaths = 0;
                 warn!(trial, worker, ?kind, "trial failed: {message}");
-                self.store.attempt_ended(trial, attempt, TrialState::Failed, &message, now())?;
+                self.store
+                    .attempt_ended(trial, attempt, TrialState::Failed, &message, now())?;
                 self.progress.finished += 1;
                 self.progress.failed += 1;
             }
@@ -387,8 +482,15 @@ impl Scheduler<'_, '_> {
 
     /// A trainer is gone: account for its trials, reap it, and start a fresh one if work remains.
     fn worker_died(&mut self, i: usize) -> Result<(), SchedulerError> {
-        let Some(slot) = self.slots[i].take() else { return Ok(()) };
-        let Slot { worker, mut queue, timed_out, .. } = slot;
+        let Some(slot) = self.slots[i].take() else {
+            return Ok(());
+        };
+        let Slot {
+            worker,
+            mut queue,
+            timed_out,
+            ..
+        } = slot;
         let id = worker.id;
         let (status, summary) = worker.reap(Duration::from_millis(200));
         let how = describe_exit(status, &summary);
@@ -400,17 +502,33 @@ impl Scheduler<'_, '_> {
             let a = queue.pop_front().unwrap_or_else(|| unreachable!());
             charged = true;
             let (state, message) = if timed_out {
-                let limit = self.job.timeout.map(|t| format!("{:.1}s", t.as_secs_f64())).unwrap_or_default();
+                let limit = self
+                    .job
+                    .timeout
+                    .map(|t| format!("{:.1}s", t.as_secs_f64()))
+                    .unwrap_or_default();
                 (TrialState::TimedOut, format!("timed out after {limit}"))
             } else if summary.out_of_memory {
-                (TrialState::OutOfMemory, format!("out of memory (the trainer's cap was exceeded); {how}"))
+                (
+                    TrialState::OutOfMemory,
+                    format!("out of memory (the trainer's cap was exceeded); {how}"),
+                )
             } else if a.attempt <= self.job.retries {
                 (TrialState::Waiting, how.clone())
             } else {
-                (TrialState::Failed, format!("{how} (after {} attempts)", a.attempt))
+                (
+                    TrialState::Failed,
+                    format!("{how} (after {} attempts)", a.attempt),
+                )
             };
-            warn!(trial = a.trial, attempt = a.attempt, worker = id, "{message}");
-            self.store.attempt_ended(a.trial, a.attempt, state, &message, now())?;
+            warn!(
+                trial = a.trial,
+                attempt = a.attempt,
+                worker = id,
+                "{message}"
+            );
+            self.store
+                .attempt_ended(a.trial, a.attempt, state, &message, now())?;
             if state == TrialState::Waiting {
                 self.queue.pending.push_front((a.trial, a.attempt + 1));
             } else {
@@ -426,7 +544,9 @@ impl Scheduler<'_, '_> {
         if !charged && !timed_out {
             self.consecutive_deaths += 1;
             if self.consecutive_deaths >= MAX_CONSECUTIVE_DEATHS {
-                return Err(SchedulerError::Pool(format!("{MAX_CONSECUTIVE_DEATHS} trainers in a row died without finishing a trial; the last one {how}")));
+                return Err(SchedulerError::Pool(format!(
+                    "{MAX_CONSECUTIVE_DEATHS} trainers in a row died without finishing a trial; the last one {how}"
+                )));
             }
         }
         if signals::received() == 0 && !self.queue.is_empty() {
@@ -440,11 +560,18 @@ impl Scheduler<'_, '_> {
         for slot in self.slots.iter_mut().flatten() {
             match slot.state {
                 SlotState::Connecting if slot.worker.spawned_at.elapsed() > CONNECT_TIMEOUT => {
-                    warn!(worker = slot.worker.id, "trainer did not connect within {}s; killing it", CONNECT_TIMEOUT.as_secs());
+                    warn!(
+                        worker = slot.worker.id,
+                        "trainer did not connect within {}s; killing it",
+                        CONNECT_TIMEOUT.as_secs()
+                    );
                     slot.worker.kill();
                     let (tx, id) = (self.tx.clone(), slot.worker.id);
                     // Its forwarding thread reports ConnectFailed once reaping unblocks accept.
-                    let _ = tx.send(Inbox::ConnectFailed { worker: id, error: "connect timeout".into() });
+                    let _ = tx.send(Inbox::ConnectFailed {
+                        worker: id,
+                        error: "connect timeout".into(),
+                    });
                 }
                 _ => {}
             }
@@ -464,9 +591,25 @@ impl Scheduler<'_, '_> {
             return;
         }
         p.last_line = Instant::now();
-        let running = self.slots.iter().flatten().filter(|s| s.queue.front().is_some_and(|a| a.started.is_some())).count();
-        let best = p.best.map(|b| format!("{b:.4}")).unwrap_or_else(|| "-".into());
-        info!("{}/{} trials done ({} failed), {} running; best {} {}", p.finished, p.total, p.failed, running, p.objective.name(), best);
+        let running = self
+            .slots
+            .iter()
+            .flatten()
+            .filter(|s| s.queue.front().is_some_and(|a| a.started.is_some()))
+            .count();
+        let best = p
+            .best
+            .map(|b| format!("{b:.4}"))
+            .unwrap_or_else(|| "-".into());
+        info!(
+            "{}/{} trials done ({} failed), {} running; best {} {}",
+            p.finished,
+            p.total,
+            p.failed,
+            running,
+            p.objective.name(),
+            best
+        );
     }
 
     /// Stop every trainer. `now`: SIGTERM and reap (a stop); otherwise ask them to shut down.
@@ -482,7 +625,10 @@ impl Scheduler<'_, '_> {
         }
         let deadline = Instant::now() + STOP_GRACE;
         // Wait for exits; a second signal (or the grace running out) kills the rest at once.
-        while Instant::now() < deadline && signals::received() < 2 && slots.iter_mut().any(|s| !s.worker.has_exited()) {
+        while Instant::now() < deadline
+            && signals::received() < 2
+            && slots.iter_mut().any(|s| !s.worker.has_exited())
+        {
             std::thread::sleep(Duration::from_millis(5));
         }
         for mut slot in slots.drain(..) {
@@ -492,7 +638,13 @@ impl Scheduler<'_, '_> {
             let _ = slot.worker.reap(Duration::from_millis(100));
             for a in slot.queue {
                 if a.started.is_some() {
-                    let _ = self.store.attempt_ended(a.trial, a.attempt, TrialState::Interrupted, "interrupted", now());
+                    let _ = self.store.attempt_ended(
+                        a.trial,
+                        a.attempt,
+                        TrialState::Interrupted,
+                        "interrupted",
+                        now(),
+                    );
                 }
             }
         }

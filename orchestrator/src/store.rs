@@ -141,7 +141,13 @@ impl TrialState {
 
     /// Whether the trial is done for good (a resume does not run it again).
     pub fn is_final(self) -> bool {
-        matches!(self, TrialState::Complete | TrialState::Failed | TrialState::TimedOut | TrialState::OutOfMemory)
+        matches!(
+            self,
+            TrialState::Complete
+                | TrialState::Failed
+                | TrialState::TimedOut
+                | TrialState::OutOfMemory
+        )
     }
 }
 
@@ -185,7 +191,10 @@ pub struct TrialRecord {
 
 /// Now as Unix seconds.
 pub fn now() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }
 
 /// An open study database.
@@ -199,13 +208,33 @@ impl Store {
     /// Create a new study database at `dir/study.db` with `meta` (key → value).
     pub fn create(dir: &Path, meta: &BTreeMap<String, String>) -> Result<Store, StoreError> {
         let path = dir.join(DB_FILE);
-        let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE).map_err(|source| StoreError::Sqlite { path: path.clone(), source })?;
-        let store = Store { conn, path, in_tx: false };
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+        )
+        .map_err(|source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        })?;
+        let store = Store {
+            conn,
+            path,
+            in_tx: false,
+        };
         store.setup()?;
         let w = |e| store.err(e);
-        store.conn.execute_batch(&format!("BEGIN; {SCHEMA}")).map_err(w)?;
+        store
+            .conn
+            .execute_batch(&format!("BEGIN; {SCHEMA}"))
+            .map_err(w)?;
         for (k, v) in meta {
-            store.conn.execute("INSERT INTO study (key, value) VALUES (?1, ?2)", params![k, v]).map_err(w)?;
+            store
+                .conn
+                .execute(
+                    "INSERT INTO study (key, value) VALUES (?1, ?2)",
+                    params![k, v],
+                )
+                .map_err(w)?;
         }
         store.conn.execute_batch("COMMIT").map_err(w)?;
         Ok(store)
@@ -226,12 +255,23 @@ impl Store {
         if !path.is_file() {
             return Err(StoreError::NotAStudy(dir.to_path_buf()));
         }
-        let conn = Connection::open_with_flags(&path, flags).map_err(|source| StoreError::Sqlite { path: path.clone(), source })?;
-        let store = Store { conn, path, in_tx: false };
+        let conn =
+            Connection::open_with_flags(&path, flags).map_err(|source| StoreError::Sqlite {
+                path: path.clone(),
+                source,
+            })?;
+        let store = Store {
+            conn,
+            path,
+            in_tx: false,
+        };
         if !flags.contains(OpenFlags::SQLITE_OPEN_READ_ONLY) {
             store.setup()?;
         } else {
-            store.conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| store.err(e))?;
+            store
+                .conn
+                .busy_timeout(std::time::Duration::from_secs(5))
+                .map_err(|e| store.err(e))?;
         }
         Ok(store)
     }
@@ -239,14 +279,23 @@ impl Store {
     fn setup(&self) -> Result<(), StoreError> {
         // WAL: readers never block the writer; NORMAL sync: a commit survives a crash of the
         // process (the OS still has it), losing at most the last commits on power loss.
-        self.conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| self.err(e))?;
-        self.conn.pragma_update(None, "synchronous", "NORMAL").map_err(|e| self.err(e))?;
-        self.conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| self.err(e))?;
+        self.conn
+            .pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| self.err(e))?;
+        self.conn
+            .pragma_update(None, "synchronous", "NORMAL")
+            .map_err(|e| self.err(e))?;
+        self.conn
+            .busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(|e| self.err(e))?;
         Ok(())
     }
 
     fn err(&self, source: rusqlite::Error) -> StoreError {
-        StoreError::Sqlite { path: self.path.clone(), source }
+        StoreError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
     }
 
     /// The database file.
@@ -256,15 +305,25 @@ impl Store {
 
     /// The study's metadata (name, config, checksums, ...).
     pub fn meta(&self) -> Result<BTreeMap<String, String>, StoreError> {
-        let mut stmt = self.conn.prepare_cached("SELECT key, value FROM study").map_err(|e| self.err(e))?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(|e| self.err(e))?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT key, value FROM study")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
     /// Set one metadata entry.
     pub fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
         self.begin()?;
-        self.conn.execute("INSERT OR REPLACE INTO study (key, value) VALUES (?1, ?2)", params![key, value]).map_err(|e| self.err(e))?;
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO study (key, value) VALUES (?1, ?2)",
+                params![key, value],
+            )
+            .map_err(|e| self.err(e))?;
         Ok(())
     }
 
@@ -288,7 +347,10 @@ impl Store {
     /// Record a newly proposed trial.
     pub fn insert_trial(&mut self, trial: u64, params: &Params) -> Result<(), StoreError> {
         self.begin()?;
-        let json = serde_json::to_string(params).map_err(|e| StoreError::Corrupt { path: self.path.clone(), message: e.to_string() })?;
+        let json = serde_json::to_string(params).map_err(|e| StoreError::Corrupt {
+            path: self.path.clone(),
+            message: e.to_string(),
+        })?;
         self.conn
             .prepare_cached("INSERT INTO trials (trial, params, state) VALUES (?1, ?2, 'waiting')")
             .and_then(|mut s| s.execute(params![trial as i64, json]))
@@ -297,7 +359,13 @@ impl Store {
     }
 
     /// An attempt of `trial` started on `worker`.
-    pub fn trial_started(&mut self, trial: u64, attempt: u32, worker: u32, at: f64) -> Result<(), StoreError> {
+    pub fn trial_started(
+        &mut self,
+        trial: u64,
+        attempt: u32,
+        worker: u32,
+        at: f64,
+    ) -> Result<(), StoreError> {
         self.begin()?;
         let c = &self.conn;
         c.prepare_cached("UPDATE trials SET state = 'running', attempts = ?2, worker = ?3, started_at = ?4, finished_at = NULL, duration_s = NULL WHERE trial = ?1")
@@ -309,7 +377,13 @@ impl Store {
     }
 
     /// A fold of an attempt finished: its objective is the intermediate value at step `fold`.
-    pub fn intermediate(&mut self, trial: u64, attempt: u32, step: u32, value: f64) -> Result<(), StoreError> {
+    pub fn intermediate(
+        &mut self,
+        trial: u64,
+        attempt: u32,
+        step: u32,
+        value: f64,
+    ) -> Result<(), StoreError> {
         self.begin()?;
         self.conn
             .prepare_cached("INSERT OR REPLACE INTO intermediate_values (trial, attempt, step, value) VALUES (?1, ?2, ?3, ?4)")
@@ -319,11 +393,21 @@ impl Store {
     }
 
     /// An attempt finished with every fold's scores; `metrics[0]` is the objective.
-    pub fn trial_finished(&mut self, trial: u64, attempt: u32, folds: &[FoldScores], metrics: &[Metric], at: f64) -> Result<(), StoreError> {
+    pub fn trial_finished(
+        &mut self,
+        trial: u64,
+        attempt: u32,
+        folds: &[FoldScores],
+        metrics: &[Metric],
+        at: f64,
+    ) -> Result<(), StoreError> {
         self.begin()?;
         let t = trial as i64;
         let c = &self.conn;
-        let w = |e| StoreError::Sqlite { path: self.path.clone(), source: e };
+        let w = |e| StoreError::Sqlite {
+            path: self.path.clone(),
+            source: e,
+        };
         let mut objective = None;
         for (fold, scores) in folds.iter().enumerate() {
             for (metric, value) in scores {
@@ -338,7 +422,10 @@ impl Store {
             }
         }
         for metric in metrics {
-            let values: Vec<f64> = folds.iter().filter_map(|f| f.get(metric).copied()).collect();
+            let values: Vec<f64> = folds
+                .iter()
+                .filter_map(|f| f.get(metric).copied())
+                .collect();
             let s = summarize(&values);
             c.prepare_cached("INSERT OR REPLACE INTO trial_metrics (trial, metric, mean, std) VALUES (?1, ?2, ?3, ?4)")
                 .and_then(|mut st| st.execute(params![t, metric.name(), s.mean, s.std]))
@@ -347,7 +434,10 @@ impl Store {
                 objective = Some(s);
             }
         }
-        let s = objective.unwrap_or(Summary { mean: f64::NAN, std: f64::NAN });
+        let s = objective.unwrap_or(Summary {
+            mean: f64::NAN,
+            std: f64::NAN,
+        });
         c.prepare_cached("UPDATE trials SET state = 'complete', value = ?2, value_std = ?3, finished_at = ?4, duration_s = ?4 - started_at, error = NULL WHERE trial = ?1")
             .and_then(|mut st| st.execute(params![t, s.mean, s.std, at]))
             .and_then(|_| c.prepare_cached("UPDATE attempts SET state = 'complete', finished_at = ?3 WHERE trial = ?1 AND attempt = ?2"))
@@ -357,11 +447,22 @@ impl Store {
     }
 
     /// An attempt ended without scores: the trial moves to `state` (Waiting for a retry).
-    pub fn attempt_ended(&mut self, trial: u64, attempt: u32, state: TrialState, error: &str, at: f64) -> Result<(), StoreError> {
+    pub fn attempt_ended(
+        &mut self,
+        trial: u64,
+        attempt: u32,
+        state: TrialState,
+        error: &str,
+        at: f64,
+    ) -> Result<(), StoreError> {
         self.begin()?;
         let t = trial as i64;
         let c = &self.conn;
-        let attempt_state = if state == TrialState::Waiting { "crashed" } else { state.name() };
+        let attempt_state = if state == TrialState::Waiting {
+            "crashed"
+        } else {
+            state.name()
+        };
         c.prepare_cached("UPDATE trials SET state = ?2, error = ?3, finished_at = ?4, duration_s = ?4 - started_at WHERE trial = ?1")
             .and_then(|mut s| s.execute(params![t, state.name(), error, at]))
             .and_then(|_| c.prepare_cached("UPDATE attempts SET state = ?3, error = ?4, finished_at = ?5 WHERE trial = ?1 AND attempt = ?2"))
@@ -374,15 +475,42 @@ impl Store {
     pub fn trials(&self) -> Result<Vec<TrialRecord>, StoreError> {
         let w = |e| self.err(e);
         let mut metrics: BTreeMap<u64, BTreeMap<String, Summary>> = BTreeMap::new();
-        let mut stmt = self.conn.prepare("SELECT trial, metric, mean, std FROM trial_metrics").map_err(w)?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, f64>(2)?, r.get::<_, f64>(3)?))).map_err(w)?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT trial, metric, mean, std FROM trial_metrics")
+            .map_err(w)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, f64>(2)?,
+                    r.get::<_, f64>(3)?,
+                ))
+            })
+            .map_err(w)?;
         for row in rows {
             let (t, m, mean, std) = row.map_err(w)?;
-            metrics.entry(t as u64).or_default().insert(m, Summary { mean, std });
+            metrics
+                .entry(t as u64)
+                .or_default()
+                .insert(m, Summary { mean, std });
         }
         let mut folds: BTreeMap<u64, Vec<BTreeMap<String, f64>>> = BTreeMap::new();
-        let mut stmt = self.conn.prepare("SELECT trial, fold, metric, value FROM fold_metrics ORDER BY trial, fold").map_err(w)?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, f64>(3)?))).map_err(w)?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT trial, fold, metric, value FROM fold_metrics ORDER BY trial, fold")
+            .map_err(w)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, f64>(3)?,
+                ))
+            })
+            .map_err(w)?;
         for row in rows {
             let (t, f, m, v) = row.map_err(w)?;
             let list = folds.entry(t as u64).or_default();
@@ -413,11 +541,27 @@ impl Store {
             .map_err(w)?;
         let mut out = Vec::new();
         for row in rows {
-            let (t, params, state, attempts, value, worker, started_at, finished_at, duration_s, error) = row.map_err(w)?;
+            let (
+                t,
+                params,
+                state,
+                attempts,
+                value,
+                worker,
+                started_at,
+                finished_at,
+                duration_s,
+                error,
+            ) = row.map_err(w)?;
             let trial = t as u64;
-            let corrupt = |message: String| StoreError::Corrupt { path: self.path.clone(), message };
-            let params: Params = serde_json::from_str(&params).map_err(|e| corrupt(format!("trial {trial} params: {e}")))?;
-            let state = TrialState::from_name(&state).ok_or_else(|| corrupt(format!("trial {trial} state `{state}`")))?;
+            let corrupt = |message: String| StoreError::Corrupt {
+                path: self.path.clone(),
+                message,
+            };
+            let params: Params = serde_json::from_str(&params)
+                .map_err(|e| corrupt(format!("trial {trial} params: {e}")))?;
+            let state = TrialState::from_name(&state)
+                .ok_or_else(|| corrupt(format!("trial {trial} state `{state}`")))?;
             out.push(TrialRecord {
                 trial,
                 params,
@@ -440,7 +584,11 @@ impl Store {
     pub fn trial_state(&self, trial: u64) -> Result<Option<(TrialState, u32)>, StoreError> {
         let row = self
             .conn
-            .query_row("SELECT state, attempts FROM trials WHERE trial = ?1", params![trial as i64], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?)))
+            .query_row(
+                "SELECT state, attempts FROM trials WHERE trial = ?1",
+                params![trial as i64],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?)),
+            )
             .optional()
             .map_err(|e| self.err(e))?;
         Ok(row.and_then(|(s, a)| TrialState::from_name(&s).map(|s| (s, a))))
@@ -450,12 +598,18 @@ impl Store {
 /// Mean and population standard deviation.
 pub fn summarize(values: &[f64]) -> Summary {
     if values.is_empty() {
-        return Summary { mean: f64::NAN, std: f64::NAN };
+        return Summary {
+            mean: f64::NAN,
+            std: f64::NAN,
+        };
     }
     let n = values.len() as f64;
     let mean = values.iter().sum::<f64>() / n;
     let var = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
-    Summary { mean, std: var.sqrt() }
+    Summary {
+        mean,
+        std: var.sqrt(),
+    }
 }
 
 #[cfg(test)]
@@ -473,8 +627,12 @@ mod tests {
         let p: Params = BTreeMap::from([("C".to_string(), models::ParamValue::Float(0.1))]);
         s.insert_trial(0, &p).unwrap();
         s.trial_started(0, 1, 3, 100.0).unwrap();
-        let folds = vec![BTreeMap::from([(Metric::Accuracy, 0.8)]), BTreeMap::from([(Metric::Accuracy, 0.9)])];
-        s.trial_finished(0, 1, &folds, &[Metric::Accuracy], 101.5).unwrap();
+        let folds = vec![
+            BTreeMap::from([(Metric::Accuracy, 0.8)]),
+            BTreeMap::from([(Metric::Accuracy, 0.9)]),
+        ];
+        s.trial_finished(0, 1, &folds, &[Metric::Accuracy], 101.5)
+            .unwrap();
         s.commit().unwrap();
         let r = Store::open_readonly(dir.path()).unwrap().trials().unwrap();
         assert_eq!(r.len(), 1);
@@ -492,14 +650,30 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut s = Store::create(dir.path(), &meta()).unwrap();
         s.insert_trial(0, &Params::new()).unwrap();
-        assert!(Store::open_readonly(dir.path()).unwrap().trials().unwrap().is_empty());
+        assert!(
+            Store::open_readonly(dir.path())
+                .unwrap()
+                .trials()
+                .unwrap()
+                .is_empty()
+        );
         s.commit().unwrap();
-        assert_eq!(Store::open_readonly(dir.path()).unwrap().trials().unwrap().len(), 1);
+        assert_eq!(
+            Store::open_readonly(dir.path())
+                .unwrap()
+                .trials()
+                .unwrap()
+                .len(),
+            1
+        );
     }
 
     #[test]
     fn a_directory_without_a_database_is_not_a_study() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(matches!(Store::open_readonly(dir.path()), Err(StoreError::NotAStudy(_))));
+        assert!(matches!(
+            Store::open_readonly(dir.path()),
+            Err(StoreError::NotAStudy(_))
+        ));
     }
 }

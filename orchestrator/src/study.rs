@@ -51,12 +51,22 @@ fn fingerprint(cfg: &StudyConfig, data: &Dataset) -> BTreeMap<&'static str, Stri
     };
     BTreeMap::from([
         ("model", cfg.model.name.to_string()),
-        ("fixed hyperparameters", serde_json::to_string(&cfg.fixed).unwrap_or_default()),
+        (
+            "fixed hyperparameters",
+            serde_json::to_string(&cfg.fixed).unwrap_or_default(),
+        ),
         ("search space", format!("{:?}", cfg.space.0)),
         ("sampler", sampler),
         ("seed", cfg.seed.to_string()),
         ("cross-validation", format!("{:?}", cfg.cv)),
-        ("metrics", cfg.metrics.iter().map(|m| m.name()).collect::<Vec<_>>().join(",")),
+        (
+            "metrics",
+            cfg.metrics
+                .iter()
+                .map(|m| m.name())
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
         ("dataset checksum", data.checksum.clone()),
         ("target column", data.target_name.clone()),
     ])
@@ -74,23 +84,41 @@ fn study_meta(cfg: &StudyConfig, data: &Dataset) -> BTreeMap<String, String> {
         ("name".to_string(), cfg.name.clone()),
         ("model".to_string(), cfg.model.name.to_string()),
         ("objective".to_string(), cfg.objective().name().to_string()),
-        ("direction".to_string(), serde_json::to_string(&cfg.objective().direction()).unwrap_or_default().trim_matches('"').to_string()),
+        (
+            "direction".to_string(),
+            serde_json::to_string(&cfg.objective().direction())
+                .unwrap_or_default()
+                .trim_matches('"')
+                .to_string(),
+        ),
         ("metrics".to_string(), json!(metrics).to_string()),
         ("searched".to_string(), json!(searched).to_string()),
         ("sampler".to_string(), sampler),
         ("folds".to_string(), cfg.cv.folds.to_string()),
         ("seed".to_string(), cfg.seed.to_string()),
         ("config".to_string(), cfg.text.clone()),
-        ("config_path".to_string(), std::path::absolute(&cfg.path).unwrap_or_else(|_| cfg.path.clone()).display().to_string()),
+        (
+            "config_path".to_string(),
+            std::path::absolute(&cfg.path)
+                .unwrap_or_else(|_| cfg.path.clone())
+                .display()
+                .to_string(),
+        ),
         ("data_path".to_string(), data_path.display().to_string()),
         ("data_checksum".to_string(), data.checksum.clone()),
         ("data_rows".to_string(), data.n_rows().to_string()),
         ("data_features".to_string(), data.n_features().to_string()),
         ("created_at".to_string(), now().to_string()),
-        ("cohort_version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
+        (
+            "cohort_version".to_string(),
+            env!("CARGO_PKG_VERSION").to_string(),
+        ),
         ("status".to_string(), "running".to_string()),
     ]);
-    m.insert("fingerprint".to_string(), json!(fingerprint(cfg, data)).to_string());
+    m.insert(
+        "fingerprint".to_string(),
+        json!(fingerprint(cfg, data)).to_string(),
+    );
     m
 }
 
@@ -102,33 +130,64 @@ pub fn usable_cores() -> Vec<usize> {
         if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
             return (0..std::thread::available_parallelism().map_or(1, |n| n.get())).collect();
         }
-        (0..libc::CPU_SETSIZE as usize).filter(|&c| libc::CPU_ISSET(c, &set)).collect()
+        (0..libc::CPU_SETSIZE as usize)
+            .filter(|&c| libc::CPU_ISSET(c, &set))
+            .collect()
     }
 }
 
 /// Load a config and its data, checked; every failure is bad input (exit 2).
 pub fn load_checked(config: &Path) -> Result<(StudyConfig, Dataset)> {
     let cfg = StudyConfig::load(config).map_err(BadInput::new)?;
-    let data = Dataset::read_csv(&cfg.data_path, cfg.target.as_deref(), cfg.model.problem).map_err(BadInput::new)?;
+    let data = Dataset::read_csv(&cfg.data_path, cfg.target.as_deref(), cfg.model.problem)
+        .map_err(BadInput::new)?;
     // The folds are a pure function of the data and the seed: checking them here means no
     // trainer ever meets data it cannot split.
     let seed = cfg.cv.shuffle.then_some(cfg.seed);
     let folds = match &data.problem {
-        Problem::Classification { classes } => Folds::stratified(data.y.view(), classes.len(), cfg.cv.folds, seed),
+        Problem::Classification { classes } => {
+            Folds::stratified(data.y.view(), classes.len(), cfg.cv.folds, seed)
+        }
         Problem::Regression => Folds::kfold(data.n_rows(), cfg.cv.folds, seed),
     };
-    folds.map_err(|e| BadInput::new(anyhow::anyhow!("{}: `cv.folds` = {}: {e}", cfg.path.display(), cfg.cv.folds)))?;
+    folds.map_err(|e| {
+        BadInput::new(anyhow::anyhow!(
+            "{}: `cv.folds` = {}: {e}",
+            cfg.path.display(),
+            cfg.cv.folds
+        ))
+    })?;
     Ok((cfg, data))
 }
 
 /// Open the study in `dir` if it is this study, or create it; refuse a different one.
-fn open_or_create(dir: &Path, meta: &BTreeMap<String, String>, force_new: bool) -> Result<(Store, bool)> {
+fn open_or_create(
+    dir: &Path,
+    meta: &BTreeMap<String, String>,
+    force_new: bool,
+) -> Result<(Store, bool)> {
     if dir.join(crate::store::DB_FILE).is_file() {
-        let store = Store::open(dir).with_context(|| format!("opening the study in {}", dir.display()))?;
+        let store =
+            Store::open(dir).with_context(|| format!("opening the study in {}", dir.display()))?;
         let stored = store.meta()?;
-        let old: BTreeMap<String, String> = stored.get("fingerprint").and_then(|f| serde_json::from_str(f).ok()).unwrap_or_default();
-        let new: BTreeMap<String, String> = meta.get("fingerprint").and_then(|f| serde_json::from_str(f).ok()).unwrap_or_default();
-        let differs: Vec<String> = new.iter().filter(|(k, v)| old.get(*k) != Some(v)).map(|(k, v)| format!("{k}: stored {}, now {v}", old.get(k).map_or("(none)", String::as_str))).collect();
+        let old: BTreeMap<String, String> = stored
+            .get("fingerprint")
+            .and_then(|f| serde_json::from_str(f).ok())
+            .unwrap_or_default();
+        let new: BTreeMap<String, String> = meta
+            .get("fingerprint")
+            .and_then(|f| serde_json::from_str(f).ok())
+            .unwrap_or_default();
+        let differs: Vec<String> = new
+            .iter()
+            .filter(|(k, v)| old.get(*k) != Some(v))
+            .map(|(k, v)| {
+                format!(
+                    "{k}: stored {}, now {v}",
+                    old.get(k).map_or("(none)", String::as_str)
+                )
+            })
+            .collect();
         if differs.is_empty() {
             info!(dir = %dir.display(), "resuming the study");
             return Ok((store, true));
@@ -142,11 +201,26 @@ fn open_or_create(dir: &Path, meta: &BTreeMap<String, String>, force_new: bool) 
             .into());
         }
         drop(store);
-        let aside = dir.with_file_name(format!("{}.replaced-{}", dir.file_name().map_or("study".into(), |n| n.to_string_lossy()), now() as u64));
-        std::fs::rename(dir, &aside).with_context(|| format!("moving the old study aside to {}", aside.display()))?;
+        let aside = dir.with_file_name(format!(
+            "{}.replaced-{}",
+            dir.file_name()
+                .map_or("study".into(), |n| n.to_string_lossy()),
+            now() as u64
+        ));
+        std::fs::rename(dir, &aside)
+            .with_context(|| format!("moving the old study aside to {}", aside.display()))?;
         info!(old = %aside.display(), "the previous study was moved aside");
-    } else if dir.exists() && std::fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
-        return Err(BadInput::new(anyhow::anyhow!("{}: exists and is not a study directory (no {}); choose another --study-dir", dir.display(), crate::store::DB_FILE)).into());
+    } else if dir.exists()
+        && std::fs::read_dir(dir)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
+        return Err(BadInput::new(anyhow::anyhow!(
+            "{}: exists and is not a study directory (no {}); choose another --study-dir",
+            dir.display(),
+            crate::store::DB_FILE
+        ))
+        .into());
     }
     Ok((create_study_dir(dir, meta)?, false))
 }
@@ -157,17 +231,35 @@ fn create_study_dir(dir: &Path, meta: &BTreeMap<String, String>) -> Result<Store
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    std::fs::create_dir_all(&parent).map_err(|e| BadInput::new(anyhow::anyhow!("{}: cannot create the study's parent directory: {e}", parent.display())))?;
-    let name = dir.file_name().map_or("study".into(), |n| n.to_string_lossy().into_owned());
+    std::fs::create_dir_all(&parent).map_err(|e| {
+        BadInput::new(anyhow::anyhow!(
+            "{}: cannot create the study's parent directory: {e}",
+            parent.display()
+        ))
+    })?;
+    let name = dir
+        .file_name()
+        .map_or("study".into(), |n| n.to_string_lossy().into_owned());
     let tmp = parent.join(format!(".{name}.creating-{}", std::process::id()));
     let build = || -> Result<()> {
-        std::fs::create_dir(&tmp).map_err(|e| BadInput::new(anyhow::anyhow!("{}: cannot create the study directory: {e}", parent.display())))?;
-        std::fs::write(tmp.join("config.toml"), meta.get("config").map_or("", String::as_str)).with_context(|| format!("writing {}", tmp.join("config.toml").display()))?;
+        std::fs::create_dir(&tmp).map_err(|e| {
+            BadInput::new(anyhow::anyhow!(
+                "{}: cannot create the study directory: {e}",
+                parent.display()
+            ))
+        })?;
+        std::fs::write(
+            tmp.join("config.toml"),
+            meta.get("config").map_or("", String::as_str),
+        )
+        .with_context(|| format!("writing {}", tmp.join("config.toml").display()))?;
         drop(Store::create(&tmp, meta)?);
         if dir.exists() {
-            std::fs::remove_dir(dir).with_context(|| format!("replacing the empty directory {}", dir.display()))?;
+            std::fs::remove_dir(dir)
+                .with_context(|| format!("replacing the empty directory {}", dir.display()))?;
         }
-        std::fs::rename(&tmp, dir).with_context(|| format!("renaming {} to {}", tmp.display(), dir.display()))?;
+        std::fs::rename(&tmp, dir)
+            .with_context(|| format!("renaming {} to {}", tmp.display(), dir.display()))?;
         Ok(())
     };
     if let Err(e) = build() {
@@ -180,7 +272,10 @@ fn create_study_dir(dir: &Path, meta: &BTreeMap<String, String>) -> Result<Store
 /// Run the sweep described by `config`.
 pub fn sweep(config: &Path, opts: &SweepOptions) -> Result<StudyOutcome> {
     let (cfg, data) = load_checked(config)?;
-    let dir = opts.study_dir.clone().unwrap_or_else(|| Path::new("runs").join(&cfg.name));
+    let dir = opts
+        .study_dir
+        .clone()
+        .unwrap_or_else(|| Path::new("runs").join(&cfg.name));
     let meta = study_meta(&cfg, &data);
     let (store, resumed) = open_or_create(&dir, &meta, opts.force_new)?;
     run(cfg, data, dir, store, resumed, opts.workers)
@@ -190,23 +285,44 @@ pub fn sweep(config: &Path, opts: &SweepOptions) -> Result<StudyOutcome> {
 pub fn resume(dir: &Path, workers: Option<NonZeroUsize>) -> Result<StudyOutcome> {
     let store = Store::open(dir).map_err(BadInput::new)?;
     let meta = store.meta()?;
-    let text = meta.get("config").context("the study has no stored config")?;
-    let config_path = PathBuf::from(meta.get("config_path").map_or("config.toml", String::as_str));
+    let text = meta
+        .get("config")
+        .context("the study has no stored config")?;
+    let config_path = PathBuf::from(
+        meta.get("config_path")
+            .map_or("config.toml", String::as_str),
+    );
     let cfg = StudyConfig::parse(&config_path, text).map_err(BadInput::new)?;
-    let data = Dataset::read_csv(&cfg.data_path, cfg.target.as_deref(), cfg.model.problem).map_err(BadInput::new)?;
+    let data = Dataset::read_csv(&cfg.data_path, cfg.target.as_deref(), cfg.model.problem)
+        .map_err(BadInput::new)?;
     let fresh = study_meta(&cfg, &data);
     if fresh.get("fingerprint") != meta.get("fingerprint") {
-        return Err(BadInput::new(anyhow::anyhow!("{}: the data file changed since the study started (sha256 was {}, now {})", cfg.data_path.display(), meta.get("data_checksum").map_or("?", String::as_str), data.checksum)).into());
+        return Err(BadInput::new(anyhow::anyhow!(
+            "{}: the data file changed since the study started (sha256 was {}, now {})",
+            cfg.data_path.display(),
+            meta.get("data_checksum").map_or("?", String::as_str),
+            data.checksum
+        ))
+        .into());
     }
     info!(dir = %dir.display(), "resuming the study");
     run(cfg, data, dir.to_path_buf(), store, true, workers)
 }
 
-fn run(cfg: StudyConfig, data: Dataset, dir: PathBuf, mut store: Store, resumed: bool, workers: Option<NonZeroUsize>) -> Result<StudyOutcome> {
+fn run(
+    cfg: StudyConfig,
+    data: Dataset,
+    dir: PathBuf,
+    mut store: Store,
+    resumed: bool,
+    workers: Option<NonZeroUsize>,
+) -> Result<StudyOutcome> {
     let existing = store.trials()?;
     let sampler: Box<dyn Sampler> = match cfg.sampler {
         SamplerKind::Grid => Box::new(GridSampler::new(&cfg.space)),
-        SamplerKind::Random { trials } => Box::new(RandomSampler::new(cfg.space.clone(), cfg.seed, trials)),
+        SamplerKind::Random { trials } => {
+            Box::new(RandomSampler::new(cfg.space.clone(), cfg.seed, trials))
+        }
     };
     let total = sampler.len();
     let already = existing.iter().filter(|t| t.state.is_final()).count() as u64;
@@ -214,7 +330,9 @@ fn run(cfg: StudyConfig, data: Dataset, dir: PathBuf, mut store: Store, resumed:
         info!("{already} of {total} trials already done");
     }
     let cores = usable_cores();
-    let workers = workers.or(cfg.run.workers).map_or_else(|| cores.len().saturating_sub(1).max(1), |n| n.get());
+    let workers = workers
+        .or(cfg.run.workers)
+        .map_or_else(|| cores.len().saturating_sub(1).max(1), |n| n.get());
     // The dataset crosses into shared memory once; every trainer maps the same pages.
     let image = data.to_image();
     let shm = IpcSharedMemory::from_bytes(&image);
@@ -234,7 +352,11 @@ fn run(cfg: StudyConfig, data: Dataset, dir: PathBuf, mut store: Store, resumed:
     };
     let exe = std::env::current_exe().context("locating the cohort binary to start trainers")?;
     let job = SweepJob {
-        pool: PoolSpec { exe, memory: cfg.run.memory, cores },
+        pool: PoolSpec {
+            exe,
+            memory: cfg.run.memory,
+            cores,
+        },
         workers,
         setup: &setup,
         model: cfg.model,
@@ -250,6 +372,9 @@ fn run(cfg: StudyConfig, data: Dataset, dir: PathBuf, mut store: Store, resumed:
     };
     store.set_meta("status", status)?;
     store.commit()?;
-    let view = StudyView { meta: store.meta()?, trials: store.trials()? };
+    let view = StudyView {
+        meta: store.meta()?,
+        trials: store.trials()?,
+    };
     Ok(StudyOutcome { dir, end, view })
 }

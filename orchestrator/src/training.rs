@@ -162,23 +162,49 @@ pub enum DataSource {
 impl TrainConfig {
     /// Read and check a training config.
     pub fn load(path: &Path) -> Result<TrainConfig> {
-        let text = std::fs::read_to_string(path).map_err(|e| BadInput::new(anyhow!("{}: cannot read the config: {e}", path.display())))?;
-        let raw: RawTrainConfig = toml::from_str(&text).map_err(|e| BadInput::new(crate::config::syntax_error(path, &text, &e)))?;
-        let bad = |field: &str, message: String| BadInput::new(anyhow!("{}: `{field}`: {message}", path.display()));
-        let name = raw.study.name.clone().unwrap_or_else(|| path.file_stem().map_or("training".into(), |s| s.to_string_lossy().into_owned()));
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            BadInput::new(anyhow!("{}: cannot read the config: {e}", path.display()))
+        })?;
+        let raw: RawTrainConfig = toml::from_str(&text)
+            .map_err(|e| BadInput::new(crate::config::syntax_error(path, &text, &e)))?;
+        let bad = |field: &str, message: String| {
+            BadInput::new(anyhow!("{}: `{field}`: {message}", path.display()))
+        };
+        let name = raw.study.name.clone().unwrap_or_else(|| {
+            path.file_stem()
+                .map_or("training".into(), |s| s.to_string_lossy().into_owned())
+        });
         crate::config::check_name(&name).map_err(|m| bad("study.name", m))?;
         let source = match (&raw.data.path, &raw.data.synthetic) {
             (Some(p), None) => DataSource::Csv(path.parent().unwrap_or(Path::new(".")).join(p)),
             (None, Some(s)) => {
-                if s.rows < 10 || s.features < 1 || s.classes < 2 || s.informative < 1 || s.informative > s.features {
+                if s.rows < 10
+                    || s.features < 1
+                    || s.classes < 2
+                    || s.informative < 1
+                    || s.informative > s.features
+                {
                     return Err(bad("data.synthetic", format!("expected rows ≥ 10, features ≥ 1, 1 ≤ informative ≤ features, classes ≥ 2; found {s:?}")).into());
                 }
                 DataSource::Synthetic(s.clone())
             }
-            _ => return Err(bad("data", "give exactly one of `path` (a CSV file) or `synthetic`".into()).into()),
+            _ => {
+                return Err(bad(
+                    "data",
+                    "give exactly one of `path` (a CSV file) or `synthetic`".into(),
+                )
+                .into());
+            }
         };
         if !(raw.data.holdout > 0.0 && raw.data.holdout < 1.0) {
-            return Err(bad("data.holdout", format!("expected a share strictly between 0 and 1, found {}", raw.data.holdout)).into());
+            return Err(bad(
+                "data.holdout",
+                format!(
+                    "expected a share strictly between 0 and 1, found {}",
+                    raw.data.holdout
+                ),
+            )
+            .into());
         }
         let mut model = raw.model.clone();
         let kind = match model.remove("name") {
@@ -188,11 +214,26 @@ impl TrainConfig {
                 "mlp" => "mlp",
                 other => {
                     let names = ["sgd_logistic", "sgd_linear_regression", "mlp"];
-                    let hint = models::hyper::closest(other, names).map(|c| format!(" (did you mean `{c}`?)")).unwrap_or_default();
-                    return Err(bad("model.name", format!("unknown model `{other}`{hint}; `cohort train` trains {}", names.join(", "))).into());
+                    let hint = models::hyper::closest(other, names)
+                        .map(|c| format!(" (did you mean `{c}`?)"))
+                        .unwrap_or_default();
+                    return Err(bad(
+                        "model.name",
+                        format!(
+                            "unknown model `{other}`{hint}; `cohort train` trains {}",
+                            names.join(", ")
+                        ),
+                    )
+                    .into());
                 }
             },
-            _ => return Err(bad("model.name", "expected the model's name: sgd_logistic, sgd_linear_regression or mlp".into()).into()),
+            _ => {
+                return Err(bad(
+                    "model.name",
+                    "expected the model's name: sgd_logistic, sgd_linear_regression or mlp".into(),
+                )
+                .into());
+            }
         };
         model.insert("model".into(), toml::Value::String(kind.into()));
         let spec: SgdSpec = model.try_into().map_err(|e: toml::de::Error| {
@@ -204,27 +245,54 @@ impl TrainConfig {
         })?;
         let epochs = raw.train.epochs;
         if !(1..=100_000).contains(&epochs) {
-            return Err(bad("train.epochs", format!("expected an integer from 1 to 100000, found {epochs}")).into());
+            return Err(bad(
+                "train.epochs",
+                format!("expected an integer from 1 to 100000, found {epochs}"),
+            )
+            .into());
         }
         let shards = match raw.train.shards {
             None => None,
             Some(s) if (1..=1024).contains(&s) => Some(s as usize),
-            Some(s) => return Err(bad("train.shards", format!("expected an integer from 1 to 1024, found {s}")).into()),
+            Some(s) => {
+                return Err(bad(
+                    "train.shards",
+                    format!("expected an integer from 1 to 1024, found {s}"),
+                )
+                .into());
+            }
         };
         let mode = match raw.train.merge.as_str() {
             "average" => MergeMode::Average,
             "locked" => MergeMode::Locked,
             "hogwild" => MergeMode::Hogwild,
             other => {
-                let hint = models::hyper::closest(other, ["average", "locked", "hogwild"]).map(|c| format!(" (did you mean `{c}`?)")).unwrap_or_default();
-                return Err(bad("train.merge", format!("unknown merge mode `{other}`{hint}; expected average, locked or hogwild")).into());
+                let hint = models::hyper::closest(other, ["average", "locked", "hogwild"])
+                    .map(|c| format!(" (did you mean `{c}`?)"))
+                    .unwrap_or_default();
+                return Err(bad(
+                    "train.merge",
+                    format!(
+                        "unknown merge mode `{other}`{hint}; expected average, locked or hogwild"
+                    ),
+                )
+                .into());
             }
         };
         let merges = raw.train.merges_per_epoch;
         if !(1..=10_000_000).contains(&merges) {
-            return Err(bad("train.merges_per_epoch", format!("expected an integer from 1 to 10000000, found {merges}")).into());
+            return Err(bad(
+                "train.merges_per_epoch",
+                format!("expected an integer from 1 to 10000000, found {merges}"),
+            )
+            .into());
         }
-        let memory = raw.run.memory.as_ref().map(|v| crate::config::parse_bytes(v).map_err(|m| bad("run.memory", m))).transpose()?;
+        let memory = raw
+            .run
+            .memory
+            .as_ref()
+            .map(|v| crate::config::parse_bytes(v).map_err(|m| bad("run.memory", m)))
+            .transpose()?;
         Ok(TrainConfig {
             path: path.to_path_buf(),
             text,
@@ -318,25 +386,47 @@ pub fn train(config: &Path, opts: &TrainOptions) -> Result<TrainSummary> {
         Problem::Classification { classes } => Target::Classes(classes.len()),
         Problem::Regression => Target::Regression,
     };
-    let model = SgdModel::new(&cfg.spec, train_x.ncols(), target).map_err(|e| BadInput::new(anyhow!("{}: `model`: {e}", cfg.path.display())))?;
+    let model = SgdModel::new(&cfg.spec, train_x.ncols(), target)
+        .map_err(|e| BadInput::new(anyhow!("{}: `model`: {e}", cfg.path.display())))?;
     let shards = opts.shards.or(cfg.shards).unwrap_or(1);
     if shards > train_x.nrows() {
-        return Err(BadInput::new(anyhow!("{}: {shards} shards for {} training rows", cfg.path.display(), train_x.nrows())).into());
+        return Err(BadInput::new(anyhow!(
+            "{}: {shards} shards for {} training rows",
+            cfg.path.display(),
+            train_x.nrows()
+        ))
+        .into());
     }
-    let dir = opts.study_dir.clone().unwrap_or_else(|| Path::new("runs").join(&cfg.name));
+    let dir = opts
+        .study_dir
+        .clone()
+        .unwrap_or_else(|| Path::new("runs").join(&cfg.name));
     prepare_dir(&dir, &cfg, opts.force_new)?;
 
     let n_train = train_x.nrows();
     let d = train_x.ncols();
-    let image = Dataset { x: train_x, y: train_y, feature_names: Vec::new(), target_name: String::new(), problem: problem.clone(), checksum: String::new() }.to_image();
+    let image = Dataset {
+        x: train_x,
+        y: train_y,
+        feature_names: Vec::new(),
+        target_name: String::new(),
+        problem: problem.clone(),
+        checksum: String::new(),
+    }
+    .to_image();
     let shm = IpcSharedMemory::from_bytes(&image);
     let shared_data_mib = image.len() as f64 / 1048576.0;
     drop(image);
 
     let pa_path = ParamArray::shm_path(&format!("cohort-{}-{}", std::process::id(), cfg.name));
-    let slots = if cfg.mode == MergeMode::Average { shards } else { 0 };
+    let slots = if cfg.mode == MergeMode::Average {
+        shards
+    } else {
+        0
+    };
     let init = model.init(cfg.seed);
-    let pa = ParamArray::create_with_slots(&pa_path, model.n_params(), &init, slots).with_context(|| "creating the shared parameter array")?;
+    let pa = ParamArray::create_with_slots(&pa_path, model.n_params(), &init, slots)
+        .with_context(|| "creating the shared parameter array")?;
     info!(name = %cfg.name, shards, merge = cfg.mode.name(), epochs = cfg.epochs, rows = n_train, features = d, params = model.n_params(), "training starting");
     let setup = |shard: usize, start_epoch: u32| TrainSetup {
         data: shm.clone(),
@@ -352,7 +442,11 @@ pub fn train(config: &Path, opts: &TrainOptions) -> Result<TrainSummary> {
         seed: cfg.seed,
     };
     let exe = std::env::current_exe().context("locating the cohort binary to start trainers")?;
-    let pool = PoolSpec { exe, memory: cfg.memory, cores: crate::study::usable_cores() };
+    let pool = PoolSpec {
+        exe,
+        memory: cfg.memory,
+        cores: crate::study::usable_cores(),
+    };
     let started = Instant::now();
     let eval = |params: &[f64]| model.evaluate(params, test_x.view(), test_y.view());
     let run = Coordinator::new(&pool, shards, cfg.epochs, &setup, &pa, &eval).run();
@@ -362,7 +456,9 @@ pub fn train(config: &Path, opts: &TrainOptions) -> Result<TrainSummary> {
     pa.snapshot(&mut params)?;
     let merges = pa.merges();
     drop(pa);
-    let heldout = model.evaluate(&params, test_x.view(), test_y.view()).context("evaluating the final model")?;
+    let heldout = model
+        .evaluate(&params, test_x.view(), test_y.view())
+        .context("evaluating the final model")?;
     save_model(&dir, &model, &params, &scaler, &names, &problem)?;
     let samples: u64 = outcome.history.iter().map(|e| e.samples).sum();
     let summary = TrainSummary {
@@ -384,29 +480,60 @@ pub fn train(config: &Path, opts: &TrainOptions) -> Result<TrainSummary> {
         shared_data_mib,
         param_bytes: params.len() * 8,
     };
-    write_atomic(&dir.join("summary.json"), &serde_json::to_string_pretty(&summary)?)?;
+    write_atomic(
+        &dir.join("summary.json"),
+        &serde_json::to_string_pretty(&summary)?,
+    )?;
     Ok(summary)
 }
 
-type Split = (Array2<f64>, Array1<f64>, Array2<f64>, Array1<f64>, Option<Standardizer>, Problem, Vec<String>);
+type Split = (
+    Array2<f64>,
+    Array1<f64>,
+    Array2<f64>,
+    Array1<f64>,
+    Option<Standardizer>,
+    Problem,
+    Vec<String>,
+);
 
 /// Read (or generate) the data, split off the held-out rows (shuffled with the seed), and
 /// standardize both on the training split's statistics.
 fn load_split(cfg: &TrainConfig) -> Result<Split> {
-    let kind = if cfg.spec.model == SgdKind::LinearRegression { ProblemKind::Regression } else { ProblemKind::Classification };
+    let kind = if cfg.spec.model == SgdKind::LinearRegression {
+        ProblemKind::Regression
+    } else {
+        ProblemKind::Classification
+    };
     let data = match &cfg.source {
-        DataSource::Csv(p) => Dataset::read_csv(p, cfg.target.as_deref(), kind).map_err(BadInput::new)?,
+        DataSource::Csv(p) => {
+            Dataset::read_csv(p, cfg.target.as_deref(), kind).map_err(BadInput::new)?
+        }
         DataSource::Synthetic(s) => {
             if kind == ProblemKind::Regression {
-                return Err(BadInput::new(anyhow!("{}: `data.synthetic` makes classification data; `{}` is a regressor", cfg.path.display(), "sgd_linear_regression")).into());
+                return Err(BadInput::new(anyhow!(
+                    "{}: `data.synthetic` makes classification data; `{}` is a regressor",
+                    cfg.path.display(),
+                    "sgd_linear_regression"
+                ))
+                .into());
             }
-            let (x, y) = models::synth::make_classification(s.rows, s.features, s.informative, s.classes, s.seed).map_err(|e| BadInput::new(anyhow!("{}: `data.synthetic`: {e}", cfg.path.display())))?;
+            let (x, y) = models::synth::make_classification(
+                s.rows,
+                s.features,
+                s.informative,
+                s.classes,
+                s.seed,
+            )
+            .map_err(|e| BadInput::new(anyhow!("{}: `data.synthetic`: {e}", cfg.path.display())))?;
             Dataset {
                 x,
                 y,
                 feature_names: (0..s.features).map(|i| format!("f{i}")).collect(),
                 target_name: "label".into(),
-                problem: Problem::Classification { classes: (0..s.classes).map(|c| c.to_string()).collect() },
+                problem: Problem::Classification {
+                    classes: (0..s.classes).map(|c| c.to_string()).collect(),
+                },
                 checksum: String::new(),
             }
         }
@@ -414,7 +541,12 @@ fn load_split(cfg: &TrainConfig) -> Result<Split> {
     let n = data.n_rows();
     let n_test = ((n as f64) * cfg.holdout).round() as usize;
     if n_test == 0 || n_test >= n {
-        return Err(BadInput::new(anyhow!("{}: `data.holdout` = {} leaves no rows on one side of {n}", cfg.path.display(), cfg.holdout)).into());
+        return Err(BadInput::new(anyhow!(
+            "{}: `data.holdout` = {} leaves no rows on one side of {n}",
+            cfg.path.display(),
+            cfg.holdout
+        ))
+        .into());
     }
     let mut order: Vec<usize> = (0..n).collect();
     order.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed));
@@ -437,25 +569,49 @@ fn load_split(cfg: &TrainConfig) -> Result<Split> {
 
 /// Refuse to overwrite a previous run unless asked (then it is moved aside), and create the directory.
 fn prepare_dir(dir: &Path, cfg: &TrainConfig, force_new: bool) -> Result<()> {
-    if dir.exists() && std::fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
+    if dir.exists()
+        && std::fs::read_dir(dir)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
         if !force_new {
             return Err(BadInput::new(anyhow!("{} already holds a run; use --force-new to start over (the old run is kept aside) or --study-dir", dir.display())).into());
         }
-        let aside = dir.with_file_name(format!("{}.replaced-{}", dir.file_name().map_or("run".into(), |n| n.to_string_lossy()), now() as u64));
-        std::fs::rename(dir, &aside).with_context(|| format!("moving the old run aside to {}", aside.display()))?;
+        let aside = dir.with_file_name(format!(
+            "{}.replaced-{}",
+            dir.file_name()
+                .map_or("run".into(), |n| n.to_string_lossy()),
+            now() as u64
+        ));
+        std::fs::rename(dir, &aside)
+            .with_context(|| format!("moving the old run aside to {}", aside.display()))?;
     }
-    std::fs::create_dir_all(dir).map_err(|e| BadInput::new(anyhow!("{}: cannot create the study directory: {e}", dir.display())))?;
+    std::fs::create_dir_all(dir).map_err(|e| {
+        BadInput::new(anyhow!(
+            "{}: cannot create the study directory: {e}",
+            dir.display()
+        ))
+    })?;
     write_atomic(&dir.join("config.toml"), &cfg.text)
 }
 
 /// Write a file whole or not at all.
 fn write_atomic(path: &Path, text: &str) -> Result<()> {
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, path)).with_context(|| format!("writing {}", path.display()))
+    std::fs::write(&tmp, text)
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// The model as saved: what `predict` needs to apply it to raw feature rows.
-fn save_model(dir: &Path, model: &SgdModel, params: &[f64], scaler: &Option<Standardizer>, names: &[String], problem: &Problem) -> Result<()> {
+fn save_model(
+    dir: &Path,
+    model: &SgdModel,
+    params: &[f64],
+    scaler: &Option<Standardizer>,
+    names: &[String],
+    problem: &Problem,
+) -> Result<()> {
     let sgd: serde_json::Value = serde_json::from_str(&model.to_json(params)?)?;
     let doc = json!({
         "format": "cohort-model/1",
@@ -507,9 +663,24 @@ struct Coordinator<'a> {
 }
 
 impl<'a> Coordinator<'a> {
-    fn new(pool: &'a PoolSpec, shards: usize, epochs: u32, setup: &'a dyn Fn(usize, u32) -> TrainSetup, pa: &'a ParamArray, eval: &'a Eval<'a>) -> Coordinator<'a> {
+    fn new(
+        pool: &'a PoolSpec,
+        shards: usize,
+        epochs: u32,
+        setup: &'a dyn Fn(usize, u32) -> TrainSetup,
+        pa: &'a ParamArray,
+        eval: &'a Eval<'a>,
+    ) -> Coordinator<'a> {
         let (tx, rx) = mpsc::channel();
-        let slots = (0..shards).map(|_| ShardSlot { worker: None, tasks: None, next_epoch: 0, finished: false, deaths_in_a_row: 0 }).collect();
+        let slots = (0..shards)
+            .map(|_| ShardSlot {
+                worker: None,
+                tasks: None,
+                next_epoch: 0,
+                finished: false,
+                deaths_in_a_row: 0,
+            })
+            .collect();
         Coordinator {
             pool,
             epochs,
@@ -534,14 +705,17 @@ impl<'a> Coordinator<'a> {
     fn spawn(&mut self, shard: usize) -> Result<()> {
         let id = self.next_id;
         self.next_id += 1;
-        let w = Worker::spawn(self.pool, id, shard, self.tx.clone()).context("starting a trainer")?;
+        let w =
+            Worker::spawn(self.pool, id, shard, self.tx.clone()).context("starting a trainer")?;
         self.slots[shard].worker = Some(w);
         self.slots[shard].tasks = None;
         Ok(())
     }
 
     fn shard_of(&self, id: WorkerId) -> Option<usize> {
-        self.slots.iter().position(|s| s.worker.as_ref().is_some_and(|w| w.id == id))
+        self.slots
+            .iter()
+            .position(|s| s.worker.as_ref().is_some_and(|w| w.id == id))
     }
 
     fn run(mut self) -> Result<Outcome> {
@@ -578,8 +752,14 @@ impl<'a> Coordinator<'a> {
 
     fn handle(&mut self, msg: Inbox) -> Result<()> {
         match msg {
-            Inbox::Connected { worker, tasks, pinned } => {
-                let Some(shard) = self.shard_of(worker) else { return Ok(()) };
+            Inbox::Connected {
+                worker,
+                tasks,
+                pinned,
+            } => {
+                let Some(shard) = self.shard_of(worker) else {
+                    return Ok(());
+                };
                 if let Err(why) = &pinned {
                     warn!(worker, "trainer runs unpinned: {why}");
                 }
@@ -604,9 +784,19 @@ impl<'a> Coordinator<'a> {
                 }
             }
             Inbox::Event { worker, event } => {
-                let Some(shard) = self.shard_of(worker) else { return Ok(()) };
+                let Some(shard) = self.shard_of(worker) else {
+                    return Ok(());
+                };
                 match event {
-                    Event::EpochDone { epoch, samples, mean_loss, merges, seconds, merge_seconds, .. } => {
+                    Event::EpochDone {
+                        epoch,
+                        samples,
+                        mean_loss,
+                        merges,
+                        seconds,
+                        merge_seconds,
+                        ..
+                    } => {
                         self.sample_memory(shard);
                         let slot = &mut self.slots[shard];
                         slot.next_epoch = epoch + 1;
@@ -626,7 +816,9 @@ impl<'a> Coordinator<'a> {
                             let _ = t.send(Task::Shutdown);
                         }
                     }
-                    Event::ShardFailed { message, .. } => return Err(anyhow!("shard {shard} failed: {message}")),
+                    Event::ShardFailed { message, .. } => {
+                        return Err(anyhow!("shard {shard} failed: {message}"));
+                    }
                     other => warn!(worker, "unexpected event: {other:?}"),
                 }
             }
@@ -642,13 +834,30 @@ impl<'a> Coordinator<'a> {
             let mut params = vec![0.0; self.pa.len()];
             self.pa.snapshot(&mut params)?;
             let heldout = (self.eval)(&params).context("evaluating the merged parameters")?;
-            let (samples, loss, merges, _) = self.epoch_stats.get(&epoch).copied().unwrap_or_default();
-            let rec = EpochRecord { epoch, heldout, train_loss: loss / samples.max(1) as f64, merges, samples, elapsed_s: self.started.elapsed().as_secs_f64() };
+            let (samples, loss, merges, _) =
+                self.epoch_stats.get(&epoch).copied().unwrap_or_default();
+            let rec = EpochRecord {
+                epoch,
+                heldout,
+                train_loss: loss / samples.max(1) as f64,
+                merges,
+                samples,
+                elapsed_s: self.started.elapsed().as_secs_f64(),
+            };
             let shown = match heldout {
-                Metrics::Classification { accuracy, log_loss } => format!("held-out accuracy {accuracy:.4}, log-loss {log_loss:.4}"),
+                Metrics::Classification { accuracy, log_loss } => {
+                    format!("held-out accuracy {accuracy:.4}, log-loss {log_loss:.4}")
+                }
                 Metrics::Regression { rmse, r2 } => format!("held-out rmse {rmse:.4}, r2 {r2:.4}"),
             };
-            info!("epoch {}/{}: {shown}; train loss {:.4}; {} merges; {:.1}s", epoch + 1, self.epochs, rec.train_loss, merges, rec.elapsed_s);
+            info!(
+                "epoch {}/{}: {shown}; train loss {:.4}; {} merges; {:.1}s",
+                epoch + 1,
+                self.epochs,
+                rec.train_loss,
+                merges,
+                rec.elapsed_s
+            );
             self.history.push(rec);
             self.evaluated += 1;
         }
@@ -659,7 +868,9 @@ impl<'a> Coordinator<'a> {
     /// current shared parameters, at the epoch it was in.
     fn died(&mut self, shard: usize) -> Result<()> {
         let slot = &mut self.slots[shard];
-        let Some(worker) = slot.worker.take() else { return Ok(()) };
+        let Some(worker) = slot.worker.take() else {
+            return Ok(());
+        };
         slot.tasks = None;
         let (status, summary) = worker.reap(Duration::from_millis(200));
         if slot.finished {
@@ -668,18 +879,35 @@ impl<'a> Coordinator<'a> {
         let how = describe_exit(status, &summary);
         slot.deaths_in_a_row += 1;
         if slot.deaths_in_a_row > MAX_RESPAWNS {
-            return Err(anyhow!("the trainer of shard {shard} died {} times in a row; the last {how}", slot.deaths_in_a_row));
+            return Err(anyhow!(
+                "the trainer of shard {shard} died {} times in a row; the last {how}",
+                slot.deaths_in_a_row
+            ));
         }
-        warn!(shard, epoch = slot.next_epoch, "{how}; respawning it on its shard from the shared parameters");
+        warn!(
+            shard,
+            epoch = slot.next_epoch,
+            "{how}; respawning it on its shard from the shared parameters"
+        );
         self.respawns += 1;
         self.spawn(shard)
     }
 
     /// Track the trainers' private memory (their own pages; the shared data counts once).
     fn sample_memory(&mut self, shard: usize) {
-        let Some(w) = self.slots[shard].worker.as_ref() else { return };
-        let Ok(text) = std::fs::read_to_string(format!("/proc/{}/smaps_rollup", w.pid)) else { return };
-        let kib = |key: &str| text.lines().find(|l| l.starts_with(key)).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        let Some(w) = self.slots[shard].worker.as_ref() else {
+            return;
+        };
+        let Ok(text) = std::fs::read_to_string(format!("/proc/{}/smaps_rollup", w.pid)) else {
+            return;
+        };
+        let kib = |key: &str| {
+            text.lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
         let private = (kib("Private_Clean:") + kib("Private_Dirty:")) / 1024.0;
         self.private_mib = self.private_mib.max(private);
     }
@@ -702,16 +930,27 @@ pub struct Interrupted;
 /// The summary for people.
 pub fn summary_text(s: &TrainSummary) -> String {
     let heldout = match s.heldout {
-        Metrics::Classification { accuracy, log_loss } => format!("held-out accuracy {accuracy:.4}, log-loss {log_loss:.4}"),
+        Metrics::Classification { accuracy, log_loss } => {
+            format!("held-out accuracy {accuracy:.4}, log-loss {log_loss:.4}")
+        }
         Metrics::Regression { rmse, r2 } => format!("held-out rmse {rmse:.4}, r2 {r2:.4}"),
     };
     let mut t = String::from("epoch  held-out                      train loss  merges  elapsed\n");
     for e in &s.history {
         let h = match e.heldout {
-            Metrics::Classification { accuracy, log_loss } => format!("acc {accuracy:.4} log-loss {log_loss:.4}"),
+            Metrics::Classification { accuracy, log_loss } => {
+                format!("acc {accuracy:.4} log-loss {log_loss:.4}")
+            }
             Metrics::Regression { rmse, r2 } => format!("rmse {rmse:.4} r2 {r2:.4}"),
         };
-        t.push_str(&format!("{:<6} {:<29} {:<11.4} {:<7} {:.2}s\n", e.epoch + 1, h, e.train_loss, e.merges, e.elapsed_s));
+        t.push_str(&format!(
+            "{:<6} {:<29} {:<11.4} {:<7} {:.2}s\n",
+            e.epoch + 1,
+            h,
+            e.train_loss,
+            e.merges,
+            e.elapsed_s
+        ));
     }
     t.push_str(&format!(
         "\n{heldout}\n{} shards ({} merges), {} epochs on {} rows x {} features in {:.2}s: {:.2} M sample-updates/s, {:.0} merges/s ({:.1}% of trainer time merging)\ntrainers: {:.1} MiB private each at most, plus {:.1} MiB of shared training data mapped once; {} respawned\nmodel: {}\n",

@@ -14,47 +14,79 @@ fn refused(config: &str, needles: &[&str]) {
         assert!(err.contains(n), "expected `{n}` in:\n{err}");
     }
     assert_eq!(err.matches("error:").count(), 1, "one message:\n{err}");
-    assert!(!s.path().join("st").exists(), "a refused study left a directory behind");
+    assert!(
+        !s.path().join("st").exists(),
+        "a refused study left a directory behind"
+    );
 }
 
 #[test]
 fn malformed_toml_names_line_and_column() {
-    refused(&quick_config("sampler = \"grid\"").replace("folds = 3", "folds = = 3"), &["bad.toml:", ":14:"]);
+    refused(
+        &quick_config("sampler = \"grid\"").replace("folds = 3", "folds = = 3"),
+        &["bad.toml:", ":14:"],
+    );
 }
 
 #[test]
 fn unknown_key_suggests_the_closest_valid_one() {
-    refused(&quick_config("sampler = \"grid\"").replace("folds = 3", "fodls = 3"), &["bad.toml", "fodls", "did you mean `folds`"]);
+    refused(
+        &quick_config("sampler = \"grid\"").replace("folds = 3", "fodls = 3"),
+        &["bad.toml", "fodls", "did you mean `folds`"],
+    );
 }
 
 #[test]
 fn unknown_model_suggests_the_closest_one() {
-    refused(&quick_config("sampler = \"grid\"").replace("logistic_regression", "logistic_regresion"), &["model.name", "logistic_regresion", "logistic_regression"]);
+    refused(
+        &quick_config("sampler = \"grid\"").replace("logistic_regression", "logistic_regresion"),
+        &["model.name", "logistic_regresion", "logistic_regression"],
+    );
 }
 
 #[test]
 fn hyperparameter_out_of_range_is_refused() {
-    refused(&quick_config("sampler = \"grid\"").replace("C = [0.01, 0.1, 1.0, 10.0]", "C = [0.01, -1.0]"), &["search.space.C", "-1"]);
+    refused(
+        &quick_config("sampler = \"grid\"")
+            .replace("C = [0.01, 0.1, 1.0, 10.0]", "C = [0.01, -1.0]"),
+        &["search.space.C", "-1"],
+    );
 }
 
 #[test]
 fn hyperparameter_of_the_wrong_type_is_refused() {
-    refused(&quick_config("sampler = \"grid\"").replace("fit_intercept = [true, false]", "fit_intercept = [\"yes\"]"), &["search.space.fit_intercept", "true or false"]);
+    refused(
+        &quick_config("sampler = \"grid\"")
+            .replace("fit_intercept = [true, false]", "fit_intercept = [\"yes\"]"),
+        &["search.space.fit_intercept", "true or false"],
+    );
 }
 
 #[test]
 fn metric_of_the_wrong_kind_is_refused() {
-    refused(&quick_config("sampler = \"grid\"").replace("metric = \"accuracy\"", "metric = \"rmse\""), &["study.metric", "rmse"]);
+    refused(
+        &quick_config("sampler = \"grid\"").replace("metric = \"accuracy\"", "metric = \"rmse\""),
+        &["study.metric", "rmse"],
+    );
 }
 
 #[test]
 fn missing_data_file_names_the_file() {
-    refused(&quick_config("sampler = \"grid\"").replace("breast_cancer.csv", "nope.csv"), &["nope.csv"]);
+    refused(
+        &quick_config("sampler = \"grid\"").replace("breast_cancer.csv", "nope.csv"),
+        &["nope.csv"],
+    );
 }
 
 #[test]
 fn grid_over_a_continuous_range_without_points_is_refused() {
-    refused(&quick_config("sampler = \"grid\"").replace("C = [0.01, 0.1, 1.0, 10.0]", "C = { type = \"log_uniform\", low = 0.01, high = 10.0 }"), &["search.space.C", "points"]);
+    refused(
+        &quick_config("sampler = \"grid\"").replace(
+            "C = [0.01, 0.1, 1.0, 10.0]",
+            "C = { type = \"log_uniform\", low = 0.01, high = 10.0 }",
+        ),
+        &["search.space.C", "points"],
+    );
 }
 
 #[test]
@@ -78,13 +110,21 @@ fn refused_data(csv: &str, needles: &[&str]) {
     for n in needles {
         assert!(err.contains(n), "expected `{n}` in:\n{err}");
     }
-    assert!(!s.path().join("st").exists(), "a refused study left a directory behind");
+    assert!(
+        !s.path().join("st").exists(),
+        "a refused study left a directory behind"
+    );
 }
 
 fn rows(n: usize) -> String {
     let mut s = String::from("a,b,label\n");
     for i in 0..n {
-        s.push_str(&format!("{},{},{}\n", i as f64 * 0.5, (i * 7 % 5) as f64, i % 2));
+        s.push_str(&format!(
+            "{},{},{}\n",
+            i as f64 * 0.5,
+            (i * 7 % 5) as f64,
+            i % 2
+        ));
     }
     s
 }
@@ -96,13 +136,24 @@ fn a_csv_row_with_the_wrong_number_of_fields_names_its_line() {
 
 #[test]
 fn a_non_numeric_cell_names_line_and_column() {
-    refused_data(&rows(10).replacen("1,0,1\n", "1,zero,1\n", 1).replacen("0.5,2,1", "0.5,x2,1", 1), &["d.csv", "line 3", "column 2", "x2"]);
+    refused_data(
+        &rows(10)
+            .replacen("1,0,1\n", "1,zero,1\n", 1)
+            .replacen("0.5,2,1", "0.5,x2,1", 1),
+        &["d.csv", "line 3", "column 2", "x2"],
+    );
 }
 
 #[test]
 fn nan_or_infinite_values_are_refused() {
-    refused_data(&rows(10).replacen("1.5,", "NaN,", 1), &["d.csv", "line 5", "not finite"]);
-    refused_data(&rows(10).replacen("1.5,", "inf,", 1), &["d.csv", "line 5", "not finite"]);
+    refused_data(
+        &rows(10).replacen("1.5,", "NaN,", 1),
+        &["d.csv", "line 5", "not finite"],
+    );
+    refused_data(
+        &rows(10).replacen("1.5,", "inf,", 1),
+        &["d.csv", "line 5", "not finite"],
+    );
 }
 
 #[test]
@@ -112,7 +163,17 @@ fn a_missing_target_column_is_named() {
 
 #[test]
 fn a_classifier_needs_two_classes() {
-    let one_class: String = rows(10).lines().map(|l| if l.starts_with('a') { l.to_string() } else { format!("{}0", &l[..l.len() - 1]) }).collect::<Vec<_>>().join("\n");
+    let one_class: String = rows(10)
+        .lines()
+        .map(|l| {
+            if l.starts_with('a') {
+                l.to_string()
+            } else {
+                format!("{}0", &l[..l.len() - 1])
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
     refused_data(&one_class, &["d.csv", "one class"]);
 }
 
@@ -129,7 +190,10 @@ fn an_unwritable_study_directory_is_refused_and_nothing_is_created() {
     let o = s.run(&["sweep", c.to_str().unwrap(), "--study-dir", "file/st"]);
     assert_status(&o, 2);
     assert!(stderr(&o).contains("file"), "{}", stderr(&o));
-    assert_eq!(std::fs::read_to_string(s.path().join("file")).unwrap(), "not a directory");
+    assert_eq!(
+        std::fs::read_to_string(s.path().join("file")).unwrap(),
+        "not a directory"
+    );
 }
 
 /// Run with the file-size limit set: writes past it fail as on a full disk.
@@ -138,7 +202,10 @@ fn with_file_limit(cmd: &mut std::process::Command, bytes: u64) {
     // SAFETY: setrlimit in the forked child before exec; async-signal-safe.
     unsafe {
         cmd.pre_exec(move || {
-            let l = libc::rlimit { rlim_cur: bytes, rlim_max: bytes };
+            let l = libc::rlimit {
+                rlim_cur: bytes,
+                rlim_max: bytes,
+            };
             libc::setrlimit(libc::RLIMIT_FSIZE, &l);
             Ok(())
         });
@@ -154,14 +221,22 @@ fn a_full_disk_while_creating_the_study_leaves_nothing_half_created() {
     let o = cmd.output().unwrap();
     assert_status(&o, 2);
     assert!(stderr(&o).contains("full"), "{}", stderr(&o));
-    let left: Vec<_> = std::fs::read_dir(s.path()).unwrap().flatten().map(|e| e.file_name()).filter(|n| n != "c.toml").collect();
+    let left: Vec<_> = std::fs::read_dir(s.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .filter(|n| n != "c.toml")
+        .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
 
 #[test]
 fn a_full_disk_mid_sweep_stops_with_a_clear_message_and_keeps_what_was_committed() {
     let s = Scratch::new();
-    let text = quick_config("sampler = \"random\"\ntrials = 400").replace("C = [0.01, 0.1, 1.0, 10.0]", "C = { type = \"log_uniform\", low = 0.01, high = 10.0 }");
+    let text = quick_config("sampler = \"random\"\ntrials = 400").replace(
+        "C = [0.01, 0.1, 1.0, 10.0]",
+        "C = { type = \"log_uniform\", low = 0.01, high = 10.0 }",
+    );
     let c = s.write("c.toml", &text);
     let mut cmd = s.cohort(&["sweep", c.to_str().unwrap(), "--study-dir", "st"]);
     with_file_limit(&mut cmd, 160 * 1024);
@@ -172,5 +247,11 @@ fn a_full_disk_mid_sweep_stops_with_a_clear_message_and_keeps_what_was_committed
     assert!(!rows.is_empty() && rows.len() < 400, "{} rows", rows.len());
     let r = s.run(&["resume", "st"]);
     assert_status(&r, 0);
-    assert_eq!(trial_rows(&s.path().join("st")).iter().filter(|r| r.1 == "complete").count(), 400);
+    assert_eq!(
+        trial_rows(&s.path().join("st"))
+            .iter()
+            .filter(|r| r.1 == "complete")
+            .count(),
+        400
+    );
 }

@@ -4,7 +4,10 @@ use crate::util::*;
 use std::process::Stdio;
 
 fn slow_config(s: &Scratch, trials: u32) -> std::path::PathBuf {
-    let text = quick_config(&format!("sampler = \"random\"\ntrials = {trials}")).replace("C = [0.01, 0.1, 1.0, 10.0]", "C = { type = \"log_uniform\", low = 0.01, high = 10.0 }");
+    let text = quick_config(&format!("sampler = \"random\"\ntrials = {trials}")).replace(
+        "C = [0.01, 0.1, 1.0, 10.0]",
+        "C = { type = \"log_uniform\", low = 0.01, high = 10.0 }",
+    );
     s.write("c.toml", &text)
 }
 
@@ -16,20 +19,47 @@ fn complete(rows: &[(i64, String, i64, Option<f64>)]) -> usize {
 fn a_killed_orchestrator_loses_no_finished_trial_and_resume_completes_the_rest() {
     let s = Scratch::new();
     let c = slow_config(&s, 20);
-    let child = s.cohort(&["sweep", c.to_str().unwrap(), "--study-dir", "st", "--workers", "2"]).env("COHORT_FAULT", "sleep150@*").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let child = s
+        .cohort(&[
+            "sweep",
+            c.to_str().unwrap(),
+            "--study-dir",
+            "st",
+            "--workers",
+            "2",
+        ])
+        .env("COHORT_FAULT", "sleep150@*")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let pid = child.id();
     let study = s.path().join("st");
-    assert!(wait_for(60.0, || complete(&trial_rows(&study)) >= 4), "no progress");
+    assert!(
+        wait_for(60.0, || complete(&trial_rows(&study)) >= 4),
+        "no progress"
+    );
     let trainers = children(pid);
     assert!(!trainers.is_empty());
     signal(pid, libc::SIGKILL);
     let _ = wait_output(child, 10.0);
     let before = trial_rows(&study);
-    let done_before: Vec<_> = before.iter().filter(|r| r.1 == "complete").cloned().collect();
+    let done_before: Vec<_> = before
+        .iter()
+        .filter(|r| r.1 == "complete")
+        .cloned()
+        .collect();
     assert!(done_before.len() >= 4);
-    assert!(wait_for(5.0, || trainers.iter().all(|t| !alive(*t))), "trainers outlived the orchestrator");
+    assert!(
+        wait_for(5.0, || trainers.iter().all(|t| !alive(*t))),
+        "trainers outlived the orchestrator"
+    );
 
-    let o = s.cohort(&["resume", "st", "--json"]).env("COHORT_FAULT", "sleep10@*").output().unwrap();
+    let o = s
+        .cohort(&["resume", "st", "--json"])
+        .env("COHORT_FAULT", "sleep10@*")
+        .output()
+        .unwrap();
     assert_status(&o, 0);
     let after = trial_rows(&study);
     assert_eq!(after.len(), 20);
@@ -44,11 +74,18 @@ fn a_killed_orchestrator_loses_no_finished_trial_and_resume_completes_the_rest()
 fn sweep_again_on_a_finished_study_reruns_nothing() {
     let s = Scratch::new();
     let c = s.write("c.toml", &quick_config("sampler = \"grid\""));
-    assert_status(&s.run(&["sweep", c.to_str().unwrap(), "--study-dir", "st"]), 0);
+    assert_status(
+        &s.run(&["sweep", c.to_str().unwrap(), "--study-dir", "st"]),
+        0,
+    );
     let first = trial_rows(&s.path().join("st"));
     let o = s.run(&["sweep", c.to_str().unwrap(), "--study-dir", "st"]);
     assert_status(&o, 0);
-    assert!(stderr(&o).contains("8 of 8 trials already done"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("8 of 8 trials already done"),
+        "{}",
+        stderr(&o)
+    );
     assert_eq!(trial_rows(&s.path().join("st")), first);
 }
 
@@ -56,17 +93,37 @@ fn sweep_again_on_a_finished_study_reruns_nothing() {
 fn a_config_that_contradicts_the_stored_study_is_refused_naming_what_differs() {
     let s = Scratch::new();
     let c = s.write("c.toml", &quick_config("sampler = \"grid\""));
-    assert_status(&s.run(&["sweep", c.to_str().unwrap(), "--study-dir", "st"]), 0);
+    assert_status(
+        &s.run(&["sweep", c.to_str().unwrap(), "--study-dir", "st"]),
+        0,
+    );
     let first = trial_rows(&s.path().join("st"));
-    let c2 = s.write("c2.toml", &quick_config("sampler = \"grid\"").replace("C = [0.01, 0.1, 1.0, 10.0]", "C = [0.5]"));
+    let c2 = s.write(
+        "c2.toml",
+        &quick_config("sampler = \"grid\"").replace("C = [0.01, 0.1, 1.0, 10.0]", "C = [0.5]"),
+    );
     let o = s.run(&["sweep", c2.to_str().unwrap(), "--study-dir", "st"]);
     assert_status(&o, 2);
     assert!(stderr(&o).contains("search space"), "{}", stderr(&o));
-    assert_eq!(trial_rows(&s.path().join("st")), first, "the stored study changed");
-    let forced = s.run(&["sweep", c2.to_str().unwrap(), "--study-dir", "st", "--force-new"]);
+    assert_eq!(
+        trial_rows(&s.path().join("st")),
+        first,
+        "the stored study changed"
+    );
+    let forced = s.run(&[
+        "sweep",
+        c2.to_str().unwrap(),
+        "--study-dir",
+        "st",
+        "--force-new",
+    ]);
     assert_status(&forced, 0);
     assert_eq!(trial_rows(&s.path().join("st")).len(), 2);
-    let kept: Vec<_> = std::fs::read_dir(s.path()).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().starts_with("st.replaced-")).collect();
+    let kept: Vec<_> = std::fs::read_dir(s.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("st.replaced-"))
+        .collect();
     assert_eq!(kept.len(), 1, "the old study was not kept aside");
 }
 
@@ -77,7 +134,14 @@ fn ctrl_c_stops_cleanly_with_status_130_and_leaves_no_process_or_socket_behind()
     std::fs::create_dir(&tmp).unwrap();
     let c = slow_config(&s, 40);
     let child = s
-        .cohort(&["sweep", c.to_str().unwrap(), "--study-dir", "st", "--workers", "2"])
+        .cohort(&[
+            "sweep",
+            c.to_str().unwrap(),
+            "--study-dir",
+            "st",
+            "--workers",
+            "2",
+        ])
         .env("COHORT_FAULT", "sleep300@*")
         .env("TMPDIR", &tmp)
         .stdout(Stdio::piped())
@@ -86,21 +150,44 @@ fn ctrl_c_stops_cleanly_with_status_130_and_leaves_no_process_or_socket_behind()
         .unwrap();
     let pid = child.id();
     let study = s.path().join("st");
-    assert!(wait_for(60.0, || complete(&trial_rows(&study)) >= 2 && children(pid).len() == 2), "no progress");
+    assert!(
+        wait_for(60.0, || complete(&trial_rows(&study)) >= 2
+            && children(pid).len() == 2),
+        "no progress"
+    );
     let trainers = children(pid);
     signal(pid, libc::SIGINT);
     let o = wait_output(child, 15.0);
     assert_status(&o, 130);
-    assert!(trainers.iter().all(|t| !alive(*t)), "a trainer outlived the stop");
+    assert!(
+        trainers.iter().all(|t| !alive(*t)),
+        "a trainer outlived the stop"
+    );
     let rows = trial_rows(&study);
     assert!(rows.iter().any(|r| r.1 == "interrupted"), "{rows:?}");
     assert!(rows.iter().all(|r| r.1 != "running"), "{rows:?}");
-    let leftovers: Vec<_> = std::fs::read_dir(&tmp).unwrap().flatten().map(|e| e.path()).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(&tmp)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     assert!(leftovers.is_empty(), "left in TMPDIR: {leftovers:?}");
-    let shm: Vec<_> = std::fs::read_dir("/dev/shm").unwrap().flatten().filter(|e| e.file_name().to_string_lossy().contains(&format!("cohort-{pid}-"))).collect();
+    let shm: Vec<_> = std::fs::read_dir("/dev/shm")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .contains(&format!("cohort-{pid}-"))
+        })
+        .collect();
     assert!(shm.is_empty(), "left in /dev/shm: {shm:?}");
     // And the interrupted study resumes to completion.
-    let r = s.cohort(&["resume", "st"]).env("COHORT_FAULT", "sleep5@*").output().unwrap();
+    let r = s
+        .cohort(&["resume", "st"])
+        .env("COHORT_FAULT", "sleep5@*")
+        .output()
+        .unwrap();
     assert_status(&r, 0);
     assert_eq!(complete(&trial_rows(&study)), 40);
 }
@@ -109,12 +196,32 @@ fn ctrl_c_stops_cleanly_with_status_130_and_leaves_no_process_or_socket_behind()
 fn results_and_status_work_while_the_sweep_is_running() {
     let s = Scratch::new();
     let c = slow_config(&s, 12);
-    let child = s.cohort(&["sweep", c.to_str().unwrap(), "--study-dir", "st", "--workers", "2"]).env("COHORT_FAULT", "sleep200@*").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let child = s
+        .cohort(&[
+            "sweep",
+            c.to_str().unwrap(),
+            "--study-dir",
+            "st",
+            "--workers",
+            "2",
+        ])
+        .env("COHORT_FAULT", "sleep200@*")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let study = s.path().join("st");
-    assert!(wait_for(60.0, || complete(&trial_rows(&study)) >= 1), "no progress");
+    assert!(
+        wait_for(60.0, || complete(&trial_rows(&study)) >= 1),
+        "no progress"
+    );
     let status = s.run(&["status", "st"]);
     assert_status(&status, 0);
-    assert!(stdout(&status).contains("running: trial"), "{}", stdout(&status));
+    assert!(
+        stdout(&status).contains("running: trial"),
+        "{}",
+        stdout(&status)
+    );
     let results = s.run(&["results", "st", "--format", "json", "--state", "complete"]);
     assert_status(&results, 0);
     assert!(!json(&results).as_array().unwrap().is_empty());

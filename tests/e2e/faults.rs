@@ -4,8 +4,28 @@ use crate::util::*;
 
 fn sweep_with(fault: &str, run_section: &str) -> (Scratch, serde_json::Value) {
     let s = Scratch::new();
-    let c = s.write("c.toml", &format!("{}\n[run]\n{run_section}\n", quick_config("sampler = \"grid\"")));
-    let child = s.cohort(&["sweep", c.to_str().unwrap(), "--json", "--study-dir", "st", "--workers", "2"]).env("COHORT_FAULT", fault).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let c = s.write(
+        "c.toml",
+        &format!(
+            "{}\n[run]\n{run_section}\n",
+            quick_config("sampler = \"grid\"")
+        ),
+    );
+    let child = s
+        .cohort(&[
+            "sweep",
+            c.to_str().unwrap(),
+            "--json",
+            "--study-dir",
+            "st",
+            "--workers",
+            "2",
+        ])
+        .env("COHORT_FAULT", fault)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     let o = wait_output(child, 120.0);
     assert_status(&o, 0);
     let v = json(&o);
@@ -13,7 +33,12 @@ fn sweep_with(fault: &str, run_section: &str) -> (Scratch, serde_json::Value) {
 }
 
 fn trial(v: &serde_json::Value, n: u64) -> &serde_json::Value {
-    v["trials"].as_array().unwrap().iter().find(|t| t["trial"] == n).unwrap()
+    v["trials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["trial"] == n)
+        .unwrap()
 }
 
 fn others_complete(v: &serde_json::Value, except: &[u64]) {
@@ -39,7 +64,13 @@ fn a_trial_whose_trainer_keeps_dying_fails_after_its_retries() {
     let t = trial(&v, 3);
     assert_eq!(t["state"], "failed");
     assert_eq!(t["attempts"], 2);
-    assert!(t["error"].as_str().unwrap().contains("exited with status 3"), "{t}");
+    assert!(
+        t["error"]
+            .as_str()
+            .unwrap()
+            .contains("exited with status 3"),
+        "{t}"
+    );
     others_complete(&v, &[3]);
 }
 
@@ -63,10 +94,21 @@ fn a_trial_over_the_memory_cap_is_recorded_as_out_of_memory() {
 #[test]
 fn killing_random_trainers_repeatedly_still_completes_every_trial_exactly_once() {
     let s = Scratch::new();
-    let text = quick_config("sampler = \"random\"\ntrials = 30").replace("C = [0.01, 0.1, 1.0, 10.0]", "C = { type = \"log_uniform\", low = 0.01, high = 10.0 }") + "\n[run]\nretries = 20\n";
+    let text = quick_config("sampler = \"random\"\ntrials = 30").replace(
+        "C = [0.01, 0.1, 1.0, 10.0]",
+        "C = { type = \"log_uniform\", low = 0.01, high = 10.0 }",
+    ) + "\n[run]\nretries = 20\n";
     let c = s.write("c.toml", &text);
     let child = s
-        .cohort(&["sweep", c.to_str().unwrap(), "--json", "--study-dir", "st", "--workers", "2"])
+        .cohort(&[
+            "sweep",
+            c.to_str().unwrap(),
+            "--json",
+            "--study-dir",
+            "st",
+            "--workers",
+            "2",
+        ])
         .env("COHORT_FAULT", "sleep60@*")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -81,7 +123,9 @@ fn killing_random_trainers_repeatedly_still_completes_every_trial_exactly_once()
         if kids.is_empty() {
             continue;
         }
-        rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        rng = rng
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         signal(kids[(rng >> 33) as usize % kids.len()], libc::SIGKILL);
         kills += 1;
     }
@@ -89,10 +133,20 @@ fn killing_random_trainers_repeatedly_still_completes_every_trial_exactly_once()
     assert_status(&o, 0);
     let v = json(&o);
     let trials = v["trials"].as_array().unwrap();
-    let mut numbers: Vec<u64> = trials.iter().map(|t| t["trial"].as_u64().unwrap()).collect();
+    let mut numbers: Vec<u64> = trials
+        .iter()
+        .map(|t| t["trial"].as_u64().unwrap())
+        .collect();
     numbers.sort();
-    assert_eq!(numbers, (0..30).collect::<Vec<_>>(), "every trial exactly once");
-    assert!(trials.iter().all(|t| t["state"] == "complete"), "{trials:?}");
+    assert_eq!(
+        numbers,
+        (0..30).collect::<Vec<_>>(),
+        "every trial exactly once"
+    );
+    assert!(
+        trials.iter().all(|t| t["state"] == "complete"),
+        "{trials:?}"
+    );
     let attempts: u64 = trials.iter().map(|t| t["attempts"].as_u64().unwrap()).sum();
     assert!(kills >= 5, "only {kills} kills happened");
     assert!(attempts > 30, "no kill landed mid-trial ({kills} kills)");

@@ -45,7 +45,14 @@ fn json_output_has_every_trial_with_params_scores_state_and_duration() {
 fn logs_and_progress_go_to_stderr_leaving_stdout_pure_json() {
     let s = Scratch::new();
     let c = s.write("c.toml", &quick_config("sampler = \"grid\""));
-    let o = s.run(&["sweep", c.to_str().unwrap(), "--json", "--study-dir", "st", "-v"]);
+    let o = s.run(&[
+        "sweep",
+        c.to_str().unwrap(),
+        "--json",
+        "--study-dir",
+        "st",
+        "-v",
+    ]);
     assert_status(&o, 0);
     json(&o);
     assert!(stderr(&o).contains("sweep starting"), "{}", stderr(&o));
@@ -55,22 +62,54 @@ fn logs_and_progress_go_to_stderr_leaving_stdout_pure_json() {
 fn trainer_log_lines_reach_the_orchestrator_tagged_with_their_worker() {
     let s = Scratch::new();
     let c = s.write("c.toml", &quick_config("sampler = \"grid\""));
-    let o = s.run(&["sweep", c.to_str().unwrap(), "--study-dir", "st", "--workers", "2"]);
+    let o = s.run(&[
+        "sweep",
+        c.to_str().unwrap(),
+        "--study-dir",
+        "st",
+        "--workers",
+        "2",
+    ]);
     assert_status(&o, 0);
     let err = stderr(&o);
-    assert!(err.lines().any(|l| l.contains("sweep setup received") && l.contains("worker=")), "{err}");
+    assert!(
+        err.lines()
+            .any(|l| l.contains("sweep setup received") && l.contains("worker=")),
+        "{err}"
+    );
 }
 
 fn scores(o: &std::process::Output) -> Vec<(serde_json::Value, serde_json::Value)> {
-    json(o)["trials"].as_array().unwrap().iter().map(|t| (t["params"].clone(), t["folds"].clone())).collect()
+    json(o)["trials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["params"].clone(), t["folds"].clone()))
+        .collect()
 }
 
 #[test]
 fn same_seed_gives_the_same_grid_study_with_one_or_two_workers() {
     let s = Scratch::new();
     let c = s.write("c.toml", &quick_config("sampler = \"grid\""));
-    let one = s.run(&["sweep", c.to_str().unwrap(), "--json", "--study-dir", "one", "--workers", "1"]);
-    let two = s.run(&["sweep", c.to_str().unwrap(), "--json", "--study-dir", "two", "--workers", "2"]);
+    let one = s.run(&[
+        "sweep",
+        c.to_str().unwrap(),
+        "--json",
+        "--study-dir",
+        "one",
+        "--workers",
+        "1",
+    ]);
+    let two = s.run(&[
+        "sweep",
+        c.to_str().unwrap(),
+        "--json",
+        "--study-dir",
+        "two",
+        "--workers",
+        "2",
+    ]);
     assert_status(&one, 0);
     assert_status(&two, 0);
     assert_eq!(scores(&one), scores(&two));
@@ -84,8 +123,24 @@ fn same_seed_gives_the_same_random_study_with_one_or_two_workers() {
         "C = { type = \"log_uniform\", low = 0.001, high = 100.0 }",
     );
     let c = s.write("c.toml", &text);
-    let one = s.run(&["sweep", c.to_str().unwrap(), "--json", "--study-dir", "one", "--workers", "1"]);
-    let two = s.run(&["sweep", c.to_str().unwrap(), "--json", "--study-dir", "two", "--workers", "2"]);
+    let one = s.run(&[
+        "sweep",
+        c.to_str().unwrap(),
+        "--json",
+        "--study-dir",
+        "one",
+        "--workers",
+        "1",
+    ]);
+    let two = s.run(&[
+        "sweep",
+        c.to_str().unwrap(),
+        "--json",
+        "--study-dir",
+        "two",
+        "--workers",
+        "2",
+    ]);
     assert_status(&one, 0);
     assert_status(&two, 0);
     let (a, b) = (scores(&one), scores(&two));
@@ -97,7 +152,19 @@ fn same_seed_gives_the_same_random_study_with_one_or_two_workers() {
 fn a_panicking_trial_is_one_failed_row_and_every_other_trial_completes() {
     let s = Scratch::new();
     let c = s.write("c.toml", &quick_config("sampler = \"grid\""));
-    let o = s.cohort(&["sweep", c.to_str().unwrap(), "--json", "--study-dir", "st", "--workers", "2"]).env("COHORT_FAULT", "panic@2,error@5").output().unwrap();
+    let o = s
+        .cohort(&[
+            "sweep",
+            c.to_str().unwrap(),
+            "--json",
+            "--study-dir",
+            "st",
+            "--workers",
+            "2",
+        ])
+        .env("COHORT_FAULT", "panic@2,error@5")
+        .output()
+        .unwrap();
     assert_status(&o, 0);
     let v = json(&o);
     let trials = v["trials"].as_array().unwrap();
@@ -107,7 +174,14 @@ fn a_panicking_trial_is_one_failed_row_and_every_other_trial_completes() {
         if n == 2 || n == 5 {
             assert_eq!(t["state"], "failed", "{t}");
             let msg = t["error"].as_str().unwrap();
-            assert!(msg.contains(if n == 2 { "injected panic" } else { "injected model error" }), "{msg}");
+            assert!(
+                msg.contains(if n == 2 {
+                    "injected panic"
+                } else {
+                    "injected model error"
+                }),
+                "{msg}"
+            );
         } else {
             assert_eq!(t["state"], "complete", "{t}");
         }
@@ -117,9 +191,16 @@ fn a_panicking_trial_is_one_failed_row_and_every_other_trial_completes() {
 #[test]
 fn a_sweep_where_every_trial_fails_exits_with_status_1() {
     let s = Scratch::new();
-    let text = quick_config("sampler = \"grid\"").replace("C = [0.01, 0.1, 1.0, 10.0]\nfit_intercept = [true, false]", "C = [1.0]");
+    let text = quick_config("sampler = \"grid\"").replace(
+        "C = [0.01, 0.1, 1.0, 10.0]\nfit_intercept = [true, false]",
+        "C = [1.0]",
+    );
     let c = s.write("c.toml", &text);
-    let o = s.cohort(&["sweep", c.to_str().unwrap(), "--study-dir", "st"]).env("COHORT_FAULT", "error@0").output().unwrap();
+    let o = s
+        .cohort(&["sweep", c.to_str().unwrap(), "--study-dir", "st"])
+        .env("COHORT_FAULT", "error@0")
+        .output()
+        .unwrap();
     assert_status(&o, 1);
 }
 
@@ -127,7 +208,10 @@ fn a_sweep_where_every_trial_fails_exits_with_status_1() {
 fn results_best_and_status_read_a_finished_study() {
     let s = Scratch::new();
     let c = s.write("c.toml", &quick_config("sampler = \"grid\""));
-    assert_status(&s.run(&["sweep", c.to_str().unwrap(), "--study-dir", "st"]), 0);
+    assert_status(
+        &s.run(&["sweep", c.to_str().unwrap(), "--study-dir", "st"]),
+        0,
+    );
     let table = s.run(&["results", "st", "--top", "3"]);
     assert_status(&table, 0);
     assert_eq!(stdout(&table).lines().count(), 2 + 3);
@@ -138,5 +222,9 @@ fn results_best_and_status_read_a_finished_study() {
     assert_status(&best, 0);
     assert_eq!(json(&best)["rank"], 1);
     let status = s.run(&["status", "st"]);
-    assert!(stdout(&status).contains("complete") && stdout(&status).contains('8'), "{}", stdout(&status));
+    assert!(
+        stdout(&status).contains("complete") && stdout(&status).contains('8'),
+        "{}",
+        stdout(&status)
+    );
 }

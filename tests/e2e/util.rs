@@ -6,7 +6,10 @@ use std::process::{Command, Output};
 
 /// The repository root.
 pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("orchestrator has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("orchestrator has a parent")
+        .to_path_buf()
 }
 
 /// A shipped dataset's absolute path.
@@ -21,7 +24,9 @@ pub struct Scratch {
 
 impl Scratch {
     pub fn new() -> Scratch {
-        Scratch { dir: tempfile::tempdir().expect("tempdir") }
+        Scratch {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -31,14 +36,21 @@ impl Scratch {
     /// Write `text` as `name` in the scratch directory; `{data}` becomes the data directory.
     pub fn write(&self, name: &str, text: &str) -> PathBuf {
         let p = self.path().join(name);
-        std::fs::write(&p, text.replace("{data}", &repo().join("configs/data").display().to_string())).expect("write");
+        std::fs::write(
+            &p,
+            text.replace("{data}", &repo().join("configs/data").display().to_string()),
+        )
+        .expect("write");
         p
     }
 
     /// `cohort ARGS` run in the scratch directory.
     pub fn cohort(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_cohort"));
-        c.args(args).current_dir(self.path()).env_remove("RUST_LOG").env_remove("COHORT_FAULT");
+        c.args(args)
+            .current_dir(self.path())
+            .env_remove("RUST_LOG")
+            .env_remove("COHORT_FAULT");
         c
     }
 
@@ -60,7 +72,13 @@ pub fn stderr(o: &Output) -> String {
 
 /// Stdout parsed as JSON, with the output shown on failure.
 pub fn json(o: &Output) -> serde_json::Value {
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", stdout(o), stderr(o)))
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+            stdout(o),
+            stderr(o)
+        )
+    })
 }
 
 /// A small, fast classification sweep on breast_cancer: `extra` is appended (more sections).
@@ -94,16 +112,28 @@ fit_intercept = [true, false]
 
 /// Assert the exit status, showing the output when it is not what was expected.
 pub fn assert_status(o: &Output, code: i32) {
-    assert_eq!(o.status.code(), Some(code), "exit status\nstdout:\n{}\nstderr:\n{}", stdout(o), stderr(o));
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "exit status\nstdout:\n{}\nstderr:\n{}",
+        stdout(o),
+        stderr(o)
+    );
 }
 
 /// Process ids of the live children of `pid`.
 pub fn children(pid: u32) -> Vec<u32> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(p) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else { continue };
-        let Some(after) = stat.rfind(')').map(|i| &stat[i + 2..]) else { continue };
+        let Ok(p) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else {
+            continue;
+        };
+        let Some(after) = stat.rfind(')').map(|i| &stat[i + 2..]) else {
+            continue;
+        };
         let mut fields = after.split_whitespace();
         let state = fields.next().unwrap_or("");
         let ppid: u32 = fields.next().and_then(|x| x.parse().ok()).unwrap_or(0);
@@ -116,7 +146,8 @@ pub fn children(pid: u32) -> Vec<u32> {
 
 /// Whether a process exists (zombies count as gone).
 pub fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.rfind(')').is_some_and(|i| !s[i + 2..].starts_with('Z')))
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|s| s.rfind(')').is_some_and(|i| !s[i + 2..].starts_with('Z')))
 }
 
 /// Send `sig` to `pid`.
@@ -129,10 +160,21 @@ pub fn signal(pid: u32, sig: i32) {
 
 /// (trial, state, attempts, finished_at) of every trial in a study, read directly from SQLite.
 pub fn trial_rows(study: &Path) -> Vec<(i64, String, i64, Option<f64>)> {
-    let Ok(conn) = rusqlite::Connection::open_with_flags(study.join("study.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY) else { return Vec::new() };
+    let Ok(conn) = rusqlite::Connection::open_with_flags(
+        study.join("study.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    ) else {
+        return Vec::new();
+    };
     let _ = conn.busy_timeout(std::time::Duration::from_secs(5));
-    let Ok(mut stmt) = conn.prepare("SELECT trial, state, attempts, finished_at FROM trials ORDER BY trial") else { return Vec::new() };
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).map(|rows| rows.flatten().collect()).unwrap_or_default()
+    let Ok(mut stmt) =
+        conn.prepare("SELECT trial, state, attempts, finished_at FROM trials ORDER BY trial")
+    else {
+        return Vec::new();
+    };
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .map(|rows| rows.flatten().collect())
+        .unwrap_or_default()
 }
 
 /// Wait until `cond` holds, up to `secs` seconds; false if it never did.
@@ -158,5 +200,9 @@ pub fn wait_output(mut child: std::process::Child, secs: f64) -> Output {
     }
     let _ = child.kill();
     let o = child.wait_with_output().expect("output");
-    panic!("cohort hung for {secs}s\nstdout:\n{}\nstderr:\n{}", stdout(&o), stderr(&o));
+    panic!(
+        "cohort hung for {secs}s\nstdout:\n{}\nstderr:\n{}",
+        stdout(&o),
+        stderr(&o)
+    );
 }

@@ -40,7 +40,9 @@ pub struct Faults(Vec<Rule>);
 impl Faults {
     /// Read the rules from the environment (malformed rules are ignored with a warning).
     pub fn from_env() -> Faults {
-        std::env::var(ENV).map(|s| Faults::parse(&s)).unwrap_or_default()
+        std::env::var(ENV)
+            .map(|s| Faults::parse(&s))
+            .unwrap_or_default()
     }
 
     /// Parse `action@trial[#attempt]` rules separated by commas.
@@ -53,7 +55,11 @@ impl Faults {
                     Some((t, a)) => (t, Some(a.parse().ok()?)),
                     None => (rest, None),
                 };
-                let trial = if trial == "*" { None } else { Some(trial.parse().ok()?) };
+                let trial = if trial == "*" {
+                    None
+                } else {
+                    Some(trial.parse().ok()?)
+                };
                 let fault = match action {
                     "panic" => Fault::Panic,
                     "error" => Fault::Error,
@@ -63,7 +69,11 @@ impl Faults {
                     "oom" => Fault::Oom,
                     other => Fault::Sleep(other.strip_prefix("sleep")?.parse().ok()?),
                 };
-                Some(Rule { fault, trial, attempt })
+                Some(Rule {
+                    fault,
+                    trial,
+                    attempt,
+                })
             })();
             match parsed {
                 Some(r) => rules.push(r),
@@ -75,7 +85,10 @@ impl Faults {
 
     /// The fault for this trial and attempt, if any.
     pub fn get(&self, trial: u64, attempt: u32) -> Option<Fault> {
-        self.0.iter().find(|r| r.trial.is_none_or(|t| t == trial) && r.attempt.is_none_or(|a| a == attempt)).map(|r| r.fault)
+        self.0
+            .iter()
+            .find(|r| r.trial.is_none_or(|t| t == trial) && r.attempt.is_none_or(|a| a == attempt))
+            .map(|r| r.fault)
     }
 }
 

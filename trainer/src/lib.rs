@@ -8,5 +8,8 @@ pub mod protocol;
 pub mod train;
 pub mod worker;
 
-pub use protocol::{Event, FailureKind, MergeMode, PROTOCOL_VERSION, SweepSetup, Task, TrainSetup, TrialId, TrialTask};
+pub use protocol::{
+    Event, FailureKind, MergeMode, PROTOCOL_VERSION, SweepSetup, Task, TrainSetup, TrialId,
+    TrialTask,
+};
 pub use worker::{TrainerArgs, TrainerError, run};

@@ -7,7 +7,13 @@ use crate::worker::TrainerError;
 pub fn die_with_parent(parent: Option<u32>) -> Result<(), TrainerError> {
     // SAFETY: prctl with PR_SET_PDEATHSIG takes a plain signal number; no memory is passed.
     unsafe {
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
+        libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGKILL as libc::c_ulong,
+            0,
+            0,
+            0,
+        );
     }
     // The parent may have died before prctl took effect: then we were re-parented already.
     if let Some(pid) = parent {
@@ -22,7 +28,10 @@ pub fn die_with_parent(parent: Option<u32>) -> Result<(), TrainerError> {
 
 /// Cap the address space so a runaway model fails an allocation instead of taking the machine.
 pub fn cap_memory(bytes: u64) {
-    let limit = libc::rlimit { rlim_cur: bytes as libc::rlim_t, rlim_max: bytes as libc::rlim_t };
+    let limit = libc::rlimit {
+        rlim_cur: bytes as libc::rlim_t,
+        rlim_max: bytes as libc::rlim_t,
+    };
     // SAFETY: setrlimit reads the struct we pass by pointer; it lives across the call.
     let rc = unsafe { libc::setrlimit(libc::RLIMIT_AS, &limit) };
     if rc != 0 {
@@ -45,10 +54,19 @@ pub fn pin(core: Option<usize>) -> Result<usize, String> {
 /// Log as JSON lines on stderr: the orchestrator reads the pipe and re-emits them tagged with
 /// this worker's id. A blocking writer, so nothing is lost when the process dies.
 pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().json().with_writer(std::io::stderr).with_env_filter(filter).with_current_span(false).try_init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter)
+        .with_current_span(false)
+        .try_init();
     std::panic::set_hook(Box::new(|info| {
-        let location = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
         let message = crate::worker::panic_message(info.payload());
         tracing::error!(%location, "{message}");
     }));

@@ -15,18 +15,23 @@ use crate::param_array::{ParamArray, ParamArrayError};
 use crate::protocol::{Event, MergeMode, Task, TrainSetup};
 use crate::worker::{TrainerError, ipc_err};
 
-
 /// How long an `average` round waits before checking whether the orchestrator is still there.
 const ROUND_POLL: Duration = Duration::from_millis(200);
 
 /// Train the shard described by `setup`, reporting each epoch; a model or ParamArray failure
 /// is reported as `ShardFailed` and ends the trainer.
-pub fn train(setup: TrainSetup, tasks: &IpcReceiver<Task>, events: &IpcSender<Event>) -> Result<(), TrainerError> {
+pub fn train(
+    setup: TrainSetup,
+    tasks: &IpcReceiver<Task>,
+    events: &IpcSender<Event>,
+) -> Result<(), TrainerError> {
     let shard = setup.shard;
     match run_shard(&setup, tasks, events) {
         Ok(()) => events.send(Event::ShardFinished { shard }).map_err(ipc_err),
         Err(ShardError::Ipc(e)) => Err(e),
-        Err(ShardError::Failed(message)) => events.send(Event::ShardFailed { shard, message }).map_err(ipc_err),
+        Err(ShardError::Failed(message)) => events
+            .send(Event::ShardFailed { shard, message })
+            .map_err(ipc_err),
     }
 }
 
@@ -47,7 +52,11 @@ impl From<models::sgd::SgdError> for ShardError {
     }
 }
 
-fn run_shard(setup: &TrainSetup, tasks: &IpcReceiver<Task>, events: &IpcSender<Event>) -> Result<(), ShardError> {
+fn run_shard(
+    setup: &TrainSetup,
+    tasks: &IpcReceiver<Task>,
+    events: &IpcSender<Event>,
+) -> Result<(), ShardError> {
     let view = DataView::from_image(&setup.data).map_err(|e| ShardError::Failed(e.to_string()))?;
     let model = SgdModel::new(&setup.spec, view.x.ncols(), setup.target)?;
     let pa = ParamArray::open(&setup.params_path)?;
@@ -73,11 +82,22 @@ fn run_shard(setup: &TrainSetup, tasks: &IpcReceiver<Task>, events: &IpcSender<E
             round = setup.start_epoch as u64 * chunks as u64;
         }
     }
-    info!(shard = setup.shard, rows = rows.len(), mode = setup.mode.name(), start_epoch = setup.start_epoch, "shard training");
+    info!(
+        shard = setup.shard,
+        rows = rows.len(),
+        mode = setup.mode.name(),
+        start_epoch = setup.start_epoch,
+        "shard training"
+    );
     for epoch in setup.start_epoch..setup.epochs {
-        let order = epoch_order(&rows, setup.seed ^ (0x9E37_79B9_7F4A_7C15u64.wrapping_mul(setup.shard as u64 + 1)), epoch as u64);
+        let order = epoch_order(
+            &rows,
+            setup.seed ^ (0x9E37_79B9_7F4A_7C15u64.wrapping_mul(setup.shard as u64 + 1)),
+            epoch as u64,
+        );
         let started = Instant::now();
-        let (mut merge_time, mut merges, mut samples, mut loss_sum) = (Duration::ZERO, 0u64, 0u64, 0.0);
+        let (mut merge_time, mut merges, mut samples, mut loss_sum) =
+            (Duration::ZERO, 0u64, 0u64, 0.0);
         for c in start_chunk..chunks {
             let part = &order[c * order.len() / chunks..(c + 1) * order.len() / chunks];
             let report = model.train_steps(&mut local, view.x, view.y, part, &mut state)?;
@@ -98,8 +118,14 @@ fn run_shard(setup: &TrainSetup, tasks: &IpcReceiver<Task>, events: &IpcSender<E
                         // the orchestrator is gone.
                         match tasks.try_recv() {
                             Err(ipc_channel::TryRecvError::Empty) => {}
-                            Err(ipc_channel::TryRecvError::IpcError(e)) => return Err(ShardError::Ipc(ipc_err(e))),
-                            Ok(_) => return Err(ShardError::Failed("stopped by the orchestrator".into())),
+                            Err(ipc_channel::TryRecvError::IpcError(e)) => {
+                                return Err(ShardError::Ipc(ipc_err(e)));
+                            }
+                            Ok(_) => {
+                                return Err(ShardError::Failed(
+                                    "stopped by the orchestrator".into(),
+                                ));
+                            }
                         }
                     }
                 }
@@ -108,8 +134,20 @@ fn run_shard(setup: &TrainSetup, tasks: &IpcReceiver<Task>, events: &IpcSender<E
             merges += 1;
         }
         start_chunk = 0;
-        let mean_loss = if samples > 0 { loss_sum / samples as f64 } else { 0.0 };
-        let done = Event::EpochDone { shard: setup.shard, epoch, samples, mean_loss, merges, seconds: started.elapsed().as_secs_f64(), merge_seconds: merge_time.as_secs_f64() };
+        let mean_loss = if samples > 0 {
+            loss_sum / samples as f64
+        } else {
+            0.0
+        };
+        let done = Event::EpochDone {
+            shard: setup.shard,
+            epoch,
+            samples,
+            mean_loss,
+            merges,
+            seconds: started.elapsed().as_secs_f64(),
+            merge_seconds: merge_time.as_secs_f64(),
+        };
         events.send(done).map_err(|e| ShardError::Ipc(ipc_err(e)))?;
     }
     Ok(())

@@ -49,7 +49,8 @@ pub fn run(args: TrainerArgs) -> Result<(), TrainerError> {
         crate::process::cap_memory(bytes);
     }
     let pinned = crate::process::pin(args.core);
-    let to_orchestrator: IpcSender<Event> = IpcSender::connect(args.connect.clone()).map_err(ipc_err)?;
+    let to_orchestrator: IpcSender<Event> =
+        IpcSender::connect(args.connect.clone()).map_err(ipc_err)?;
     let (task_tx, tasks) = ipc::channel::<Task>().map_err(ipc_err)?;
     to_orchestrator
         .send(Event::Hello {
@@ -67,7 +68,10 @@ pub fn run(args: TrainerArgs) -> Result<(), TrainerError> {
         Task::Setup(setup) => sweep(*setup, &tasks, &to_orchestrator),
         Task::Train(setup) => crate::train::train(*setup, &tasks, &to_orchestrator),
         Task::Shutdown => Ok(()),
-        Task::Trial(t) => Err(TrainerError::Protocol(format!("trial {} arrived before the setup", t.trial))),
+        Task::Trial(t) => Err(TrainerError::Protocol(format!(
+            "trial {} arrived before the setup",
+            t.trial
+        ))),
     }
 }
 
@@ -81,15 +85,23 @@ pub(crate) fn next_task(tasks: &IpcReceiver<Task>) -> Result<Option<Task>, Train
 }
 
 /// Evaluate trials until shut down.
-fn sweep(setup: SweepSetup, tasks: &IpcReceiver<Task>, events: &IpcSender<Event>) -> Result<(), TrainerError> {
-    let view = DataView::from_image(&setup.data).map_err(|e| TrainerError::Protocol(e.to_string()))?;
+fn sweep(
+    setup: SweepSetup,
+    tasks: &IpcReceiver<Task>,
+    events: &IpcSender<Event>,
+) -> Result<(), TrainerError> {
+    let view =
+        DataView::from_image(&setup.data).map_err(|e| TrainerError::Protocol(e.to_string()))?;
     let seed = setup.shuffle.then_some(setup.seed);
     let folds = match &setup.problem {
-        Problem::Classification { classes } => Folds::stratified(view.y, classes.len(), setup.folds, seed),
+        Problem::Classification { classes } => {
+            Folds::stratified(view.y, classes.len(), setup.folds, seed)
+        }
         Problem::Regression => Folds::kfold(view.n_rows(), setup.folds, seed),
     };
     // A fold error is a property of the data: every trial reports it rather than the trainer dying.
-    let mut validator = folds.map(|f| CrossValidator::new(view, setup.problem.clone(), f, setup.standardize));
+    let mut validator =
+        folds.map(|f| CrossValidator::new(view, setup.problem.clone(), f, setup.standardize));
     let faults = Faults::from_env();
     info!(rows = view.n_rows(), model = %setup.model, "sweep setup received");
     while let Some(task) = next_task(tasks)? {
@@ -100,10 +112,19 @@ fn sweep(setup: SweepSetup, tasks: &IpcReceiver<Task>, events: &IpcSender<Event>
                     Err(e) => Err((FailureKind::Error, e.to_string())),
                 };
                 let event = match outcome {
-                    Ok(folds) => Event::TrialFinished { trial: trial.trial, attempt: trial.attempt, folds },
+                    Ok(folds) => Event::TrialFinished {
+                        trial: trial.trial,
+                        attempt: trial.attempt,
+                        folds,
+                    },
                     Err((kind, message)) => {
                         warn!(trial = trial.trial, %message, "trial failed");
-                        Event::TrialFailed { trial: trial.trial, attempt: trial.attempt, kind, message }
+                        Event::TrialFailed {
+                            trial: trial.trial,
+                            attempt: trial.attempt,
+                            kind,
+                            message,
+                        }
                     }
                 };
                 events.send(event).map_err(ipc_err)?;
@@ -112,7 +133,9 @@ fn sweep(setup: SweepSetup, tasks: &IpcReceiver<Task>, events: &IpcSender<Event>
                 debug!("shutdown requested");
                 return Ok(());
             }
-            Task::Setup(_) | Task::Train(_) => return Err(TrainerError::Protocol("a second setup arrived".into())),
+            Task::Setup(_) | Task::Train(_) => {
+                return Err(TrainerError::Protocol("a second setup arrived".into()));
+            }
         }
     }
     Ok(())
@@ -121,25 +144,44 @@ fn sweep(setup: SweepSetup, tasks: &IpcReceiver<Task>, events: &IpcSender<Event>
 type TrialOutcome = Result<Vec<models::FoldScores>, (FailureKind, String)>;
 
 /// One trial: build the model, cross-validate it, report each fold; panics become failures.
-fn run_trial(validator: &mut CrossValidator<'_>, setup: &SweepSetup, task: &TrialTask, faults: &Faults, events: &IpcSender<Event>) -> TrialOutcome {
-    let started = Event::TrialStarted { trial: task.trial, attempt: task.attempt };
-    events.send(started).map_err(|e| (FailureKind::Error, format!("ipc: {e}")))?;
+fn run_trial(
+    validator: &mut CrossValidator<'_>,
+    setup: &SweepSetup,
+    task: &TrialTask,
+    faults: &Faults,
+    events: &IpcSender<Event>,
+) -> TrialOutcome {
+    let started = Event::TrialStarted {
+        trial: task.trial,
+        attempt: task.attempt,
+    };
+    events
+        .send(started)
+        .map_err(|e| (FailureKind::Error, format!("ipc: {e}")))?;
     let n_folds = setup.folds;
     let result = panic::catch_unwind(AssertUnwindSafe(|| {
         if let Some(fault) = faults.get(task.trial, task.attempt) {
             crate::fault::trigger(fault)?;
         }
-        let estimator = models::build(&setup.model, &task.params, setup.seed).map_err(|e| e.to_string())?;
+        let estimator =
+            models::build(&setup.model, &task.params, setup.seed).map_err(|e| e.to_string())?;
         let mut report = |fold: usize, scores: &models::FoldScores| {
             // The last fold's scores travel in TrialFinished: no message of its own.
             if fold + 1 < n_folds {
-                let event = Event::FoldScored { trial: task.trial, attempt: task.attempt, fold: fold as u32, scores: scores.clone() };
+                let event = Event::FoldScored {
+                    trial: task.trial,
+                    attempt: task.attempt,
+                    fold: fold as u32,
+                    scores: scores.clone(),
+                };
                 if let Err(e) = events.send(event) {
                     warn!(error = %e, "could not report a fold");
                 }
             }
         };
-        validator.evaluate(estimator.as_ref(), &setup.metrics, &mut report).map_err(|e| e.to_string())
+        validator
+            .evaluate(estimator.as_ref(), &setup.metrics, &mut report)
+            .map_err(|e| e.to_string())
     }));
     match result {
         Ok(Ok(folds)) => Ok(folds),
