@@ -147,8 +147,10 @@ fn init_logging(verbose: u8, quiet: bool) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(filter)
         .with_target(false)
         .compact()
@@ -215,7 +217,19 @@ pub fn main() -> ExitCode {
 
 /// Whether the error comes from a full disk (or a file-size limit, which looks the same).
 fn is_disk_full(e: &anyhow::Error) -> bool {
+    use crate::scheduler::SchedulerError;
+    use crate::store::StoreError;
     e.chain().any(|c| {
+        // A transparent wrapper hides the store error from the chain: look inside it too.
+        let store = c
+            .downcast_ref::<StoreError>()
+            .or(match c.downcast_ref::<SchedulerError>() {
+                Some(SchedulerError::Store(s)) => Some(s),
+                _ => None,
+            });
+        if let Some(StoreError::DiskFull { .. }) = store {
+            return true;
+        }
         if let Some(rusqlite::Error::SqliteFailure(f, _)) = c.downcast_ref::<rusqlite::Error>() {
             return f.code == rusqlite::ErrorCode::DiskFull;
         }

@@ -76,6 +76,15 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
+    /// A write failed for lack of space (or a file-size limit, which looks the same).
+    #[error("{path}: the disk is full (or a file-size limit was reached): {source}")]
+    DiskFull {
+        /// The database file.
+        path: PathBuf,
+        /// SQLite's error.
+        #[source]
+        source: rusqlite::Error,
+    },
     /// The directory holds no study.
     #[error("{0}: not a study directory (no {DB_FILE})")]
     NotAStudy(PathBuf),
@@ -292,10 +301,50 @@ impl Store {
     }
 
     fn err(&self, source: rusqlite::Error) -> StoreError {
-        StoreError::Sqlite {
-            path: self.path.clone(),
-            source,
+        let path = self.path.clone();
+        if let rusqlite::Error::SqliteFailure(f, _) = &source {
+            // SQLite says SQLITE_FULL for ENOSPC, but a file-size limit (EFBIG) or quota only
+            // surfaces as an I/O error on write: then look at the space and the limit.
+            let write_failed = f.code == rusqlite::ErrorCode::SystemIoFailure
+                && f.extended_code == rusqlite::ffi::SQLITE_IOERR_WRITE;
+            if f.code == rusqlite::ErrorCode::DiskFull || (write_failed && self.out_of_space()) {
+                return StoreError::DiskFull { path, source };
+            }
         }
+        StoreError::Sqlite { path, source }
+    }
+
+    /// Whether the database's filesystem is (nearly) full or its files reach the file-size limit.
+    fn out_of_space(&self) -> bool {
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        let Ok(c_dir) = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()) else {
+            return false;
+        };
+        // SAFETY: statvfs and getrlimit fill the zeroed structs we own from a valid C string.
+        let (free, limit) = unsafe {
+            let mut st: libc::statvfs = std::mem::zeroed();
+            let free = if libc::statvfs(c_dir.as_ptr(), &mut st) == 0 {
+                st.f_bavail as u64 * st.f_frsize as u64
+            } else {
+                u64::MAX
+            };
+            let mut rl: libc::rlimit = std::mem::zeroed();
+            let limit = if libc::getrlimit(libc::RLIMIT_FSIZE, &mut rl) == 0
+                && rl.rlim_cur != libc::RLIM_INFINITY
+            {
+                rl.rlim_cur as u64
+            } else {
+                u64::MAX
+            };
+            (free, limit)
+        };
+        let largest = ["", "-wal", "-journal"]
+            .iter()
+            .filter_map(|ext| std::fs::metadata(format!("{}{ext}", self.path.display())).ok())
+            .map(|m| m.len())
+            .max()
+            .unwrap_or(0);
+        free < (1 << 20) || largest.saturating_add(64 << 10) >= limit
     }
 
     /// The database file.

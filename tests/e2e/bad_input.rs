@@ -24,7 +24,7 @@ fn refused(config: &str, needles: &[&str]) {
 fn malformed_toml_names_line_and_column() {
     refused(
         &quick_config("sampler = \"grid\"").replace("folds = 3", "folds = = 3"),
-        &["bad.toml:", ":14:"],
+        &["bad.toml:", ":16:"],
     );
 }
 

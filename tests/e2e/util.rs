@@ -93,6 +93,7 @@ metrics = ["log_loss"]
 
 [data]
 path = "{{data}}/breast_cancer.csv"
+target = "label"
 
 [model]
 name = "logistic_regression"

@@ -100,8 +100,10 @@ pub fn trigger(fault: Fault) -> Result<(), String> {
         Fault::Error => Err("injected model error".into()),
         Fault::Exit => std::process::exit(3),
         Fault::Segfault => {
-            // SAFETY: raising a signal at ourselves; SIGSEGV's default action ends the process.
+            // SAFETY: restoring the default action (Rust's runtime handles SIGSEGV for stack
+            // overflows and would return from a raised one), then raising it at ourselves.
             unsafe {
+                libc::signal(libc::SIGSEGV, libc::SIG_DFL);
                 libc::raise(libc::SIGSEGV);
             }
             Ok(())
