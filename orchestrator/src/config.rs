@@ -749,7 +749,7 @@ pub(crate) fn parse_bytes(v: &toml::Value) -> Result<u64, String> {
         other => return Err(format!("{expected}, found {other}")),
     };
     // Below ~64 MiB a trainer cannot even map its binary and the dataset.
-    if !(bytes >= 64.0 * 1024.0 * 1024.0 && bytes < 1e15) {
+    if !(64.0 * 1024.0 * 1024.0..1e15).contains(&bytes) {
         return Err(format!("{expected}, at least 64MiB; found {v}"));
     }
     Ok(bytes as u64)

@@ -300,10 +300,7 @@ impl Scheduler<'_, '_> {
             _ => 1,
         };
         for i in 0..self.slots.len() {
-            loop {
-                let Some(slot) = self.slots[i].as_mut() else {
-                    break;
-                };
+            while let Some(slot) = self.slots[i].as_mut() {
                 let SlotState::Ready(tasks) = &slot.state else {
                     break;
                 };

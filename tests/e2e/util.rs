@@ -12,11 +12,6 @@ pub fn repo() -> PathBuf {
         .to_path_buf()
 }
 
-/// A shipped dataset's absolute path.
-pub fn data(name: &str) -> PathBuf {
-    repo().join("configs/data").join(name)
-}
-
 /// A scratch directory in which a test writes configs and studies.
 pub struct Scratch {
     pub dir: tempfile::TempDir,
