@@ -3,5 +3,6 @@
 mod bad_input;
 mod durability;
 mod faults;
+mod parity;
 mod sweep;
 mod util;
