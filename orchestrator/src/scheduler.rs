@@ -24,7 +24,7 @@ use trainer::{Event, SweepSetup, Task, TrialTask};
 use crate::pool::{Inbox, PoolSpec, Worker, WorkerId, describe_exit};
 use crate::sampler::Sampler;
 use crate::signals;
-use crate::store::{Store, StoreError, TrialState, now};
+use crate::store::{Store, StoreError, StoreWriter, TrialState, Write, now};
 
 /// A worker that dies this many times in a row without finishing a trial means trainers
 /// cannot run here at all: the study stops instead of respawning forever.
@@ -33,9 +33,13 @@ const MAX_CONSECUTIVE_DEATHS: u32 = 5;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long stopped trainers get to exit before they are killed.
 const STOP_GRACE: Duration = Duration::from_secs(2);
-/// Trials shorter than this on average are sent two at a time to each worker, so a worker
-/// never idles for a round trip between short trials.
+/// Trials shorter than this on average are queued ahead at each worker, so a worker never
+/// idles for a round trip between short trials; longer ones go out one at a time, so the
+/// queue stays a pool map (no trial waits behind a busy worker while another is free).
 const PREFETCH_BELOW: Duration = Duration::from_millis(20);
+/// How much work (by mean trial time) to keep queued at a worker, at most `MAX_DEPTH` trials.
+const QUEUED_WORK: Duration = Duration::from_millis(2);
+const MAX_DEPTH: usize = 8;
 
 /// What the scheduler needs to run a sweep.
 pub struct SweepJob<'a> {
@@ -70,6 +74,9 @@ pub enum SchedulerError {
     /// The study store failed (e.g. the disk is full).
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The store thread stopped (its error is reported instead).
+    #[error("the study store stopped")]
+    StoreGone,
     /// Trainers cannot be started or keep dying before doing anything.
     #[error("trainers cannot run: {0}")]
     Pool(String),
@@ -181,11 +188,13 @@ impl Progress {
 pub fn run_sweep(
     job: SweepJob<'_>,
     queue: TrialQueue,
-    store: &mut Store,
+    store: Store,
     total: u64,
     already: u64,
-) -> Result<SweepEnd, SchedulerError> {
+) -> Result<(SweepEnd, Store), SchedulerError> {
     let (tx, rx) = mpsc::channel();
+    let store = StoreWriter::spawn(store, job.metrics.clone())
+        .map_err(|e| SchedulerError::Pool(format!("cannot start the store writer: {e}")))?;
     let mut s = Scheduler {
         progress: Progress {
             total,
@@ -210,17 +219,18 @@ pub fn run_sweep(
     let result = s.run();
     // Whatever happened, no trainer outlives the sweep.
     s.stop_all(result.as_ref().map_or(true, |e| *e != SweepEnd::Finished));
-    // The first error is the one worth reporting (a failed commit after it is its echo).
-    let committed = s.store.commit();
-    let end = result?;
-    committed?;
-    Ok(end)
+    // A store failure is the cause when both failed (the scheduler then saw the writer gone).
+    match (result, s.store.finish()) {
+        (_, Err(e)) => Err(e.into()),
+        (Err(e), Ok(_)) => Err(e),
+        (Ok(end), Ok(store)) => Ok((end, store)),
+    }
 }
 
-struct Scheduler<'a, 'j> {
+struct Scheduler<'j> {
     job: SweepJob<'j>,
     queue: TrialQueue,
-    store: &'a mut Store,
+    store: StoreWriter,
     tx: Sender<Inbox>,
     rx: Receiver<Inbox>,
     slots: Vec<Option<Slot>>,
@@ -230,7 +240,7 @@ struct Scheduler<'a, 'j> {
     progress: Progress,
 }
 
-impl Scheduler<'_, '_> {
+impl Scheduler<'_> {
     fn run(&mut self) -> Result<SweepEnd, SchedulerError> {
         let n = self.job.workers.min(self.remaining().max(1) as usize);
         for slot in 0..n {
@@ -254,11 +264,9 @@ impl Scheduler<'_, '_> {
                     return Err(SchedulerError::Pool("inbox closed".into()));
                 }
             }
-            // Group commit: drain what is already here, then make it durable in one transaction.
             while let Ok(msg) = self.rx.try_recv() {
                 self.handle(msg)?;
             }
-            self.store.commit()?;
             self.check_deadlines();
             self.log_progress(false);
         }
@@ -296,7 +304,9 @@ impl Scheduler<'_, '_> {
     /// Hand trials to workers with room in their queue.
     fn assign(&mut self) -> Result<(), SchedulerError> {
         let depth = match self.progress.mean_duration() {
-            Some(d) if d < PREFETCH_BELOW => 2,
+            Some(d) if d < PREFETCH_BELOW => (1
+                + (QUEUED_WORK.as_secs_f64() / d.as_secs_f64().max(1e-6)) as usize)
+                .clamp(2, MAX_DEPTH),
             _ => 1,
         };
         for i in 0..self.slots.len() {
@@ -311,18 +321,28 @@ impl Scheduler<'_, '_> {
                     return Ok(());
                 };
                 if new {
-                    self.store.insert_trial(trial, &params)?;
+                    write(
+                        &self.store,
+                        Write::InsertTrial {
+                            trial,
+                            params: params.clone(),
+                        },
+                    )?;
                 }
                 let full = match models::catalogue::check_params(self.job.model, &params) {
                     Ok(p) => p,
                     Err(e) => {
                         // The config was checked at the edge, so this is a sampler bug: record it, go on.
-                        self.store.attempt_ended(
-                            trial,
-                            attempt,
-                            TrialState::Failed,
-                            &e.to_string(),
-                            now(),
+                        let error = e.to_string();
+                        write(
+                            &self.store,
+                            Write::Ended {
+                                trial,
+                                attempt,
+                                state: TrialState::Failed,
+                                error,
+                                at: now(),
+                            },
                         )?;
                         self.progress.finished += 1;
                         self.progress.failed += 1;
@@ -408,7 +428,15 @@ impl Scheduler<'_, '_> {
                 {
                     a.started = Some(Instant::now());
                 }
-                self.store.trial_started(trial, attempt, worker, now())?;
+                write(
+                    &self.store,
+                    Write::Started {
+                        trial,
+                        attempt,
+                        worker,
+                        at: now(),
+                    },
+                )?;
             }
             Event::FoldScored {
                 trial,
@@ -417,7 +445,15 @@ impl Scheduler<'_, '_> {
                 scores,
             } => {
                 if let Some(v) = scores.get(&self.job.metrics[0]) {
-                    self.store.intermediate(trial, attempt, fold, *v)?;
+                    write(
+                        &self.store,
+                        Write::Intermediate {
+                            trial,
+                            attempt,
+                            step: fold,
+                            value: *v,
+                        },
+                    )?;
                 }
             }
             Event::TrialFinished {
@@ -429,13 +465,20 @@ impl Scheduler<'_, '_> {
                     .and_then(|a| a.started)
                     .map(|s| s.elapsed());
                 self.consecutive_deaths = 0;
-                self.store
-                    .trial_finished(trial, attempt, &folds, &self.job.metrics, now())?;
                 let values: Vec<f64> = folds
                     .iter()
                     .filter_map(|f| f.get(&self.job.metrics[0]).copied())
                     .collect();
                 let mean = values.iter().sum::<f64>() / values.len().max(1) as f64;
+                write(
+                    &self.store,
+                    Write::Finished {
+                        trial,
+                        attempt,
+                        folds,
+                        at: now(),
+                    },
+                )?;
                 debug!(
                     trial,
                     worker,
@@ -467,8 +510,16 @@ impl Scheduler<'_, '_> {
                 pop_assignment(slot, trial);
                 self.consecutive_deaths = 0;
                 warn!(trial, worker, ?kind, "trial failed: {message}");
-                self.store
-                    .attempt_ended(trial, attempt, TrialState::Failed, &message, now())?;
+                write(
+                    &self.store,
+                    Write::Ended {
+                        trial,
+                        attempt,
+                        state: TrialState::Failed,
+                        error: message,
+                        at: now(),
+                    },
+                )?;
                 self.progress.finished += 1;
                 self.progress.failed += 1;
             }
@@ -524,8 +575,16 @@ impl Scheduler<'_, '_> {
                 worker = id,
                 "{message}"
             );
-            self.store
-                .attempt_ended(a.trial, a.attempt, state, &message, now())?;
+            write(
+                &self.store,
+                Write::Ended {
+                    trial: a.trial,
+                    attempt: a.attempt,
+                    state,
+                    error: message,
+                    at: now(),
+                },
+            )?;
             if state == TrialState::Waiting {
                 self.queue.pending.push_front((a.trial, a.attempt + 1));
             } else {
@@ -635,17 +694,23 @@ impl Scheduler<'_, '_> {
             let _ = slot.worker.reap(Duration::from_millis(100));
             for a in slot.queue {
                 if a.started.is_some() {
-                    let _ = self.store.attempt_ended(
-                        a.trial,
-                        a.attempt,
-                        TrialState::Interrupted,
-                        "interrupted",
-                        now(),
-                    );
+                    let ended = Write::Ended {
+                        trial: a.trial,
+                        attempt: a.attempt,
+                        state: TrialState::Interrupted,
+                        error: "interrupted".into(),
+                        at: now(),
+                    };
+                    let _ = write(&self.store, ended);
                 }
             }
         }
     }
+}
+
+/// Queue a write for the store thread.
+fn write(store: &StoreWriter, w: Write) -> Result<(), SchedulerError> {
+    store.send(w).map_err(|()| SchedulerError::StoreGone)
 }
 
 fn pop_assignment(slot: &mut Slot, trial: u64) -> Option<Assignment> {

@@ -453,20 +453,12 @@ impl Store {
         self.begin()?;
         let t = trial as i64;
         let c = &self.conn;
-        let w = |e| StoreError::Sqlite {
-            path: self.path.clone(),
-            source: e,
-        };
+        let w = |e| self.err(e);
         let mut objective = None;
         for (fold, scores) in folds.iter().enumerate() {
             for (metric, value) in scores {
                 c.prepare_cached("INSERT OR REPLACE INTO fold_metrics (trial, fold, metric, value) VALUES (?1, ?2, ?3, ?4)")
                     .and_then(|mut s| s.execute(params![t, fold as i64, metric.name(), value]))
-                    .map_err(w)?;
-            }
-            if let Some(v) = scores.get(&metrics[0]) {
-                c.prepare_cached("INSERT OR REPLACE INTO intermediate_values (trial, attempt, step, value) VALUES (?1, ?2, ?3, ?4)")
-                    .and_then(|mut s| s.execute(params![t, attempt, fold as i64, v]))
                     .map_err(w)?;
             }
         }
@@ -724,5 +716,148 @@ mod tests {
             Store::open_readonly(dir.path()),
             Err(StoreError::NotAStudy(_))
         ));
+    }
+}
+
+/// One write to the study store, as the scheduler issues it.
+#[derive(Debug)]
+pub enum Write {
+    /// A newly proposed trial.
+    InsertTrial {
+        /// Its number.
+        trial: u64,
+        /// Its hyperparameters.
+        params: Params,
+    },
+    /// An attempt started.
+    Started {
+        /// Which trial.
+        trial: u64,
+        /// Which attempt.
+        attempt: u32,
+        /// On which worker.
+        worker: u32,
+        /// When (Unix seconds).
+        at: f64,
+    },
+    /// A fold's objective, reported while the trial ran.
+    Intermediate {
+        /// Which trial.
+        trial: u64,
+        /// Which attempt.
+        attempt: u32,
+        /// The fold.
+        step: u32,
+        /// Its objective.
+        value: f64,
+    },
+    /// An attempt finished with every fold's scores.
+    Finished {
+        /// Which trial.
+        trial: u64,
+        /// Which attempt.
+        attempt: u32,
+        /// Each fold's scores.
+        folds: Vec<FoldScores>,
+        /// When.
+        at: f64,
+    },
+    /// An attempt ended without scores.
+    Ended {
+        /// Which trial.
+        trial: u64,
+        /// Which attempt.
+        attempt: u32,
+        /// The trial's new state.
+        state: TrialState,
+        /// Why.
+        error: String,
+        /// When.
+        at: f64,
+    },
+}
+
+/// The store on its own thread: the scheduler hands it writes and never waits for the disk.
+///
+/// Group commit: the thread applies the first write that arrives, then every write already
+/// queued behind it, then commits. Idle, a result is committed the moment it arrives; under a
+/// burst of short trials one commit covers many.
+pub struct StoreWriter {
+    tx: Option<std::sync::mpsc::Sender<Write>>,
+    thread: Option<std::thread::JoinHandle<Result<Store, StoreError>>>,
+}
+
+impl StoreWriter {
+    /// Start the writer thread on `store`; `metrics[0]` is the objective.
+    pub fn spawn(mut store: Store, metrics: Vec<Metric>) -> std::io::Result<StoreWriter> {
+        let (tx, rx) = std::sync::mpsc::channel::<Write>();
+        let thread = std::thread::Builder::new()
+            .name("store".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    store.apply(first, &metrics)?;
+                    while let Ok(next) = rx.try_recv() {
+                        store.apply(next, &metrics)?;
+                    }
+                    store.commit()?;
+                }
+                store.commit()?;
+                Ok(store)
+            })?;
+        Ok(StoreWriter {
+            tx: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// Queue a write. Fails only if the writer has stopped on an error: `finish` returns it.
+    pub fn send(&self, write: Write) -> Result<(), ()> {
+        self.tx.as_ref().ok_or(())?.send(write).map_err(|_| ())
+    }
+
+    /// Commit everything queued and return the store, or the first error the writer met.
+    pub fn finish(mut self) -> Result<Store, StoreError> {
+        drop(self.tx.take());
+        match self.thread.take().map(|t| t.join()) {
+            Some(Ok(result)) => result,
+            _ => Err(StoreError::Corrupt {
+                path: PathBuf::from(DB_FILE),
+                message: "the store writer thread panicked".into(),
+            }),
+        }
+    }
+}
+
+impl Store {
+    /// Apply one write (inside the open transaction).
+    pub fn apply(&mut self, write: Write, metrics: &[Metric]) -> Result<(), StoreError> {
+        match write {
+            Write::InsertTrial { trial, params } => self.insert_trial(trial, &params),
+            Write::Started {
+                trial,
+                attempt,
+                worker,
+                at,
+            } => self.trial_started(trial, attempt, worker, at),
+            Write::Intermediate {
+                trial,
+                attempt,
+                step,
+                value,
+            } => self.intermediate(trial, attempt, step, value),
+            Write::Finished {
+                trial,
+                attempt,
+                folds,
+                at,
+            } => self.trial_finished(trial, attempt, &folds, metrics, at),
+            Write::Ended {
+                trial,
+                attempt,
+                state,
+                error,
+                at,
+            } => self.attempt_ended(trial, attempt, state, &error, at),
+        }
     }
 }

@@ -313,7 +313,7 @@ fn run(
     cfg: StudyConfig,
     data: Dataset,
     dir: PathBuf,
-    mut store: Store,
+    store: Store,
     resumed: bool,
     workers: Option<NonZeroUsize>,
 ) -> Result<StudyOutcome> {
@@ -365,7 +365,7 @@ fn run(
         timeout: cfg.run.timeout,
     };
     let queue = TrialQueue::new(sampler, cfg.fixed.clone(), &existing);
-    let end = run_sweep(job, queue, &mut store, total, already)?;
+    let (end, mut store) = run_sweep(job, queue, store, total, already)?;
     let status = match end {
         SweepEnd::Finished => "finished",
         SweepEnd::Interrupted => "interrupted",

@@ -170,7 +170,8 @@ pub enum Event {
         /// Which attempt.
         attempt: u32,
     },
-    /// A fold finished: the intermediate value of a trial (all but the last fold).
+    /// A fold finished: the intermediate value of a trial (all but the last fold, once the
+    /// trial has run 10 ms: shorter trials report only when finished).
     FoldScored {
         /// Which trial.
         trial: TrialId,

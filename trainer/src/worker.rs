@@ -141,6 +141,9 @@ fn sweep(
     Ok(())
 }
 
+/// A trial running at least this long reports each fold's scores as it goes.
+const LIVE_REPORTS_AFTER: std::time::Duration = std::time::Duration::from_millis(10);
+
 type TrialOutcome = Result<Vec<models::FoldScores>, (FailureKind, String)>;
 
 /// One trial: build the model, cross-validate it, report each fold; panics become failures.
@@ -159,6 +162,7 @@ fn run_trial(
         .send(started)
         .map_err(|e| (FailureKind::Error, format!("ipc: {e}")))?;
     let n_folds = setup.folds;
+    let started = std::time::Instant::now();
     let result = panic::catch_unwind(AssertUnwindSafe(|| {
         if let Some(fault) = faults.get(task.trial, task.attempt) {
             crate::fault::trigger(fault)?;
@@ -166,8 +170,9 @@ fn run_trial(
         let estimator =
             models::build(&setup.model, &task.params, setup.seed).map_err(|e| e.to_string())?;
         let mut report = |fold: usize, scores: &models::FoldScores| {
-            // The last fold's scores travel in TrialFinished: no message of its own.
-            if fold + 1 < n_folds {
+            // Every fold's scores travel in TrialFinished; live reports are for trials long
+            // enough to watch (or prune), and cost short ones nothing.
+            if fold + 1 < n_folds && started.elapsed() >= LIVE_REPORTS_AFTER {
                 let event = Event::FoldScored {
                     trial: task.trial,
                     attempt: task.attempt,
