@@ -194,17 +194,35 @@ def bench_overhead(reps):
     return res
 
 
-def bench_scaling(reps):
-    cfg = os.path.join(HERE, "configs", "scaling.toml")
-    one, two, startup = [], [], []
+def scaling_of(config, reps):
+    one, two, startup, dur1, dur2 = [], [], [], [], []
     for _ in range(reps):
-        one.append(cohort_sweep(cfg, 1)[0][0])
-        (r, _) = cohort_sweep(cfg, 2, ("-v",))
-        two.append(r[0])
-        startup += [float(x) for x in re.findall(r"startup_ms=([0-9.]+)", r[4])]
-    res = {"one_worker_s": med(one), "two_workers_s": med(two), "speedup": med(one) / med(two),
-           "trainer_startup_ms_median": med(startup) if startup else None, "trainer_startup_ms_max": max(startup) if startup else None}
-    print(f"[scaling] 1 worker {res['one_worker_s']:.2f} s, 2 workers {res['two_workers_s']:.2f} s: speedup {res['speedup']:.2f}x; trainer start-up (spawn to hello) median {res['trainer_startup_ms_median']:.2f} ms, max {res['trainer_startup_ms_max']:.2f} ms")
+        (r1, d1) = cohort_sweep(config, 1)
+        one.append(r1[0])
+        dur1.append(statistics.mean(t["duration_s"] for t in d1["trials"]))
+        (r2, d2) = cohort_sweep(config, 2, ("-v",))
+        two.append(r2[0])
+        dur2.append(statistics.mean(t["duration_s"] for t in d2["trials"]))
+        startup += [float(x) for x in re.findall(r"startup_ms=([0-9.]+)", r2[4])]
+    return {"one_worker_s": med(one), "two_workers_s": med(two), "speedup": med(one) / med(two),
+            "mean_trial_s_one_worker": med(dur1), "mean_trial_s_two_workers": med(dur2),
+            "trial_slowdown_with_two": med(dur2) / med(dur1), "startup_ms": startup}
+
+
+def bench_scaling(reps):
+    res = {}
+    for name, cfg in (("cpu_bound", "scaling.toml"), ("memory_bound", "scaling-memory.toml")):
+        r = scaling_of(os.path.join(HERE, "configs", cfg), reps)
+        res[name] = r
+        print(f"[scaling] {name} ({cfg}): 1 worker {r['one_worker_s']:.2f} s, 2 workers {r['two_workers_s']:.2f} s: "
+              f"speedup {r['speedup']:.2f}x; mean trial {r['mean_trial_s_one_worker']*1e3:.1f} ms alone, "
+              f"{r['mean_trial_s_two_workers']*1e3:.1f} ms with two side by side ({r['trial_slowdown_with_two']:.2f}x)")
+    st = res["cpu_bound"]["startup_ms"] + res["memory_bound"]["startup_ms"]
+    res["trainer_startup_ms_median"] = med(st) if st else None
+    res["trainer_startup_ms_max"] = max(st) if st else None
+    for r in ("cpu_bound", "memory_bound"):
+        del res[r]["startup_ms"]
+    print(f"[scaling] trainer start-up (spawn to hello): median {res['trainer_startup_ms_median']:.2f} ms, max {res['trainer_startup_ms_max']:.2f} ms over {len(st)} trainers")
     return res
 
 

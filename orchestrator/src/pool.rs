@@ -97,6 +97,8 @@ impl Worker {
         slot: usize,
         inbox: Sender<Inbox>,
     ) -> std::io::Result<Worker> {
+        // Start-up is measured from here (before the socket and the spawn) to the hello.
+        let spawned_at = Instant::now();
         let (server, server_name) = IpcOneShotServer::<Event>::new()?;
         let mut cmd = Command::new(&spec.exe);
         cmd.arg("trainer")
@@ -136,7 +138,7 @@ impl Worker {
             id,
             slot,
             pid,
-            spawned_at: Instant::now(),
+            spawned_at,
             child,
             server_name,
             connected: false,
