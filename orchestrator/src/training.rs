@@ -418,6 +418,7 @@ pub fn train(config: &Path, opts: &TrainOptions) -> Result<TrainSummary> {
     let shared_data_mib = image.len() as f64 / 1048576.0;
     drop(image);
 
+    remove_stale_arrays();
     let pa_path = ParamArray::shm_path(&format!("cohort-{}-{}", std::process::id(), cfg.name));
     let slots = if cfg.mode == MergeMode::Average {
         shards
@@ -565,6 +566,31 @@ fn load_split(cfg: &TrainConfig) -> Result<Split> {
         s.transform_in_place(test_x.view_mut());
     }
     Ok((train_x, train_y, test_x, test_y, scaler, problem, names))
+}
+
+/// Remove parameter arrays left in /dev/shm by orchestrators that were killed (SIGKILL leaves
+/// no chance to clean up): their names carry the owner's pid.
+fn remove_stale_arrays() {
+    let Ok(entries) = std::fs::read_dir("/dev/shm") else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix("cohort-")
+            .and_then(|r| r.split('-').next())
+            .and_then(|p| p.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        // SAFETY: kill with signal 0 only checks whether the process exists.
+        let gone = unsafe { libc::kill(pid, 0) } != 0
+            && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        if gone {
+            info!(file = %e.path().display(), "removing a parameter array left by a killed run");
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 /// Refuse to overwrite a previous run unless asked (then it is moved aside), and create the directory.
@@ -953,8 +979,9 @@ pub fn summary_text(s: &TrainSummary) -> String {
         ));
     }
     t.push_str(&format!(
-        "\n{heldout}\n{} shards ({} merges), {} epochs on {} rows x {} features in {:.2}s: {:.2} M sample-updates/s, {:.0} merges/s ({:.1}% of trainer time merging)\ntrainers: {:.1} MiB private each at most, plus {:.1} MiB of shared training data mapped once; {} respawned\nmodel: {}\n",
+        "\n{heldout}\n{} shard{} ({} merges), {} epochs on {} rows x {} features in {:.2}s: {:.2} M sample-updates/s, {:.0} merges/s ({:.1}% of trainer time merging)\ntrainers: {:.1} MiB private each at most, plus {:.1} MiB of shared training data mapped once; {} respawned\nmodel: {}\n",
         s.shards,
+        if s.shards == 1 { "" } else { "s" },
         s.merge,
         s.epochs,
         s.rows.0,

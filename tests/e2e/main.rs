@@ -5,4 +5,5 @@ mod durability;
 mod faults;
 mod parity;
 mod sweep;
+mod training;
 mod util;

@@ -24,7 +24,13 @@ const SKLEARN: [(f64, bool, f64); 12] = [
 fn logistic_grid_scores_match_scikit_learn_gridsearchcv_on_the_same_folds() {
     let s = Scratch::new();
     let config = repo().join("configs/sklearn-parity.toml");
-    let o = s.run(&["sweep", config.to_str().unwrap(), "--json", "--study-dir", "st"]);
+    let o = s.run(&[
+        "sweep",
+        config.to_str().unwrap(),
+        "--json",
+        "--study-dir",
+        "st",
+    ]);
     assert_status(&o, 0);
     let v = json(&o);
     let trials = v["trials"].as_array().unwrap();
@@ -34,7 +40,10 @@ fn logistic_grid_scores_match_scikit_learn_gridsearchcv_on_the_same_folds() {
         assert_eq!(t["params"]["fit_intercept"].as_bool().unwrap(), intercept);
         let got = t["value"].as_f64().unwrap();
         // One test row of 114 moves a fold's accuracy by 0.0088, the mean by 0.0018.
-        assert!((got - want).abs() <= 0.002, "C={c} fit_intercept={intercept}: {got} vs scikit-learn {want}");
+        assert!(
+            (got - want).abs() <= 0.002,
+            "C={c} fit_intercept={intercept}: {got} vs scikit-learn {want}"
+        );
     }
     let best = &v["best_trial"];
     assert_eq!(best["params"]["C"].as_f64().unwrap(), 0.1);
