@@ -417,9 +417,10 @@ mod tests {
             folds,
             true,
         );
-        let tree = crate::build("decision_tree", &Params::new(), 0).unwrap();
+        // Every catalogue model has probabilities now: a probe without them stands in.
+        let no_proba = Probe(Seen::default());
         let err = cv
-            .evaluate(tree.as_ref(), &[Metric::LogLoss], &mut |_, _| {})
+            .evaluate(&no_proba, &[Metric::LogLoss], &mut |_, _| {})
             .unwrap_err();
         assert!(matches!(err, ModelError::MetricMismatch { .. }), "{err}");
     }
