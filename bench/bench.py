@@ -226,18 +226,84 @@ def bench_scaling(reps):
     return res
 
 
+def cohort_train(config, shards, merge, merges_per_epoch=20):
+    d = tempfile.mkdtemp(prefix="cohort-bench-")
+    try:
+        text = open(config).read().replace('merge = "average"', f'merge = "{merge}"')
+        text = text.replace("merges_per_epoch = 20", f"merges_per_epoch = {merges_per_epoch}")
+        cfg = os.path.join(HERE, "configs", f".sgd-{merge}.toml")
+        with open(cfg, "w") as f:
+            f.write(text)
+        cmd = [COHORT, "train", cfg, "--shards", str(shards), "--study-dir", os.path.join(d, "run"), "--json"]
+        r = timed(cmd, cwd=HERE)
+        os.remove(cfg)
+        return r, json.loads(r[3])
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def bench_sgd(reps):
+    peer = []
+    for _ in range(reps):
+        w, rss, pss, out, err = timed([PY, os.path.join(PEERS, "sgd.py"), "--reps", "1"], cwd=PEERS)
+        with open(os.path.join(PEERS, "results", "sgd.json")) as f:
+            doc = json.load(f)
+        peer.append((doc["samples_epochs_per_s"]["median"], doc["test_accuracy_raw"], rss))
+    cfg = os.path.join(HERE, "configs", "sgd-big.toml")
+    res = {"peer_updates_per_s": med([p[0] for p in peer]), "peer_heldout_accuracy": peer[0][1], "peer_rss_mib": med([p[2] for p in peer])}
+    print(f"[sgd] scikit-learn SGDClassifier: {res['peer_updates_per_s']/1e6:.2f} M updates/s, held-out accuracy {res['peer_heldout_accuracy']:.4f}, process RSS {res['peer_rss_mib']:.0f} MiB")
+    for merge in ("average", "locked", "hogwild"):
+        for shards in (1, 2):
+            runs = [cohort_train(cfg, shards, merge) for _ in range(reps)]
+            doc = runs[0][1]
+            r = {
+                "train_seconds": med([x[1]["train_seconds"] for x in runs]),
+                "updates_per_s": med([x[1]["updates_per_second"] for x in runs]),
+                "heldout_accuracy": doc["heldout"]["accuracy"],
+                "merges_per_s": med([x[1]["merges_per_second"] for x in runs]),
+                "merge_share": med([x[1]["merge_share"] for x in runs]),
+                "process_tree_rss_mib": med([x[0][1] for x in runs]),
+                "process_tree_pss_mib": med([x[0][2] for x in runs]),
+                "wall_s": med([x[0][0] for x in runs]),
+                "trainer_private_mib": doc["trainer_private_mib"],
+                "shared_data_mib": doc["shared_data_mib"],
+            }
+            res[f"{merge}_{shards}"] = r
+            print(f"[sgd] cohort {merge} {shards} shard(s): train {r['train_seconds']:.3f} s, {r['updates_per_s']/1e6:.2f} M updates/s, "
+                  f"held-out accuracy {r['heldout_accuracy']:.4f}, {r['merges_per_s']:.0f} merges/s ({r['merge_share']*100:.1f}% merging); "
+                  f"whole run {r['wall_s']:.2f} s, tree RSS {r['process_tree_rss_mib']:.0f} MiB / PSS {r['process_tree_pss_mib']:.0f} MiB; "
+                  f"trainers {r['trainer_private_mib']:.1f} MiB private + {r['shared_data_mib']:.0f} MiB shared data")
+        one, two = res[f"{merge}_1"], res[f"{merge}_2"]
+        print(f"[sgd] {merge}: 2 shards are {one['train_seconds'] / two['train_seconds']:.2f}x faster than 1; "
+              f"single-trainer throughput {one['updates_per_s'] / res['peer_updates_per_s']:.2f}x scikit-learn's")
+    # What merging costs: the locked mode at rising merge frequency (2 shards).
+    res["locked_merge_frequency"] = []
+    for per_epoch in (20, 200, 2000, 20000):
+        runs = [cohort_train(cfg, 2, "locked", per_epoch) for _ in range(reps)]
+        r = {"merges_per_epoch": per_epoch, "train_seconds": med([x[1]["train_seconds"] for x in runs]),
+             "merges_per_s": med([x[1]["merges_per_second"] for x in runs]), "merge_share": med([x[1]["merge_share"] for x in runs]),
+             "heldout_accuracy": runs[0][1]["heldout"]["accuracy"]}
+        res["locked_merge_frequency"].append(r)
+        print(f"[sgd] locked, 2 shards, {per_epoch} merges/epoch/shard: train {r['train_seconds']:.3f} s, {r['merges_per_s']:.0f} merges/s, "
+              f"{r['merge_share']*100:.1f}% of trainer time merging, held-out accuracy {r['heldout_accuracy']:.4f}")
+    return res
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--only", default="sweep,overhead,scaling")
+    ap.add_argument("--only", default="sweep,overhead,scaling,sgd")
     args = ap.parse_args()
     setup()
     results = {}
     for name in args.only.split(","):
-        results[name] = {"sweep": bench_sweep, "overhead": bench_overhead, "scaling": bench_scaling}[name](args.reps)
+        results[name] = {"sweep": bench_sweep, "overhead": bench_overhead, "scaling": bench_scaling, "sgd": bench_sgd}[name](args.reps)
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-    with open(os.path.join(HERE, "results", "bench.json"), "w") as f:
-        json.dump(results, f, indent=1)
+    out = os.path.join(HERE, "results", "bench.json")
+    old = json.load(open(out)) if os.path.exists(out) else {}
+    old.update(results)
+    with open(out, "w") as f:
+        json.dump(old, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -277,6 +277,9 @@ impl Drop for Held<'_> {
     }
 }
 
+/// How long a round waiter spins before it starts sleeping.
+const SPIN_BEFORE_SLEEP: Duration = Duration::from_micros(100);
+
 impl ParamArray {
     /// Create the array at `path` (exclusively, mode 0600) holding `initial`; this handle owns it.
     pub fn create(
@@ -617,7 +620,7 @@ impl ParamArray {
     ) -> Result<Option<Snapshot>, ParamArrayError> {
         self.check_len("output", out.len())?;
         let start = Instant::now();
-        let mut pause = Duration::from_micros(20);
+        let mut pause = Duration::from_micros(10);
         loop {
             let current = self.round();
             if current >= round {
@@ -633,11 +636,18 @@ impl ParamArray {
                 held.release()?;
                 continue;
             }
-            if start.elapsed() >= timeout {
+            let waited = start.elapsed();
+            if waited >= timeout {
                 return Ok(None);
             }
-            std::thread::sleep(pause.min(timeout.saturating_sub(start.elapsed())));
-            pause = (pause * 2).min(Duration::from_millis(1));
+            // Rounds usually complete within microseconds of each other: spin briefly (each
+            // trainer owns its core), then sleep in short steps so a late peer costs little.
+            if waited < SPIN_BEFORE_SLEEP {
+                std::thread::yield_now();
+                continue;
+            }
+            std::thread::sleep(pause.min(timeout.saturating_sub(waited)));
+            pause = (pause * 2).min(Duration::from_micros(200));
         }
     }
 
