@@ -16,7 +16,12 @@ use crate::study::{self, SweepOptions};
 
 /// cohort: hyperparameter sweeps across trainer processes, one per core.
 #[derive(Debug, Parser)]
-#[command(name = "cohort", version, about, long_about = None)]
+#[command(
+    name = "cohort",
+    version,
+    about = "Hyperparameter sweeps and data-parallel training across trainer processes, one per core",
+    long_about = None
+)]
 struct Cli {
     /// More log output on stderr (-v: each trial, -vv: everything); RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -400,24 +405,19 @@ fn run(command: Command) -> Result<u8> {
 }
 
 fn models_text() -> String {
-    let mut s = String::new();
+    let mut s = String::from("Models for `cohort sweep` ([model] name = ...; hyperparameters go in model.params or search.space):\n");
     for m in models::catalogue() {
         let kind = match m.problem {
             models::ProblemKind::Classification => "classifier",
             models::ProblemKind::Regression => "regressor",
         };
-        s.push_str(&format!("{} ({kind}): {}\n", m.name, m.summary));
+        s.push_str(&format!("\n{} ({kind}): {}\n", m.name, m.summary));
         for h in &m.hyperparams {
-            let default = h
-                .default
-                .as_ref()
-                .map_or("unset".to_string(), |d| d.to_string());
-            s.push_str(&format!(
-                "    {:<24} default {:<10} {}\n",
-                h.name, default, h.help
-            ));
+            let default = h.default.as_ref().map_or("unset".to_string(), |d| d.to_string());
+            s.push_str(&format!("    {:<22} {:<36} default {:<9} {}\n", h.name, h.kind.expected(), default, h.help));
         }
     }
+    s.push_str("\nModels for `cohort train` (see configs/sgd-logistic.toml): sgd_logistic, sgd_linear_regression, mlp.\n");
     s
 }
 
