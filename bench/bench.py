@@ -93,8 +93,11 @@ class TreeSampler(threading.Thread):
             time.sleep(self.period)
 
 
-def timed(cmd, cwd=None, env=None, sample=True):
-    """Run cmd; return (wall seconds, peak tree RSS MiB, peak tree PSS MiB, stdout, stderr)."""
+def timed(cmd, cwd=None, env=None, sample=False):
+    """Run cmd; return (wall seconds, peak tree RSS MiB, peak tree PSS MiB, stdout, stderr).
+
+    Sampling /proc costs CPU (more with large mappings), so timed runs do not sample: memory
+    comes from a separate sampled run of the same command."""
     t = time.perf_counter()
     p = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     s = TreeSampler(p.pid)
@@ -112,12 +115,18 @@ def med(xs):
     return statistics.median(xs)
 
 
-def cohort_sweep(config, workers, extra=()):
+def cohort_sweep(config, workers, extra=(), sample=False, output="--json"):
     d = tempfile.mkdtemp(prefix="cohort-bench-")
     try:
-        cmd = [COHORT, "sweep", config, "--workers", str(workers), "--study-dir", os.path.join(d, "st"), "--json", *extra]
-        r = timed(cmd, cwd=HERE)
-        return r, json.loads(r[3])
+        cmd = [COHORT, "sweep", config, "--workers", str(workers), "--study-dir", os.path.join(d, "st"), output, *extra]
+        r = timed(cmd, cwd=HERE, sample=sample)
+        if output == "--json":
+            return r, json.loads(r[3])
+        import sqlite3
+        con = sqlite3.connect(os.path.join(d, "st", "study.db"))
+        states = dict(con.execute("SELECT state, count(*) FROM trials GROUP BY state").fetchall())
+        con.close()
+        return r, states
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
@@ -125,16 +134,19 @@ def cohort_sweep(config, workers, extra=()):
 def bench_sweep(reps):
     peer_cmd = [PY, os.path.join(PEERS, "sweep.py"), "--dataset", "synth_clf", "--search", "grid", "--n-jobs", "2", "--reps", "1", "--rss-period", "0"]
     peer, ours = [], []
+    cfg = os.path.join(HERE, "configs", "sweep-synth-clf.toml")
     for _ in range(reps):
         peer.append(timed(peer_cmd, cwd=PEERS))
-        ours.append(cohort_sweep(os.path.join(HERE, "configs", "sweep-synth-clf.toml"), 2))
+        ours.append(cohort_sweep(cfg, 2))
+    peer_mem = timed(peer_cmd, cwd=PEERS, sample=True)
+    ours_mem = cohort_sweep(cfg, 2, sample=True)[0]
     m = re.search(r"cv acc ([0-9.]+)", peer[0][3])
     peer_best = float(m.group(1)) if m else None
     doc = ours[0][1]
     best = doc["best_trial"]
     res = {
-        "peer_wall_s": med([r[0] for r in peer]), "peer_rss_mib": med([r[1] for r in peer]), "peer_pss_mib": med([r[2] for r in peer]),
-        "cohort_wall_s": med([r[0][0] for r in ours]), "cohort_rss_mib": med([r[0][1] for r in ours]), "cohort_pss_mib": med([r[0][2] for r in ours]),
+        "peer_wall_s": med([r[0] for r in peer]), "peer_rss_mib": peer_mem[1], "peer_pss_mib": peer_mem[2],
+        "cohort_wall_s": med([r[0][0] for r in ours]), "cohort_rss_mib": ours_mem[1], "cohort_pss_mib": ours_mem[2],
         "cohort_walls": [r[0][0] for r in ours], "peer_walls": [r[0] for r in peer],
         "cohort_best_accuracy": best["value"], "cohort_best_params": best["params"], "peer_best_accuracy": peer_best,
         "peer_stdout_tail": peer[0][3][-600:],
@@ -177,10 +189,10 @@ def bench_overhead(reps):
         a, b = out.split()
         peer_map.append(float(a))
         peer_whole.append(w / n * 1e6)
-        (r, doc) = cohort_sweep(cfg, 2)
-        assert len(doc["trials"]) == n and all(t["state"] == "complete" for t in doc["trials"])
+        (r, states) = cohort_sweep(cfg, 2, output="-q")
+        assert states == {"complete": n}, states
         ours.append(r[0])
-        (r2, _) = cohort_sweep(small, 2)
+        (r2, _) = cohort_sweep(small, 2, output="-q")
         ours_small.append(r2[0])
     res = {
         "trials": n,
@@ -226,7 +238,7 @@ def bench_scaling(reps):
     return res
 
 
-def cohort_train(config, shards, merge, merges_per_epoch=20):
+def cohort_train(config, shards, merge, merges_per_epoch=20, sample=False):
     d = tempfile.mkdtemp(prefix="cohort-bench-")
     try:
         text = open(config).read().replace('merge = "average"', f'merge = "{merge}"')
@@ -235,7 +247,7 @@ def cohort_train(config, shards, merge, merges_per_epoch=20):
         with open(cfg, "w") as f:
             f.write(text)
         cmd = [COHORT, "train", cfg, "--shards", str(shards), "--study-dir", os.path.join(d, "run"), "--json"]
-        r = timed(cmd, cwd=HERE)
+        r = timed(cmd, cwd=HERE, sample=sample)
         os.remove(cfg)
         return r, json.loads(r[3])
     finally:
@@ -248,13 +260,14 @@ def bench_sgd(reps):
         w, rss, pss, out, err = timed([PY, os.path.join(PEERS, "sgd.py"), "--reps", "1"], cwd=PEERS)
         with open(os.path.join(PEERS, "results", "sgd.json")) as f:
             doc = json.load(f)
-        peer.append((doc["samples_epochs_per_s"]["median"], doc["test_accuracy_raw"], rss))
+        peer.append((doc["samples_epochs_per_s"]["median"], doc["test_accuracy_raw"], doc["max_rss_bytes"] / 2**20))
     cfg = os.path.join(HERE, "configs", "sgd-big.toml")
     res = {"peer_updates_per_s": med([p[0] for p in peer]), "peer_heldout_accuracy": peer[0][1], "peer_rss_mib": med([p[2] for p in peer])}
     print(f"[sgd] scikit-learn SGDClassifier: {res['peer_updates_per_s']/1e6:.2f} M updates/s, held-out accuracy {res['peer_heldout_accuracy']:.4f}, process RSS {res['peer_rss_mib']:.0f} MiB")
     for merge in ("average", "locked", "hogwild"):
         for shards in (1, 2):
             runs = [cohort_train(cfg, shards, merge) for _ in range(reps)]
+            sampled = cohort_train(cfg, shards, merge, sample=True)
             doc = runs[0][1]
             r = {
                 "train_seconds": med([x[1]["train_seconds"] for x in runs]),
@@ -262,8 +275,8 @@ def bench_sgd(reps):
                 "heldout_accuracy": doc["heldout"]["accuracy"],
                 "merges_per_s": med([x[1]["merges_per_second"] for x in runs]),
                 "merge_share": med([x[1]["merge_share"] for x in runs]),
-                "process_tree_rss_mib": med([x[0][1] for x in runs]),
-                "process_tree_pss_mib": med([x[0][2] for x in runs]),
+                "process_tree_rss_mib": sampled[0][1],
+                "process_tree_pss_mib": sampled[0][2],
                 "wall_s": med([x[0][0] for x in runs]),
                 "trainer_private_mib": doc["trainer_private_mib"],
                 "shared_data_mib": doc["shared_data_mib"],

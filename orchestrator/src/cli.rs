@@ -405,7 +405,9 @@ fn run(command: Command) -> Result<u8> {
 }
 
 fn models_text() -> String {
-    let mut s = String::from("Models for `cohort sweep` ([model] name = ...; hyperparameters go in model.params or search.space):\n");
+    let mut s = String::from(
+        "Models for `cohort sweep` ([model] name = ...; hyperparameters go in model.params or search.space):\n",
+    );
     for m in models::catalogue() {
         let kind = match m.problem {
             models::ProblemKind::Classification => "classifier",
@@ -413,8 +415,17 @@ fn models_text() -> String {
         };
         s.push_str(&format!("\n{} ({kind}): {}\n", m.name, m.summary));
         for h in &m.hyperparams {
-            let default = h.default.as_ref().map_or("unset".to_string(), |d| d.to_string());
-            s.push_str(&format!("    {:<22} {:<36} default {:<9} {}\n", h.name, h.kind.expected(), default, h.help));
+            let default = h
+                .default
+                .as_ref()
+                .map_or("unset".to_string(), |d| d.to_string());
+            s.push_str(&format!(
+                "    {:<22} {:<36} default {:<9} {}\n",
+                h.name,
+                h.kind.expected(),
+                default,
+                h.help
+            ));
         }
     }
     s.push_str("\nModels for `cohort train` (see configs/sgd-logistic.toml): sgd_logistic, sgd_linear_regression, mlp.\n");

@@ -86,7 +86,9 @@ pub enum SchedulerError {
 struct Assignment {
     trial: u64,
     attempt: u32,
+    /// When we heard it started (for the timeout), and when the trainer says it did.
     started: Option<Instant>,
+    started_at: Option<f64>,
 }
 
 enum SlotState {
@@ -364,6 +366,7 @@ impl Scheduler<'_> {
                     trial,
                     attempt,
                     started: None,
+                    started_at: None,
                 });
             }
         }
@@ -420,13 +423,14 @@ impl Scheduler<'_> {
             return Ok(());
         };
         match event {
-            Event::TrialStarted { trial, attempt } => {
+            Event::TrialStarted { trial, attempt, at } => {
                 if let Some(a) = slot
                     .queue
                     .iter_mut()
                     .find(|a| a.trial == trial && a.attempt == attempt)
                 {
                     a.started = Some(Instant::now());
+                    a.started_at = Some(at);
                 }
                 write(
                     &self.store,
@@ -434,7 +438,7 @@ impl Scheduler<'_> {
                         trial,
                         attempt,
                         worker,
-                        at: now(),
+                        at,
                     },
                 )?;
             }
@@ -460,10 +464,12 @@ impl Scheduler<'_> {
                 trial,
                 attempt,
                 folds,
+                at,
             } => {
+                // Trainer-stamped: a queued trial's receipt says nothing about when it ran.
                 let took = pop_assignment(slot, trial)
-                    .and_then(|a| a.started)
-                    .map(|s| s.elapsed());
+                    .and_then(|a| a.started_at)
+                    .map(|s| Duration::from_secs_f64((at - s).max(0.0)));
                 self.consecutive_deaths = 0;
                 let values: Vec<f64> = folds
                     .iter()
@@ -476,7 +482,7 @@ impl Scheduler<'_> {
                         trial,
                         attempt,
                         folds,
-                        at: now(),
+                        at,
                     },
                 )?;
                 debug!(
@@ -506,6 +512,7 @@ impl Scheduler<'_> {
                 attempt,
                 kind,
                 message,
+                at,
             } => {
                 pop_assignment(slot, trial);
                 self.consecutive_deaths = 0;
@@ -517,7 +524,7 @@ impl Scheduler<'_> {
                         attempt,
                         state: TrialState::Failed,
                         error: message,
-                        at: now(),
+                        at,
                     },
                 )?;
                 self.progress.finished += 1;

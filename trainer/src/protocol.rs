@@ -169,6 +169,8 @@ pub enum Event {
         trial: TrialId,
         /// Which attempt.
         attempt: u32,
+        /// When, in Unix seconds (stamped here: queued trials start long after they were sent).
+        at: f64,
     },
     /// A fold finished: the intermediate value of a trial (all but the last fold, once the
     /// trial has run 10 ms: shorter trials report only when finished).
@@ -190,6 +192,8 @@ pub enum Event {
         attempt: u32,
         /// Scores of each fold, in fold order.
         folds: Vec<FoldScores>,
+        /// When, in Unix seconds.
+        at: f64,
     },
     /// A trial failed; the trainer goes on.
     TrialFailed {
@@ -201,5 +205,15 @@ pub enum Event {
         kind: FailureKind,
         /// The message.
         message: String,
+        /// When, in Unix seconds.
+        at: f64,
     },
+}
+
+/// Now as Unix seconds (trainers and orchestrator share the machine's clock).
+pub fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }

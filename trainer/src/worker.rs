@@ -7,7 +7,9 @@ use models::{CrossValidator, DataView, Folds, Problem};
 use tracing::{debug, info, warn};
 
 use crate::fault::Faults;
-use crate::protocol::{Event, FailureKind, PROTOCOL_VERSION, SweepSetup, Task, TrialTask};
+use crate::protocol::{
+    Event, FailureKind, PROTOCOL_VERSION, SweepSetup, Task, TrialTask, unix_now,
+};
 
 /// What the orchestrator tells a trainer on its command line.
 #[derive(Debug, Clone)]
@@ -116,6 +118,7 @@ fn sweep(
                         trial: trial.trial,
                         attempt: trial.attempt,
                         folds,
+                        at: unix_now(),
                     },
                     Err((kind, message)) => {
                         warn!(trial = trial.trial, %message, "trial failed");
@@ -124,6 +127,7 @@ fn sweep(
                             attempt: trial.attempt,
                             kind,
                             message,
+                            at: unix_now(),
                         }
                     }
                 };
@@ -157,6 +161,7 @@ fn run_trial(
     let started = Event::TrialStarted {
         trial: task.trial,
         attempt: task.attempt,
+        at: unix_now(),
     };
     events
         .send(started)
