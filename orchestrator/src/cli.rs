@@ -432,6 +432,9 @@ fn models_text() -> String {
     s
 }
 
+/// Rows of the table printed at the end of a sweep.
+const SUMMARY_ROWS: usize = 20;
+
 fn finish(outcome: study::StudyOutcome, json: bool) -> Result<u8> {
     let status = match outcome.end {
         SweepEnd::Finished => "finished",
@@ -444,7 +447,15 @@ fn finish(outcome: study::StudyOutcome, json: bool) -> Result<u8> {
             serde_json::to_string_pretty(&report::study_json(view, status))?
         ))?;
     } else {
-        let mut text = report::table(view, None, None);
+        // A long table helps nobody at the end of a sweep: the best rows, and where the rest are.
+        let mut text = report::table(view, Some(SUMMARY_ROWS), None);
+        if view.trials.len() > SUMMARY_ROWS {
+            text.push_str(&format!(
+                "… {} more trials: cohort results {}\n",
+                view.trials.len() - SUMMARY_ROWS,
+                outcome.dir.display()
+            ));
+        }
         match view.best() {
             Some(b) => {
                 let params: Vec<String> =

@@ -40,6 +40,8 @@ const PREFETCH_BELOW: Duration = Duration::from_millis(20);
 /// How much work (by mean trial time) to keep queued at a worker, at most `MAX_DEPTH` trials.
 const QUEUED_WORK: Duration = Duration::from_millis(2);
 const MAX_DEPTH: usize = 8;
+/// The scheduler wakes at least this often to check timeouts, signals and progress.
+const TICK: Duration = Duration::from_millis(50);
 
 /// What the scheduler needs to run a sweep.
 pub struct SweepJob<'a> {
@@ -142,11 +144,11 @@ impl TrialQueue {
         q
     }
 
-    /// The next trial to run: (number, attempt, params, whether it is new to the store).
-    fn next(&mut self) -> Option<(u64, u32, Params, bool)> {
+    /// The next trial to run: (number, attempt, params).
+    fn next(&mut self) -> Option<(u64, u32, Params)> {
         if let Some((t, a)) = self.pending.pop_front() {
             let p = self.params.get(&t).cloned().unwrap_or_default();
-            return Some((t, a, p, false));
+            return Some((t, a, p));
         }
         while self.next_new < self.sampler.len() {
             let n = self.next_new;
@@ -157,7 +159,7 @@ impl TrialQueue {
             let mut p = self.fixed.clone();
             p.extend(self.sampler.propose(n)?);
             self.params.insert(n, p.clone());
-            return Some((n, 1, p, true));
+            return Some((n, 1, p));
         }
         None
     }
@@ -259,7 +261,7 @@ impl Scheduler<'_> {
                 self.log_progress(true);
                 return Ok(SweepEnd::Finished);
             }
-            match self.rx.recv_timeout(Duration::from_millis(50)) {
+            match self.rx.recv_timeout(TICK) {
                 Ok(msg) => self.handle(msg)?,
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
@@ -319,23 +321,16 @@ impl Scheduler<'_> {
                 if slot.queue.len() >= depth {
                     break;
                 }
-                let Some((trial, attempt, params, new)) = self.queue.next() else {
+                let Some((trial, attempt, params)) = self.queue.next() else {
                     return Ok(());
                 };
-                if new {
-                    write(
-                        &self.store,
-                        Write::InsertTrial {
-                            trial,
-                            params: params.clone(),
-                        },
-                    )?;
-                }
+                // The trial's row is written when it starts (one statement, not two).
                 let full = match models::catalogue::check_params(self.job.model, &params) {
                     Ok(p) => p,
                     Err(e) => {
                         // The config was checked at the edge, so this is a sampler bug: record it, go on.
                         let error = e.to_string();
+                        write(&self.store, Write::InsertTrial { trial, params })?;
                         write(
                             &self.store,
                             Write::Ended {
@@ -416,6 +411,13 @@ impl Scheduler<'_> {
     }
 
     fn on_event(&mut self, worker: WorkerId, event: Event) -> Result<(), SchedulerError> {
+        // A result may carry the start of the worker's next trial (see `TrialStart`).
+        let follow = match &event {
+            Event::TrialFinished { next_started, .. } | Event::TrialFailed { next_started, .. } => {
+                *next_started
+            }
+            _ => None,
+        };
         let Some(i) = self.slot_of(worker) else {
             return Ok(());
         };
@@ -432,10 +434,12 @@ impl Scheduler<'_> {
                     a.started = Some(Instant::now());
                     a.started_at = Some(at);
                 }
+                let params = self.queue.params.get(&trial).cloned().unwrap_or_default();
                 write(
                     &self.store,
                     Write::Started {
                         trial,
+                        params,
                         attempt,
                         worker,
                         at,
@@ -465,6 +469,7 @@ impl Scheduler<'_> {
                 attempt,
                 folds,
                 at,
+                next_started: _,
             } => {
                 // Trainer-stamped: a queued trial's receipt says nothing about when it ran.
                 let took = pop_assignment(slot, trial)
@@ -485,6 +490,7 @@ impl Scheduler<'_> {
                         at,
                     },
                 )?;
+                self.queue.params.remove(&trial);
                 debug!(
                     trial,
                     worker,
@@ -513,6 +519,7 @@ impl Scheduler<'_> {
                 kind,
                 message,
                 at,
+                next_started: _,
             } => {
                 pop_assignment(slot, trial);
                 self.consecutive_deaths = 0;
@@ -527,10 +534,19 @@ impl Scheduler<'_> {
                         at,
                     },
                 )?;
+                self.queue.params.remove(&trial);
                 self.progress.finished += 1;
                 self.progress.failed += 1;
             }
             other => warn!(worker, "unexpected event ignored: {other:?}"),
+        }
+        if let Some(next) = follow {
+            let started = Event::TrialStarted {
+                trial: next.trial,
+                attempt: next.attempt,
+                at: next.at,
+            };
+            self.on_event(worker, started)?;
         }
         Ok(())
     }
@@ -595,6 +611,7 @@ impl Scheduler<'_> {
             if state == TrialState::Waiting {
                 self.queue.pending.push_front((a.trial, a.attempt + 1));
             } else {
+                self.queue.params.remove(&a.trial);
                 self.progress.finished += 1;
                 self.progress.failed += 1;
             }

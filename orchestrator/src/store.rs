@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use models::{FoldScores, Metric, Params};
+use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
@@ -393,34 +394,44 @@ impl Store {
         Ok(())
     }
 
-    /// Record a newly proposed trial.
+    /// Record a trial that has not started (one that failed before it could).
     pub fn insert_trial(&mut self, trial: u64, params: &Params) -> Result<(), StoreError> {
         self.begin()?;
-        let json = serde_json::to_string(params).map_err(|e| StoreError::Corrupt {
-            path: self.path.clone(),
-            message: e.to_string(),
-        })?;
+        let json = self.params_json(params)?;
         self.conn
-            .prepare_cached("INSERT INTO trials (trial, params, state) VALUES (?1, ?2, 'waiting')")
+            .prepare_cached(
+                "INSERT OR IGNORE INTO trials (trial, params, state) VALUES (?1, ?2, 'waiting')",
+            )
             .and_then(|mut s| s.execute(params![trial as i64, json]))
             .map_err(|e| self.err(e))?;
         Ok(())
     }
 
-    /// An attempt of `trial` started on `worker`.
+    fn params_json(&self, params: &Params) -> Result<String, StoreError> {
+        serde_json::to_string(params).map_err(|e| StoreError::Corrupt {
+            path: self.path.clone(),
+            message: e.to_string(),
+        })
+    }
+
+    /// An attempt of `trial` started on `worker`: its row is created (first attempt) or updated.
     pub fn trial_started(
         &mut self,
         trial: u64,
+        params: &Params,
         attempt: u32,
         worker: u32,
         at: f64,
     ) -> Result<(), StoreError> {
         self.begin()?;
-        let c = &self.conn;
-        c.prepare_cached("UPDATE trials SET state = 'running', attempts = ?2, worker = ?3, started_at = ?4, finished_at = NULL, duration_s = NULL WHERE trial = ?1")
-            .and_then(|mut s| s.execute(params![trial as i64, attempt, worker, at]))
-            .and_then(|_| c.prepare_cached("INSERT OR REPLACE INTO attempts (trial, attempt, worker, started_at, state) VALUES (?1, ?2, ?3, ?4, 'running')"))
-            .and_then(|mut s| s.execute(params![trial as i64, attempt, worker, at]))
+        let json = self.params_json(params)?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO trials (trial, params, state, attempts, worker, started_at) VALUES (?1, ?2, 'running', ?3, ?4, ?5)
+                 ON CONFLICT(trial) DO UPDATE SET state = 'running', attempts = excluded.attempts, worker = excluded.worker,
+                 started_at = excluded.started_at, finished_at = NULL, duration_s = NULL",
+            )
+            .and_then(|mut s| s.execute(params![trial as i64, json, attempt, worker, at]))
             .map_err(|e| self.err(e))?;
         Ok(())
     }
@@ -445,49 +456,74 @@ impl Store {
     pub fn trial_finished(
         &mut self,
         trial: u64,
-        attempt: u32,
         folds: &[FoldScores],
         metrics: &[Metric],
         at: f64,
     ) -> Result<(), StoreError> {
         self.begin()?;
         let t = trial as i64;
-        let c = &self.conn;
-        let w = |e| self.err(e);
-        let mut objective = None;
+        // One multi-row insert per table: a short trial's cost is mostly statements.
+        let mut rows: Vec<Value> = Vec::with_capacity(folds.len() * metrics.len() * 4);
         for (fold, scores) in folds.iter().enumerate() {
             for (metric, value) in scores {
-                c.prepare_cached("INSERT OR REPLACE INTO fold_metrics (trial, fold, metric, value) VALUES (?1, ?2, ?3, ?4)")
-                    .and_then(|mut s| s.execute(params![t, fold as i64, metric.name(), value]))
-                    .map_err(w)?;
+                rows.extend([
+                    Value::Integer(t),
+                    Value::Integer(fold as i64),
+                    Value::Text(metric.name().into()),
+                    Value::Real(*value),
+                ]);
             }
         }
+        self.insert_rows("fold_metrics (trial, fold, metric, value)", 4, rows)?;
+        let mut summaries: Vec<Value> = Vec::with_capacity(metrics.len() * 4);
+        let mut objective = None;
         for metric in metrics {
             let values: Vec<f64> = folds
                 .iter()
                 .filter_map(|f| f.get(metric).copied())
                 .collect();
             let s = summarize(&values);
-            c.prepare_cached("INSERT OR REPLACE INTO trial_metrics (trial, metric, mean, std) VALUES (?1, ?2, ?3, ?4)")
-                .and_then(|mut st| st.execute(params![t, metric.name(), s.mean, s.std]))
-                .map_err(w)?;
-            if objective.is_none() {
-                objective = Some(s);
-            }
+            summaries.extend([
+                Value::Integer(t),
+                Value::Text(metric.name().into()),
+                Value::Real(s.mean),
+                Value::Real(s.std),
+            ]);
+            objective.get_or_insert(s);
         }
+        self.insert_rows("trial_metrics (trial, metric, mean, std)", 4, summaries)?;
         let s = objective.unwrap_or(Summary {
             mean: f64::NAN,
             std: f64::NAN,
         });
-        c.prepare_cached("UPDATE trials SET state = 'complete', value = ?2, value_std = ?3, finished_at = ?4, duration_s = ?4 - started_at, error = NULL WHERE trial = ?1")
+        self.conn
+            .prepare_cached(
+                "UPDATE trials SET state = 'complete', value = ?2, value_std = ?3, finished_at = ?4, duration_s = ?4 - started_at, error = NULL WHERE trial = ?1",
+            )
             .and_then(|mut st| st.execute(params![t, s.mean, s.std, at]))
-            .and_then(|_| c.prepare_cached("UPDATE attempts SET state = 'complete', finished_at = ?3 WHERE trial = ?1 AND attempt = ?2"))
-            .and_then(|mut st| st.execute(params![t, attempt, at]))
-            .map_err(w)?;
+            .map_err(|e| self.err(e))?;
         Ok(())
     }
 
-    /// An attempt ended without scores: the trial moves to `state` (Waiting for a retry).
+    /// `INSERT OR REPLACE INTO {table}` of `values.len() / width` rows in one statement.
+    fn insert_rows(&self, table: &str, width: usize, values: Vec<Value>) -> Result<(), StoreError> {
+        if values.is_empty() {
+            return Ok(());
+        }
+        let row = format!("({})", vec!["?"; width].join(", "));
+        let sql = format!(
+            "INSERT OR REPLACE INTO {table} VALUES {}",
+            vec![row.as_str(); values.len() / width].join(", ")
+        );
+        self.conn
+            .prepare_cached(&sql)
+            .and_then(|mut st| st.execute(rusqlite::params_from_iter(values)))
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// An attempt ended without scores: it joins the `attempts` history and the trial moves to
+    /// `state` (Waiting for a retry).
     pub fn attempt_ended(
         &mut self,
         trial: u64,
@@ -504,11 +540,14 @@ impl Store {
         } else {
             state.name()
         };
-        c.prepare_cached("UPDATE trials SET state = ?2, error = ?3, finished_at = ?4, duration_s = ?4 - started_at WHERE trial = ?1")
-            .and_then(|mut s| s.execute(params![t, state.name(), error, at]))
-            .and_then(|_| c.prepare_cached("UPDATE attempts SET state = ?3, error = ?4, finished_at = ?5 WHERE trial = ?1 AND attempt = ?2"))
-            .and_then(|mut s| s.execute(params![t, attempt, attempt_state, error, at]))
-            .map_err(|e| self.err(e))?;
+        c.prepare_cached(
+            "INSERT OR REPLACE INTO attempts (trial, attempt, worker, started_at, finished_at, state, error)
+             SELECT trial, ?2, worker, started_at, ?5, ?3, ?4 FROM trials WHERE trial = ?1",
+        )
+        .and_then(|mut s| s.execute(params![t, attempt, attempt_state, error, at]))
+        .and_then(|_| c.prepare_cached("UPDATE trials SET state = ?2, error = ?3, finished_at = ?4, duration_s = ?4 - started_at WHERE trial = ?1"))
+        .and_then(|mut s| s.execute(params![t, state.name(), error, at]))
+        .map_err(|e| self.err(e))?;
         Ok(())
     }
 
@@ -666,13 +705,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut s = Store::create(dir.path(), &meta()).unwrap();
         let p: Params = BTreeMap::from([("C".to_string(), models::ParamValue::Float(0.1))]);
-        s.insert_trial(0, &p).unwrap();
-        s.trial_started(0, 1, 3, 100.0).unwrap();
+        s.trial_started(0, &p, 1, 3, 100.0).unwrap();
         let folds = vec![
             BTreeMap::from([(Metric::Accuracy, 0.8)]),
             BTreeMap::from([(Metric::Accuracy, 0.9)]),
         ];
-        s.trial_finished(0, 1, &folds, &[Metric::Accuracy], 101.5)
+        s.trial_finished(0, &folds, &[Metric::Accuracy], 101.5)
             .unwrap();
         s.commit().unwrap();
         let r = Store::open_readonly(dir.path()).unwrap().trials().unwrap();
@@ -733,6 +771,8 @@ pub enum Write {
     Started {
         /// Which trial.
         trial: u64,
+        /// Its hyperparameters (the row is created when the trial first starts).
+        params: Params,
         /// Which attempt.
         attempt: u32,
         /// On which worker.
@@ -835,10 +875,11 @@ impl Store {
             Write::InsertTrial { trial, params } => self.insert_trial(trial, &params),
             Write::Started {
                 trial,
+                params,
                 attempt,
                 worker,
                 at,
-            } => self.trial_started(trial, attempt, worker, at),
+            } => self.trial_started(trial, &params, attempt, worker, at),
             Write::Intermediate {
                 trial,
                 attempt,
@@ -846,11 +887,8 @@ impl Store {
                 value,
             } => self.intermediate(trial, attempt, step, value),
             Write::Finished {
-                trial,
-                attempt,
-                folds,
-                at,
-            } => self.trial_finished(trial, attempt, &folds, metrics, at),
+                trial, folds, at, ..
+            } => self.trial_finished(trial, &folds, metrics, at),
             Write::Ended {
                 trial,
                 attempt,

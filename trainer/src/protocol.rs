@@ -194,6 +194,9 @@ pub enum Event {
         folds: Vec<FoldScores>,
         /// When, in Unix seconds.
         at: f64,
+        /// The next trial, if it was already queued here and started at once: its start rides
+        /// on this message instead of a `TrialStarted` of its own.
+        next_started: Option<TrialStart>,
     },
     /// A trial failed; the trainer goes on.
     TrialFailed {
@@ -207,7 +210,20 @@ pub enum Event {
         message: String,
         /// When, in Unix seconds.
         at: f64,
+        /// The next trial, if it started at once (as in `TrialFinished`).
+        next_started: Option<TrialStart>,
     },
+}
+
+/// A trial's start, announced inside the previous trial's result.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TrialStart {
+    /// Which trial.
+    pub trial: TrialId,
+    /// Which attempt.
+    pub attempt: u32,
+    /// When, in Unix seconds.
+    pub at: f64,
 }
 
 /// Now as Unix seconds (trainers and orchestrator share the machine's clock).

@@ -8,7 +8,8 @@ use tracing::{debug, info, warn};
 
 use crate::fault::Faults;
 use crate::protocol::{
-    Event, FailureKind, PROTOCOL_VERSION, SweepSetup, Task, TrialTask, unix_now,
+    Event, FailureKind, PROTOCOL_VERSION, SweepSetup, Task, TrialId, TrialStart, TrialTask,
+    unix_now,
 };
 
 /// What the orchestrator tells a trainer on its command line.
@@ -106,19 +107,53 @@ fn sweep(
         folds.map(|f| CrossValidator::new(view, setup.problem.clone(), f, setup.standardize));
     let faults = Faults::from_env();
     info!(rows = view.n_rows(), model = %setup.model, "sweep setup received");
-    while let Some(task) = next_task(tasks)? {
+    // A task already fetched (by the peek after a trial), and the start already announced.
+    let mut queued: Option<Task> = None;
+    let mut announced: Option<(TrialId, u32)> = None;
+    loop {
+        let task = match queued.take() {
+            Some(t) => t,
+            None => match next_task(tasks)? {
+                Some(t) => t,
+                None => break,
+            },
+        };
         match task {
             Task::Trial(trial) => {
+                if announced.take() != Some((trial.trial, trial.attempt)) {
+                    let started = Event::TrialStarted {
+                        trial: trial.trial,
+                        attempt: trial.attempt,
+                        at: unix_now(),
+                    };
+                    events.send(started).map_err(ipc_err)?;
+                }
                 let outcome = match &mut validator {
                     Ok(v) => run_trial(v, &setup, &trial, &faults, events),
                     Err(e) => Err((FailureKind::Error, e.to_string())),
+                };
+                let at = unix_now();
+                // Short trials queue up here: when the next one is waiting, it starts now and
+                // its start rides on this result (one message per trial instead of two).
+                queued = tasks.try_recv().ok();
+                let next_started = match &queued {
+                    Some(Task::Trial(n)) => {
+                        announced = Some((n.trial, n.attempt));
+                        Some(TrialStart {
+                            trial: n.trial,
+                            attempt: n.attempt,
+                            at,
+                        })
+                    }
+                    _ => None,
                 };
                 let event = match outcome {
                     Ok(folds) => Event::TrialFinished {
                         trial: trial.trial,
                         attempt: trial.attempt,
                         folds,
-                        at: unix_now(),
+                        at,
+                        next_started,
                     },
                     Err((kind, message)) => {
                         warn!(trial = trial.trial, %message, "trial failed");
@@ -127,7 +162,8 @@ fn sweep(
                             attempt: trial.attempt,
                             kind,
                             message,
-                            at: unix_now(),
+                            at,
+                            next_started,
                         }
                     }
                 };
@@ -158,14 +194,6 @@ fn run_trial(
     faults: &Faults,
     events: &IpcSender<Event>,
 ) -> TrialOutcome {
-    let started = Event::TrialStarted {
-        trial: task.trial,
-        attempt: task.attempt,
-        at: unix_now(),
-    };
-    events
-        .send(started)
-        .map_err(|e| (FailureKind::Error, format!("ipc: {e}")))?;
     let n_folds = setup.folds;
     let started = std::time::Instant::now();
     let result = panic::catch_unwind(AssertUnwindSafe(|| {
