@@ -41,26 +41,46 @@ enum Tagged {
     Str(String),
 }
 
-/// The human-readable form: the bare value.
-#[derive(Serialize, Deserialize)]
-#[serde(untagged)]
-enum Untagged {
-    Bool(bool),
-    Int(i64),
-    Float(f64),
-    Str(String),
+/// Reads a bare JSON value as the matching variant.
+struct BareVisitor;
+
+impl serde::de::Visitor<'_> for BareVisitor {
+    type Value = ParamValue;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a number, a string or true/false")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<ParamValue, E> {
+        Ok(ParamValue::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<ParamValue, E> {
+        Ok(ParamValue::Int(v))
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<ParamValue, E> {
+        i64::try_from(v)
+            .map(ParamValue::Int)
+            .map_err(|_| E::custom(format!("integer {v} is too large")))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<ParamValue, E> {
+        Ok(ParamValue::Float(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<ParamValue, E> {
+        Ok(ParamValue::Str(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<ParamValue, E> {
+        Ok(ParamValue::Str(v))
+    }
 }
 
 impl Serialize for ParamValue {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         if s.is_human_readable() {
             match self {
-                ParamValue::Bool(b) => Untagged::Bool(*b),
-                ParamValue::Int(i) => Untagged::Int(*i),
-                ParamValue::Float(x) => Untagged::Float(*x),
-                ParamValue::Str(v) => Untagged::Str(v.clone()),
+                ParamValue::Bool(b) => s.serialize_bool(*b),
+                ParamValue::Int(i) => s.serialize_i64(*i),
+                ParamValue::Float(x) => s.serialize_f64(*x),
+                ParamValue::Str(v) => s.serialize_str(v),
             }
-            .serialize(s)
         } else {
             match self {
                 ParamValue::Bool(b) => Tagged::Bool(*b),
@@ -76,12 +96,8 @@ impl Serialize for ParamValue {
 impl<'de> Deserialize<'de> for ParamValue {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         Ok(if d.is_human_readable() {
-            match Untagged::deserialize(d)? {
-                Untagged::Bool(b) => ParamValue::Bool(b),
-                Untagged::Int(i) => ParamValue::Int(i),
-                Untagged::Float(x) => ParamValue::Float(x),
-                Untagged::Str(v) => ParamValue::Str(v),
-            }
+            // The value's own type decides (no trying variant after variant).
+            d.deserialize_any(BareVisitor)?
         } else {
             match Tagged::deserialize(d)? {
                 Tagged::Bool(b) => ParamValue::Bool(b),
@@ -438,5 +454,26 @@ mod tests {
             None
         );
         assert_eq!(HyperKind::Bool.accept(&ParamValue::Int(1)), None);
+    }
+}
+
+#[cfg(test)]
+mod json_tests {
+    use super::{ParamValue, Params};
+
+    #[test]
+    fn params_are_bare_values_in_json_and_read_back_as_the_same_variants() {
+        let text = r#"{"C":0.1,"criterion":"gini","fit_intercept":true,"max_depth":3}"#;
+        let p: Params = serde_json::from_str(text).unwrap();
+        assert_eq!(p["C"], ParamValue::Float(0.1));
+        assert_eq!(p["criterion"], ParamValue::Str("gini".into()));
+        assert_eq!(p["fit_intercept"], ParamValue::Bool(true));
+        assert_eq!(p["max_depth"], ParamValue::Int(3));
+        assert_eq!(serde_json::to_string(&p).unwrap(), text);
+    }
+
+    #[test]
+    fn a_json_null_is_not_a_hyperparameter_value() {
+        assert!(serde_json::from_str::<ParamValue>("null").is_err());
     }
 }

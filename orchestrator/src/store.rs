@@ -38,21 +38,21 @@ CREATE TABLE trial_metrics (
     mean   REAL NOT NULL,
     std    REAL NOT NULL,
     PRIMARY KEY (trial, metric)
-);
+) WITHOUT ROWID;
 CREATE TABLE fold_metrics (
     trial  INTEGER NOT NULL REFERENCES trials(trial),
     fold   INTEGER NOT NULL,
     metric TEXT NOT NULL,
     value  REAL NOT NULL,
     PRIMARY KEY (trial, fold, metric)
-);
+) WITHOUT ROWID;
 CREATE TABLE intermediate_values (
     trial   INTEGER NOT NULL REFERENCES trials(trial),
     attempt INTEGER NOT NULL,
     step    INTEGER NOT NULL,
     value   REAL NOT NULL,
     PRIMARY KEY (trial, attempt, step)
-);
+) WITHOUT ROWID;
 CREATE TABLE attempts (
     trial       INTEGER NOT NULL REFERENCES trials(trial),
     attempt     INTEGER NOT NULL,
@@ -62,7 +62,7 @@ CREATE TABLE attempts (
     state       TEXT NOT NULL,
     error       TEXT,
     PRIMARY KEY (trial, attempt)
-);
+) WITHOUT ROWID;
 ";
 
 /// Why the store could not be read or written.
