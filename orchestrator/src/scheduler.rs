@@ -734,7 +734,7 @@ impl Scheduler<'_> {
 
 /// Queue a write for the store thread.
 fn write(store: &StoreWriter, w: Write) -> Result<(), SchedulerError> {
-    store.send(w).map_err(|()| SchedulerError::StoreGone)
+    store.send(w).map_err(|_| SchedulerError::StoreGone)
 }
 
 fn pop_assignment(slot: &mut Slot, trial: u64) -> Option<Assignment> {

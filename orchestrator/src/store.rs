@@ -817,6 +817,11 @@ pub enum Write {
     },
 }
 
+/// The store thread has stopped (on an error that `StoreWriter::finish` returns).
+#[derive(Debug, thiserror::Error)]
+#[error("the store writer stopped")]
+pub struct WriterStopped;
+
 /// The store on its own thread: the scheduler hands it writes and never waits for the disk.
 ///
 /// Group commit: the thread applies the first write that arrives, then every write already
@@ -851,8 +856,12 @@ impl StoreWriter {
     }
 
     /// Queue a write. Fails only if the writer has stopped on an error: `finish` returns it.
-    pub fn send(&self, write: Write) -> Result<(), ()> {
-        self.tx.as_ref().ok_or(())?.send(write).map_err(|_| ())
+    pub fn send(&self, write: Write) -> Result<(), WriterStopped> {
+        self.tx
+            .as_ref()
+            .ok_or(WriterStopped)?
+            .send(write)
+            .map_err(|_| WriterStopped)
     }
 
     /// Commit everything queued and return the store, or the first error the writer met.
