@@ -449,8 +449,24 @@ pub fn train(config: &Path, opts: &TrainOptions) -> Result<TrainSummary> {
         cores: crate::study::usable_cores(),
     };
     let started = Instant::now();
-    let eval = |params: &[f64]| model.evaluate(params, test_x.view(), test_y.view());
-    let run = Coordinator::new(&pool, shards, cfg.epochs, &setup, &pa, &eval).run();
+    // Per-epoch evaluation runs on a low-priority thread: on a busy machine it takes the gaps
+    // (a trainer waiting at a round's barrier) instead of pre-empting a trainer, which in
+    // `average` mode would hold every other shard at the barrier too.
+    let (to_eval, eval_in) = mpsc::channel::<(u32, Vec<f64>)>();
+    let (eval_out, from_eval) = mpsc::channel::<(u32, Result<Metrics, models::sgd::SgdError>)>();
+    let (model_ref, test_x_ref, test_y_ref) = (&model, &test_x, &test_y);
+    let run = std::thread::scope(|scope| {
+        scope.spawn(move || {
+            lower_thread_priority();
+            for (epoch, params) in eval_in {
+                let m = model_ref.evaluate(&params, test_x_ref.view(), test_y_ref.view());
+                if eval_out.send((epoch, m)).is_err() {
+                    break;
+                }
+            }
+        });
+        Coordinator::new(&pool, shards, cfg.epochs, &setup, &pa, to_eval, from_eval).run()
+    });
     let train_seconds = started.elapsed().as_secs_f64();
     let outcome = run?;
     let mut params = vec![0.0; model.n_params()];
@@ -666,14 +682,32 @@ struct ShardSlot {
     deaths_in_a_row: u32,
 }
 
-type Eval<'a> = dyn Fn(&[f64]) -> Result<Metrics, models::sgd::SgdError> + 'a;
+/// Make the calling thread yield to every normal-priority thread (nice 19).
+fn lower_thread_priority() {
+    // SAFETY: gettid has no preconditions; setpriority on our own thread id only changes its
+    // scheduling priority (Linux applies PRIO_PROCESS with a thread id to that thread).
+    unsafe {
+        let tid = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 19);
+    }
+}
+
+/// Epoch statistics waiting for their held-out evaluation.
+struct PendingEpoch {
+    train_loss: f64,
+    merges: u64,
+    samples: u64,
+    elapsed_s: f64,
+}
 
 struct Coordinator<'a> {
     pool: &'a PoolSpec,
     epochs: u32,
     setup: &'a dyn Fn(usize, u32) -> TrainSetup,
     pa: &'a ParamArray,
-    eval: &'a Eval<'a>,
+    to_eval: Option<mpsc::Sender<(u32, Vec<f64>)>>,
+    from_eval: mpsc::Receiver<(u32, Result<Metrics, models::sgd::SgdError>)>,
+    pending: BTreeMap<u32, PendingEpoch>,
     slots: Vec<ShardSlot>,
     next_id: WorkerId,
     tx: mpsc::Sender<Inbox>,
@@ -695,7 +729,8 @@ impl<'a> Coordinator<'a> {
         epochs: u32,
         setup: &'a dyn Fn(usize, u32) -> TrainSetup,
         pa: &'a ParamArray,
-        eval: &'a Eval<'a>,
+        to_eval: mpsc::Sender<(u32, Vec<f64>)>,
+        from_eval: mpsc::Receiver<(u32, Result<Metrics, models::sgd::SgdError>)>,
     ) -> Coordinator<'a> {
         let (tx, rx) = mpsc::channel();
         let slots = (0..shards)
@@ -712,7 +747,9 @@ impl<'a> Coordinator<'a> {
             epochs,
             setup,
             pa,
-            eval,
+            to_eval: Some(to_eval),
+            from_eval,
+            pending: BTreeMap::new(),
             slots,
             next_id: 0,
             tx,
@@ -747,7 +784,11 @@ impl<'a> Coordinator<'a> {
     fn run(mut self) -> Result<Outcome> {
         let result = self.drive();
         self.stop_all();
+        // No more epochs to evaluate: let the evaluation thread finish what it has.
+        drop(self.to_eval.take());
+        let evaluated = self.collect_evaluations(true);
         result?;
+        evaluated?;
         Ok(Outcome {
             history: self.history,
             respawns: self.respawns,
@@ -772,6 +813,7 @@ impl<'a> Coordinator<'a> {
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return Err(anyhow!("inbox closed")),
             }
+            self.collect_evaluations(false)?;
         }
         Ok(())
     }
@@ -852,23 +894,52 @@ impl<'a> Coordinator<'a> {
         Ok(())
     }
 
-    /// Evaluate the merged parameters after every shard has finished an epoch.
+    /// After every shard has finished an epoch, hand a snapshot of the merged parameters to
+    /// the evaluation thread.
     fn evaluate_done_epochs(&mut self) -> Result<()> {
         let done = self.slots.iter().map(|s| s.next_epoch).min().unwrap_or(0);
         while self.evaluated < done {
             let epoch = self.evaluated;
             let mut params = vec![0.0; self.pa.len()];
             self.pa.snapshot(&mut params)?;
-            let heldout = (self.eval)(&params).context("evaluating the merged parameters")?;
             let (samples, loss, merges, _) =
                 self.epoch_stats.get(&epoch).copied().unwrap_or_default();
-            let rec = EpochRecord {
+            let elapsed_s = self.started.elapsed().as_secs_f64();
+            self.pending.insert(
                 epoch,
-                heldout,
-                train_loss: loss / samples.max(1) as f64,
-                merges,
-                samples,
-                elapsed_s: self.started.elapsed().as_secs_f64(),
+                PendingEpoch {
+                    train_loss: loss / samples.max(1) as f64,
+                    merges,
+                    samples,
+                    elapsed_s,
+                },
+            );
+            if let Some(tx) = &self.to_eval {
+                tx.send((epoch, params))
+                    .map_err(|_| anyhow!("the evaluation thread stopped"))?;
+            }
+            self.evaluated += 1;
+        }
+        Ok(())
+    }
+
+    /// Record (and log) the evaluations that are done; with `wait`, all of them.
+    fn collect_evaluations(&mut self, wait: bool) -> Result<()> {
+        loop {
+            let (epoch, heldout) = if wait {
+                match self.from_eval.recv() {
+                    Ok(r) => r,
+                    Err(_) => return Ok(()),
+                }
+            } else {
+                match self.from_eval.try_recv() {
+                    Ok(r) => r,
+                    Err(_) => return Ok(()),
+                }
+            };
+            let heldout = heldout.context("evaluating the merged parameters")?;
+            let Some(p) = self.pending.remove(&epoch) else {
+                continue;
             };
             let shown = match heldout {
                 Metrics::Classification { accuracy, log_loss } => {
@@ -880,14 +951,19 @@ impl<'a> Coordinator<'a> {
                 "epoch {}/{}: {shown}; train loss {:.4}; {} merges; {:.1}s",
                 epoch + 1,
                 self.epochs,
-                rec.train_loss,
-                merges,
-                rec.elapsed_s
+                p.train_loss,
+                p.merges,
+                p.elapsed_s
             );
-            self.history.push(rec);
-            self.evaluated += 1;
+            self.history.push(EpochRecord {
+                epoch,
+                heldout,
+                train_loss: p.train_loss,
+                merges: p.merges,
+                samples: p.samples,
+                elapsed_s: p.elapsed_s,
+            });
         }
-        Ok(())
     }
 
     /// A trainer is gone: unless its shard is finished, start a new one on it from the
