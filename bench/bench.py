@@ -302,15 +302,49 @@ def bench_sgd(reps):
     return res
 
 
+def side_by_side(make_cmd, parse):
+    """Run two independent copies of a one-core job at once: how much slower is each than alone?
+    This is the machine's own contention (shared caches, memory, the hypervisor), with no
+    orchestration between the two."""
+    d = tempfile.mkdtemp(prefix="cohort-bench-")
+    try:
+        # Each copy is confined to its own core with taskset (its trainer pins there too).
+        alone = subprocess.run(["taskset", "-c", "0", *make_cmd(os.path.join(d, "alone"))], cwd=HERE, capture_output=True, text=True, check=True)
+        procs = [subprocess.Popen(["taskset", "-c", str(i), *make_cmd(os.path.join(d, f"pair{i}"))], cwd=HERE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(2)]
+        pair = [p.communicate()[0] for p in procs]
+        a = parse(alone.stdout)
+        b = statistics.mean(parse(x) for x in pair)
+        return a, b, b / a
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def bench_contention(reps):
+    res = {}
+    mean_trial = lambda out: statistics.mean(t["duration_s"] for t in json.loads(out)["trials"])
+    sweep = lambda d: [COHORT, "sweep", os.path.join(HERE, "configs", "scaling.toml"), "--workers", "1", "--study-dir", d, "--json", "-q"]
+    runs = [side_by_side(sweep, mean_trial) for _ in range(reps)]
+    res["sweep_trial_slowdown"] = med([r[2] for r in runs])
+    print(f"[contention] two independent 1-worker sweeps at once: each trial {res['sweep_trial_slowdown']:.2f}x slower than alone "
+          f"(so 2 workers can reach at most {2 / res['sweep_trial_slowdown']:.2f}x)")
+    cfg = os.path.join(HERE, "configs", "sgd-big.toml")
+    train = lambda d: [COHORT, "train", cfg, "--shards", "1", "--study-dir", d, "--json", "-q"]
+    runs = [side_by_side(train, lambda out: json.loads(out)["train_seconds"]) for _ in range(reps)]
+    res["sgd_train_slowdown"] = med([r[2] for r in runs])
+    print(f"[contention] two independent 1-shard SGD trainings at once: each {res['sgd_train_slowdown']:.2f}x slower than alone "
+          f"(so 2 shards can reach at most {2 / res['sgd_train_slowdown']:.2f}x)")
+    return res
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--only", default="sweep,overhead,scaling,sgd")
+    ap.add_argument("--only", default="sweep,overhead,scaling,sgd,contention")
     args = ap.parse_args()
     setup()
     results = {}
     for name in args.only.split(","):
-        results[name] = {"sweep": bench_sweep, "overhead": bench_overhead, "scaling": bench_scaling, "sgd": bench_sgd}[name](args.reps)
+        results[name] = {"sweep": bench_sweep, "overhead": bench_overhead, "scaling": bench_scaling, "sgd": bench_sgd, "contention": bench_contention}[name](args.reps)
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     out = os.path.join(HERE, "results", "bench.json")
     old = json.load(open(out)) if os.path.exists(out) else {}

@@ -122,20 +122,6 @@ fn study_meta(cfg: &StudyConfig, data: &Dataset) -> BTreeMap<String, String> {
     m
 }
 
-/// The machine's usable cores (our affinity mask), in order.
-pub fn usable_cores() -> Vec<usize> {
-    // SAFETY: sched_getaffinity fills the zeroed set we own; CPU_ISSET only reads it.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
-            return (0..std::thread::available_parallelism().map_or(1, |n| n.get())).collect();
-        }
-        (0..libc::CPU_SETSIZE as usize)
-            .filter(|&c| libc::CPU_ISSET(c, &set))
-            .collect()
-    }
-}
-
 /// Load a config and its data, checked; every failure is bad input (exit 2).
 pub fn load_checked(config: &Path) -> Result<(StudyConfig, Dataset)> {
     let cfg = StudyConfig::load(config).map_err(BadInput::new)?;
@@ -329,7 +315,7 @@ fn run(
     if resumed {
         info!("{already} of {total} trials already done");
     }
-    let cores = usable_cores();
+    let cores = crate::pool::usable_cores();
     let workers = workers
         .or(cfg.run.workers)
         .map_or_else(|| cores.len().saturating_sub(1).max(1), |n| n.get());
@@ -355,7 +341,7 @@ fn run(
         pool: PoolSpec {
             exe,
             memory: cfg.run.memory,
-            cores,
+            cores: crate::pool::pinning_order(&cores),
         },
         workers,
         setup: &setup,

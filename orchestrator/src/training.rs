@@ -446,7 +446,7 @@ pub fn train(config: &Path, opts: &TrainOptions) -> Result<TrainSummary> {
     let pool = PoolSpec {
         exe,
         memory: cfg.memory,
-        cores: crate::study::usable_cores(),
+        cores: crate::pool::pinning_order(&crate::pool::usable_cores()),
     };
     let started = Instant::now();
     // Per-epoch evaluation runs on a low-priority thread: on a busy machine it takes the gaps

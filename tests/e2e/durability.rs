@@ -227,3 +227,86 @@ fn results_and_status_work_while_the_sweep_is_running() {
     assert!(!json(&results).as_array().unwrap().is_empty());
     assert_status(&wait_output(child, 60.0), 0);
 }
+
+#[test]
+fn sigterm_stops_like_ctrl_c() {
+    let s = Scratch::new();
+    let c = slow_config(&s, 20);
+    let child = s
+        .cohort(&[
+            "sweep",
+            c.to_str().unwrap(),
+            "--study-dir",
+            "st",
+            "--workers",
+            "2",
+        ])
+        .env("COHORT_FAULT", "sleep300@*")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    assert!(
+        wait_for(60.0, || children(pid).len() == 2
+            && complete(&trial_rows(&s.path().join("st"))) >= 1),
+        "no progress"
+    );
+    let trainers = children(pid);
+    signal(pid, libc::SIGTERM);
+    assert_status(&wait_output(child, 15.0), 130);
+    assert!(trainers.iter().all(|t| !alive(*t)));
+    assert!(
+        trial_rows(&s.path().join("st"))
+            .iter()
+            .all(|r| r.1 != "running")
+    );
+}
+
+#[test]
+fn a_second_ctrl_c_stops_at_once() {
+    let s = Scratch::new();
+    let c = slow_config(&s, 20);
+    // Trials that never end: two signals in a row must end the run well within the grace period.
+    let child = s
+        .cohort(&[
+            "sweep",
+            c.to_str().unwrap(),
+            "--study-dir",
+            "st",
+            "--workers",
+            "2",
+        ])
+        .env("COHORT_FAULT", "hang@*")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    assert!(
+        wait_for(60.0, || children(pid).len() == 2
+            && trial_rows(&s.path().join("st"))
+                .iter()
+                .filter(|r| r.1 == "running")
+                .count()
+                == 2),
+        "trainers did not start"
+    );
+    let trainers = children(pid);
+    let t = std::time::Instant::now();
+    signal(pid, libc::SIGINT);
+    signal(pid, libc::SIGINT);
+    assert_status(&wait_output(child, 15.0), 130);
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(2),
+        "took {:?}",
+        t.elapsed()
+    );
+    assert!(wait_for(2.0, || trainers.iter().all(|p| !alive(*p))));
+    let rows = trial_rows(&s.path().join("st"));
+    assert_eq!(
+        rows.iter().filter(|r| r.1 == "interrupted").count(),
+        2,
+        "{rows:?}"
+    );
+}
