@@ -688,32 +688,43 @@ impl Checker<'_> {
     }
 }
 
-/// Seconds as a number, or a string like "90s", "10m", "2h".
-fn parse_duration(v: &toml::Value) -> Result<Duration, String> {
-    let expected = "expected seconds (a number > 0) or a string like \"90s\", \"10m\", \"2h\"";
-    let secs = match v {
-        toml::Value::Integer(i) => *i as f64,
-        toml::Value::Float(x) => *x,
+/// A quantity given as a plain number, or as a string of a number and a unit from `units`
+/// (name, scale); the empty unit means the plain number.
+fn scaled(v: &toml::Value, units: &[(&str, f64)], expected: &str) -> Result<f64, String> {
+    let bad = || format!("{expected}, found {v}");
+    match v {
+        toml::Value::Integer(i) => Ok(*i as f64),
+        toml::Value::Float(x) => Ok(*x),
         toml::Value::String(s) => {
             let s = s.trim();
             let split = s
                 .find(|c: char| !(c.is_ascii_digit() || c == '.'))
                 .unwrap_or(s.len());
             let (num, unit) = s.split_at(split);
-            let n: f64 = num
-                .parse()
-                .map_err(|_| format!("{expected}, found \"{s}\""))?;
-            let scale = match unit.trim() {
-                "" | "s" => 1.0,
-                "ms" => 0.001,
-                "m" | "min" => 60.0,
-                "h" => 3600.0,
-                _ => return Err(format!("{expected}, found \"{s}\"")),
-            };
-            n * scale
+            let n: f64 = num.parse().map_err(|_| bad())?;
+            let scale = units
+                .iter()
+                .find(|(u, _)| *u == unit.trim())
+                .map(|(_, k)| *k)
+                .ok_or_else(bad)?;
+            Ok(n * scale)
         }
-        other => return Err(format!("{expected}, found {other}")),
-    };
+        _ => Err(bad()),
+    }
+}
+
+/// Seconds as a number, or a string like "90s", "10m", "2h".
+fn parse_duration(v: &toml::Value) -> Result<Duration, String> {
+    let expected = "expected seconds (a number > 0) or a string like \"90s\", \"10m\", \"2h\"";
+    let units = [
+        ("", 1.0),
+        ("s", 1.0),
+        ("ms", 0.001),
+        ("m", 60.0),
+        ("min", 60.0),
+        ("h", 3600.0),
+    ];
+    let secs = scaled(v, &units, expected)?;
     if !(secs.is_finite() && secs > 0.0 && secs < 1e9) {
         return Err(format!("{expected}, found {v}"));
     }
@@ -723,31 +734,26 @@ fn parse_duration(v: &toml::Value) -> Result<Duration, String> {
 /// Bytes as a number, or a string like "512MiB", "2GiB", "2G".
 pub(crate) fn parse_bytes(v: &toml::Value) -> Result<u64, String> {
     let expected = "expected bytes (an integer) or a string like \"512MiB\" or \"2GiB\"";
-    let bytes = match v {
-        toml::Value::Integer(i) if *i > 0 => *i as f64,
-        toml::Value::String(s) => {
-            let s = s.trim();
-            let split = s
-                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-                .unwrap_or(s.len());
-            let (num, unit) = s.split_at(split);
-            let n: f64 = num
-                .parse()
-                .map_err(|_| format!("{expected}, found \"{s}\""))?;
-            let scale = match unit.trim() {
-                "" | "B" => 1.0,
-                "K" | "KiB" | "k" => 1024.0,
-                "M" | "MiB" => 1024.0 * 1024.0,
-                "G" | "GiB" => 1024.0 * 1024.0 * 1024.0,
-                "KB" | "kB" => 1e3,
-                "MB" => 1e6,
-                "GB" => 1e9,
-                _ => return Err(format!("{expected}, found \"{s}\"")),
-            };
-            n * scale
-        }
-        other => return Err(format!("{expected}, found {other}")),
-    };
+    const KI: f64 = 1024.0;
+    let units = [
+        ("", 1.0),
+        ("B", 1.0),
+        ("K", KI),
+        ("k", KI),
+        ("KiB", KI),
+        ("M", KI * KI),
+        ("MiB", KI * KI),
+        ("G", KI * KI * KI),
+        ("GiB", KI * KI * KI),
+        ("KB", 1e3),
+        ("kB", 1e3),
+        ("MB", 1e6),
+        ("GB", 1e9),
+    ];
+    if matches!(v, toml::Value::Float(_)) {
+        return Err(format!("{expected}, found {v}"));
+    }
+    let bytes = scaled(v, &units, expected)?;
     // Below ~64 MiB a trainer cannot even map its binary and the dataset.
     if !(64.0 * 1024.0 * 1024.0..1e15).contains(&bytes) {
         return Err(format!("{expected}, at least 64MiB; found {v}"));
