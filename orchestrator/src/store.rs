@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use models::{FoldScores, Metric, Params};
-use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
@@ -26,26 +25,21 @@ CREATE TABLE trials (
     attempts    INTEGER NOT NULL DEFAULT 0,
     value       REAL,
     value_std   REAL,
+    metrics     TEXT,
+    folds       TEXT,
     worker      INTEGER,
     started_at  REAL,
     finished_at REAL,
     duration_s  REAL,
     error       TEXT
 );
-CREATE TABLE trial_metrics (
-    trial  INTEGER NOT NULL REFERENCES trials(trial),
-    metric TEXT NOT NULL,
-    mean   REAL NOT NULL,
-    std    REAL NOT NULL,
-    PRIMARY KEY (trial, metric)
-) WITHOUT ROWID;
-CREATE TABLE fold_metrics (
-    trial  INTEGER NOT NULL REFERENCES trials(trial),
-    fold   INTEGER NOT NULL,
-    metric TEXT NOT NULL,
-    value  REAL NOT NULL,
-    PRIMARY KEY (trial, fold, metric)
-) WITHOUT ROWID;
+CREATE VIEW trial_metrics AS
+    SELECT t.trial AS trial, m.key AS metric,
+           json_extract(m.value, '$.mean') AS mean, json_extract(m.value, '$.std') AS std
+    FROM trials AS t, json_each(t.metrics) AS m;
+CREATE VIEW fold_metrics AS
+    SELECT t.trial AS trial, CAST(f.key AS INTEGER) AS fold, m.key AS metric, m.value AS value
+    FROM trials AS t, json_each(t.folds) AS f, json_each(f.value) AS m;
 CREATE TABLE intermediate_values (
     trial   INTEGER NOT NULL REFERENCES trials(trial),
     attempt INTEGER NOT NULL,
@@ -165,9 +159,16 @@ impl TrialState {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// Mean over folds.
+    #[serde(deserialize_with = "nan_if_null")]
     pub mean: f64,
     /// Standard deviation over folds.
+    #[serde(deserialize_with = "nan_if_null")]
     pub std: f64,
+}
+
+/// JSON has no NaN (serde writes `null`): read it back as NaN.
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 /// Everything stored about one trial.
@@ -453,6 +454,10 @@ impl Store {
     }
 
     /// An attempt finished with every fold's scores; `metrics[0]` is the objective.
+    ///
+    /// Everything lands in the trial's one row (metrics and folds as JSON, read relationally
+    /// through the `trial_metrics` and `fold_metrics` views): a result dirties one b-tree, so a
+    /// commit writes few pages.
     pub fn trial_finished(
         &mut self,
         trial: u64,
@@ -461,63 +466,37 @@ impl Store {
         at: f64,
     ) -> Result<(), StoreError> {
         self.begin()?;
-        let t = trial as i64;
-        // One multi-row insert per table: a short trial's cost is mostly statements.
-        let mut rows: Vec<Value> = Vec::with_capacity(folds.len() * metrics.len() * 4);
-        for (fold, scores) in folds.iter().enumerate() {
-            for (metric, value) in scores {
-                rows.extend([
-                    Value::Integer(t),
-                    Value::Integer(fold as i64),
-                    Value::Text(metric.name().into()),
-                    Value::Real(*value),
-                ]);
-            }
-        }
-        self.insert_rows("fold_metrics (trial, fold, metric, value)", 4, rows)?;
-        let mut summaries: Vec<Value> = Vec::with_capacity(metrics.len() * 4);
-        let mut objective = None;
+        let mut summaries = BTreeMap::new();
         for metric in metrics {
             let values: Vec<f64> = folds
                 .iter()
                 .filter_map(|f| f.get(metric).copied())
                 .collect();
-            let s = summarize(&values);
-            summaries.extend([
-                Value::Integer(t),
-                Value::Text(metric.name().into()),
-                Value::Real(s.mean),
-                Value::Real(s.std),
-            ]);
-            objective.get_or_insert(s);
+            summaries.insert(metric.name(), summarize(&values));
         }
-        self.insert_rows("trial_metrics (trial, metric, mean, std)", 4, summaries)?;
-        let s = objective.unwrap_or(Summary {
-            mean: f64::NAN,
-            std: f64::NAN,
-        });
+        let s = metrics
+            .first()
+            .and_then(|m| summaries.get(m.name()).copied())
+            .unwrap_or(Summary {
+                mean: f64::NAN,
+                std: f64::NAN,
+            });
+        let by_name: Vec<BTreeMap<&str, f64>> = folds
+            .iter()
+            .map(|f| f.iter().map(|(m, v)| (m.name(), *v)).collect())
+            .collect();
+        let corrupt = |e: serde_json::Error| StoreError::Corrupt {
+            path: self.path.clone(),
+            message: e.to_string(),
+        };
+        let metrics_json = serde_json::to_string(&summaries).map_err(corrupt)?;
+        let folds_json = serde_json::to_string(&by_name).map_err(corrupt)?;
         self.conn
             .prepare_cached(
-                "UPDATE trials SET state = 'complete', value = ?2, value_std = ?3, finished_at = ?4, duration_s = ?4 - started_at, error = NULL WHERE trial = ?1",
+                "UPDATE trials SET state = 'complete', value = ?2, value_std = ?3, metrics = ?4, folds = ?5,
+                 finished_at = ?6, duration_s = ?6 - started_at, error = NULL WHERE trial = ?1",
             )
-            .and_then(|mut st| st.execute(params![t, s.mean, s.std, at]))
-            .map_err(|e| self.err(e))?;
-        Ok(())
-    }
-
-    /// `INSERT OR REPLACE INTO {table}` of `values.len() / width` rows in one statement.
-    fn insert_rows(&self, table: &str, width: usize, values: Vec<Value>) -> Result<(), StoreError> {
-        if values.is_empty() {
-            return Ok(());
-        }
-        let row = format!("({})", vec!["?"; width].join(", "));
-        let sql = format!(
-            "INSERT OR REPLACE INTO {table} VALUES {}",
-            vec![row.as_str(); values.len() / width].join(", ")
-        );
-        self.conn
-            .prepare_cached(&sql)
-            .and_then(|mut st| st.execute(rusqlite::params_from_iter(values)))
+            .and_then(|mut st| st.execute(params![trial as i64, s.mean, s.std, metrics_json, folds_json, at]))
             .map_err(|e| self.err(e))?;
         Ok(())
     }
@@ -554,107 +533,58 @@ impl Store {
     /// Every trial, in trial order.
     pub fn trials(&self) -> Result<Vec<TrialRecord>, StoreError> {
         let w = |e| self.err(e);
-        let mut metrics: BTreeMap<u64, BTreeMap<String, Summary>> = BTreeMap::new();
         let mut stmt = self
             .conn
-            .prepare("SELECT trial, metric, mean, std FROM trial_metrics")
+            .prepare("SELECT trial, params, state, attempts, value, worker, started_at, finished_at, duration_s, error, metrics, folds FROM trials ORDER BY trial")
             .map_err(w)?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, f64>(2)?,
-                    r.get::<_, f64>(3)?,
-                ))
-            })
-            .map_err(w)?;
-        for row in rows {
-            let (t, m, mean, std) = row.map_err(w)?;
-            metrics
-                .entry(t as u64)
-                .or_default()
-                .insert(m, Summary { mean, std });
-        }
-        let mut folds: BTreeMap<u64, Vec<BTreeMap<String, f64>>> = BTreeMap::new();
-        let mut stmt = self
-            .conn
-            .prepare("SELECT trial, fold, metric, value FROM fold_metrics ORDER BY trial, fold")
-            .map_err(w)?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, f64>(3)?,
-                ))
-            })
-            .map_err(w)?;
-        for row in rows {
-            let (t, f, m, v) = row.map_err(w)?;
-            let list = folds.entry(t as u64).or_default();
-            while list.len() <= f as usize {
-                list.push(BTreeMap::new());
-            }
-            list[f as usize].insert(m, v);
-        }
-        let mut stmt = self
-            .conn
-            .prepare("SELECT trial, params, state, attempts, value, worker, started_at, finished_at, duration_s, error FROM trials ORDER BY trial")
-            .map_err(w)?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, u32>(3)?,
-                    r.get::<_, Option<f64>>(4)?,
-                    r.get::<_, Option<u32>>(5)?,
-                    r.get::<_, Option<f64>>(6)?,
-                    r.get::<_, Option<f64>>(7)?,
-                    r.get::<_, Option<f64>>(8)?,
-                    r.get::<_, Option<String>>(9)?,
-                ))
-            })
-            .map_err(w)?;
+        let mut rows = stmt.query([]).map_err(w)?;
         let mut out = Vec::new();
-        for row in rows {
-            let (
-                t,
-                params,
-                state,
-                attempts,
-                value,
-                worker,
-                started_at,
-                finished_at,
-                duration_s,
-                error,
-            ) = row.map_err(w)?;
-            let trial = t as u64;
-            let corrupt = |message: String| StoreError::Corrupt {
+        while let Some(r) = rows.next().map_err(w)? {
+            let trial = r.get::<_, i64>(0).map_err(w)? as u64;
+            let corrupt = |what: &str, e: String| StoreError::Corrupt {
                 path: self.path.clone(),
-                message,
+                message: format!("trial {trial} {what}: {e}"),
             };
-            let params: Params = serde_json::from_str(&params)
-                .map_err(|e| corrupt(format!("trial {trial} params: {e}")))?;
-            let state = TrialState::from_name(&state)
-                .ok_or_else(|| corrupt(format!("trial {trial} state `{state}`")))?;
+            let params: Params = serde_json::from_str(&r.get::<_, String>(1).map_err(w)?)
+                .map_err(|e| corrupt("params", e.to_string()))?;
+            let state_name: String = r.get(2).map_err(w)?;
+            let state = TrialState::from_name(&state_name)
+                .ok_or_else(|| corrupt("state", state_name.clone()))?;
+            let metrics: BTreeMap<String, Summary> =
+                match r.get::<_, Option<String>>(10).map_err(w)? {
+                    Some(j) => {
+                        serde_json::from_str(&j).map_err(|e| corrupt("metrics", e.to_string()))?
+                    }
+                    None => BTreeMap::new(),
+                };
+            let folds: Vec<BTreeMap<String, Option<f64>>> = match r
+                .get::<_, Option<String>>(11)
+                .map_err(w)?
+            {
+                Some(j) => serde_json::from_str(&j).map_err(|e| corrupt("folds", e.to_string()))?,
+                None => Vec::new(),
+            };
+            let folds = folds
+                .into_iter()
+                .map(|f| {
+                    f.into_iter()
+                        .map(|(k, v)| (k, v.unwrap_or(f64::NAN)))
+                        .collect()
+                })
+                .collect();
             out.push(TrialRecord {
                 trial,
                 params,
                 state,
-                attempts,
-                value,
-                metrics: metrics.remove(&trial).unwrap_or_default(),
-                folds: folds.remove(&trial).unwrap_or_default(),
-                worker,
-                started_at,
-                finished_at,
-                duration_s,
-                error,
+                attempts: r.get(3).map_err(w)?,
+                value: r.get(4).map_err(w)?,
+                metrics,
+                folds,
+                worker: r.get(5).map_err(w)?,
+                started_at: r.get(6).map_err(w)?,
+                finished_at: r.get(7).map_err(w)?,
+                duration_s: r.get(8).map_err(w)?,
+                error: r.get(9).map_err(w)?,
             });
         }
         Ok(out)
@@ -906,5 +836,50 @@ impl Store {
                 at,
             } => self.attempt_ended(trial, attempt, state, &error, at),
         }
+    }
+}
+
+#[cfg(test)]
+mod view_tests {
+    use super::*;
+
+    #[test]
+    fn fold_and_trial_metrics_read_relationally_through_views() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::create(dir.path(), &BTreeMap::new()).unwrap();
+        s.trial_started(4, &Params::new(), 1, 0, 1.0).unwrap();
+        let folds = vec![
+            BTreeMap::from([(Metric::Accuracy, 0.5), (Metric::LogLoss, 0.7)]),
+            BTreeMap::from([(Metric::Accuracy, 0.75), (Metric::LogLoss, 0.6)]),
+        ];
+        s.trial_finished(4, &folds, &[Metric::Accuracy, Metric::LogLoss], 2.0)
+            .unwrap();
+        s.commit().unwrap();
+        let rows: Vec<(i64, i64, String, f64)> = s
+            .conn
+            .prepare("SELECT trial, fold, metric, value FROM fold_metrics ORDER BY fold, metric")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            rows,
+            vec![
+                (4, 0, "accuracy".into(), 0.5),
+                (4, 0, "log_loss".into(), 0.7),
+                (4, 1, "accuracy".into(), 0.75),
+                (4, 1, "log_loss".into(), 0.6)
+            ]
+        );
+        let (mean, std): (f64, f64) = s
+            .conn
+            .query_row(
+                "SELECT mean, std FROM trial_metrics WHERE metric = 'accuracy'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((mean, std), (0.625, 0.125));
     }
 }

@@ -360,7 +360,10 @@ pub struct TrainSummary {
     pub history: Vec<EpochRecord>,
     /// Seconds of training (trainers started to last shard finished).
     pub train_seconds: f64,
-    /// Sample updates per second over the whole run, all shards.
+    /// Seconds of the training loop: per epoch the slowest shard's time, summed (what
+    /// scikit-learn's `fit` time measures: no process start, no final evaluation).
+    pub loop_seconds: f64,
+    /// Sample updates per second of the training loop, all shards.
     pub updates_per_second: f64,
     /// Merges in all, and per second.
     pub merges: u64,
@@ -488,9 +491,10 @@ pub fn train(config: &Path, opts: &TrainOptions) -> Result<TrainSummary> {
         heldout,
         history: outcome.history,
         train_seconds,
-        updates_per_second: samples as f64 / outcome.train_seconds.max(1e-9),
+        loop_seconds: outcome.loop_seconds,
+        updates_per_second: samples as f64 / outcome.loop_seconds.max(1e-9),
         merges,
-        merges_per_second: merges as f64 / outcome.train_seconds.max(1e-9),
+        merges_per_second: merges as f64 / outcome.loop_seconds.max(1e-9),
         merge_share: outcome.merge_seconds / outcome.worker_seconds.max(1e-9),
         respawns: outcome.respawns,
         trainer_private_mib: outcome.private_mib,
@@ -668,7 +672,7 @@ fn save_model(
 struct Outcome {
     history: Vec<EpochRecord>,
     respawns: u32,
-    train_seconds: f64,
+    loop_seconds: f64,
     merge_seconds: f64,
     worker_seconds: f64,
     private_mib: f64,
@@ -692,6 +696,16 @@ fn lower_thread_priority() {
     }
 }
 
+/// One epoch's totals over the shards that reported it.
+#[derive(Debug, Clone, Copy, Default)]
+struct EpochStats {
+    samples: u64,
+    loss_sum: f64,
+    merges: u64,
+    /// The slowest shard's training time for the epoch (merges and round waits included).
+    slowest_s: f64,
+}
+
 /// Epoch statistics waiting for their held-out evaluation.
 struct PendingEpoch {
     train_loss: f64,
@@ -712,7 +726,7 @@ struct Coordinator<'a> {
     next_id: WorkerId,
     tx: mpsc::Sender<Inbox>,
     rx: mpsc::Receiver<Inbox>,
-    epoch_stats: BTreeMap<u32, (u64, f64, u64, usize)>,
+    epoch_stats: BTreeMap<u32, EpochStats>,
     evaluated: u32,
     history: Vec<EpochRecord>,
     started: Instant,
@@ -792,7 +806,7 @@ impl<'a> Coordinator<'a> {
         Ok(Outcome {
             history: self.history,
             respawns: self.respawns,
-            train_seconds: self.started.elapsed().as_secs_f64(),
+            loop_seconds: self.epoch_stats.values().map(|e| e.slowest_s).sum(),
             merge_seconds: self.merge_seconds,
             worker_seconds: self.worker_seconds,
             private_mib: self.private_mib,
@@ -871,11 +885,11 @@ impl<'a> Coordinator<'a> {
                         slot.deaths_in_a_row = 0;
                         self.merge_seconds += merge_seconds;
                         self.worker_seconds += seconds;
-                        let e = self.epoch_stats.entry(epoch).or_insert((0, 0.0, 0, 0));
-                        e.0 += samples;
-                        e.1 += mean_loss * samples as f64;
-                        e.2 += merges;
-                        e.3 += 1;
+                        let e = self.epoch_stats.entry(epoch).or_default();
+                        e.samples += samples;
+                        e.loss_sum += mean_loss * samples as f64;
+                        e.merges += merges;
+                        e.slowest_s = e.slowest_s.max(seconds);
                         self.evaluate_done_epochs()?;
                     }
                     Event::ShardFinished { .. } => {
@@ -902,8 +916,12 @@ impl<'a> Coordinator<'a> {
             let epoch = self.evaluated;
             let mut params = vec![0.0; self.pa.len()];
             self.pa.snapshot(&mut params)?;
-            let (samples, loss, merges, _) =
-                self.epoch_stats.get(&epoch).copied().unwrap_or_default();
+            let EpochStats {
+                samples,
+                loss_sum: loss,
+                merges,
+                ..
+            } = self.epoch_stats.get(&epoch).copied().unwrap_or_default();
             let elapsed_s = self.started.elapsed().as_secs_f64();
             self.pending.insert(
                 epoch,
@@ -1055,7 +1073,7 @@ pub fn summary_text(s: &TrainSummary) -> String {
         ));
     }
     t.push_str(&format!(
-        "\n{heldout}\n{} shard{} ({} merges), {} epochs on {} rows x {} features in {:.2}s: {:.2} M sample-updates/s, {:.0} merges/s ({:.1}% of trainer time merging)\ntrainers: {:.1} MiB private each at most, plus {:.1} MiB of shared training data mapped once; {} respawned\nmodel: {}\n",
+        "\n{heldout}\n{} shard{} ({} merges), {} epochs on {} rows x {} features in {:.2}s ({:.2}s in the training loop): {:.2} M sample-updates/s, {:.0} merges/s ({:.1}% of trainer time merging)\ntrainers: {:.1} MiB private each at most, plus {:.1} MiB of shared training data mapped once; {} respawned\nmodel: {}\n",
         s.shards,
         if s.shards == 1 { "" } else { "s" },
         s.merge,
@@ -1063,6 +1081,7 @@ pub fn summary_text(s: &TrainSummary) -> String {
         s.rows.0,
         s.rows.2,
         s.train_seconds,
+        s.loop_seconds,
         s.updates_per_second / 1e6,
         s.merges_per_second,
         s.merge_share * 100.0,
