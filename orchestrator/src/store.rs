@@ -16,6 +16,10 @@ use serde::{Deserialize, Serialize};
 /// The database file inside a study directory.
 pub const DB_FILE: &str = "study.db";
 
+/// The layout of the tables below, recorded in each study (`study.store_format`), so a later
+/// cohort can tell a study it must migrate from one it can read.
+pub const STORE_FORMAT: &str = "1";
+
 const SCHEMA: &str = "
 CREATE TABLE study (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE trials (
@@ -238,6 +242,13 @@ impl Store {
             .conn
             .execute_batch(&format!("BEGIN; {SCHEMA}"))
             .map_err(w)?;
+        store
+            .conn
+            .execute(
+                "INSERT INTO study (key, value) VALUES ('store_format', ?1)",
+                params![STORE_FORMAT],
+            )
+            .map_err(w)?;
         for (k, v) in meta {
             store
                 .conn
@@ -283,6 +294,24 @@ impl Store {
                 .conn
                 .busy_timeout(std::time::Duration::from_secs(5))
                 .map_err(|e| store.err(e))?;
+        }
+        let format: Option<String> = store
+            .conn
+            .query_row(
+                "SELECT value FROM study WHERE key = 'store_format'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| store.err(e))?;
+        if format.as_deref() != Some(STORE_FORMAT) {
+            let found = format.unwrap_or_else(|| "unknown".into());
+            return Err(StoreError::Corrupt {
+                path: store.path.clone(),
+                message: format!(
+                    "store format {found}, but this cohort reads format {STORE_FORMAT}"
+                ),
+            });
         }
         Ok(store)
     }
@@ -881,5 +910,28 @@ mod view_tests {
             )
             .unwrap();
         assert_eq!((mean, std), (0.625, 0.125));
+    }
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::*;
+
+    #[test]
+    fn a_study_of_another_store_format_is_refused_with_both_formats_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::create(dir.path(), &BTreeMap::new()).unwrap();
+        s.conn
+            .execute(
+                "UPDATE study SET value = '0' WHERE key = 'store_format'",
+                [],
+            )
+            .unwrap();
+        drop(s);
+        let err = Store::open_readonly(dir.path()).err().unwrap().to_string();
+        assert!(
+            err.contains("store format 0") && err.contains(STORE_FORMAT),
+            "{err}"
+        );
     }
 }
