@@ -618,20 +618,6 @@ impl Store {
         }
         Ok(out)
     }
-
-    /// The trial at `trial`, if recorded.
-    pub fn trial_state(&self, trial: u64) -> Result<Option<(TrialState, u32)>, StoreError> {
-        let row = self
-            .conn
-            .query_row(
-                "SELECT state, attempts FROM trials WHERE trial = ?1",
-                params![trial as i64],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?)),
-            )
-            .optional()
-            .map_err(|e| self.err(e))?;
-        Ok(row.and_then(|(s, a)| TrialState::from_name(&s).map(|s| (s, a))))
-    }
 }
 
 /// Mean and population standard deviation.

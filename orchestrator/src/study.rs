@@ -132,6 +132,11 @@ pub fn load_checked(config: &Path) -> Result<(StudyConfig, Dataset)> {
     let seed = cfg.cv.shuffle.then_some(cfg.seed);
     let folds = match &data.problem {
         Problem::Classification { classes } => {
+            if let Some(note) =
+                models::cv::stratification_warning(data.y.view(), classes.len(), cfg.cv.folds)
+            {
+                tracing::warn!("{}: {note}", cfg.data_path.display());
+            }
             Folds::stratified(data.y.view(), classes.len(), cfg.cv.folds, seed)
         }
         Problem::Regression => Folds::kfold(data.n_rows(), cfg.cv.folds, seed),

@@ -228,3 +228,27 @@ fn results_best_and_status_read_a_finished_study() {
         stdout(&status)
     );
 }
+
+#[test]
+fn a_class_smaller_than_the_folds_is_warned_about_and_the_sweep_runs() {
+    let s = Scratch::new();
+    let mut csv = String::from("a,b,label\n");
+    for i in 0..30 {
+        let label = if i < 2 { 1 } else { 0 };
+        csv.push_str(&format!("{},{},{label}\n", i as f64 * 0.1, (i % 7) as f64));
+    }
+    std::fs::write(s.path().join("d.csv"), csv).unwrap();
+    let c = s.write(
+        "c.toml",
+        &quick_config("sampler = \"grid\"")
+            .replace("{data}/breast_cancer.csv", "d.csv")
+            .replace("metrics = [\"log_loss\"]", ""),
+    );
+    let o = s.run(&["sweep", c.to_str().unwrap(), "--study-dir", "st"]);
+    assert_status(&o, 0);
+    assert!(
+        stderr(&o).contains("least populated class has only 2 rows"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -103,8 +103,11 @@ fn sweep(
         Problem::Regression => Folds::kfold(view.n_rows(), setup.folds, seed),
     };
     // A fold error is a property of the data: every trial reports it rather than the trainer dying.
-    let mut validator =
-        folds.map(|f| CrossValidator::new(view, setup.problem.clone(), f, setup.standardize));
+    // Prepared (gathered, standardized) once here, so a trial's time is only its own.
+    let mut validator = folds.and_then(|f| {
+        let mut v = CrossValidator::new(view, setup.problem.clone(), f, setup.standardize);
+        v.prepare_all().map(|()| v)
+    });
     let faults = Faults::from_env();
     info!(rows = view.n_rows(), model = %setup.model, "sweep setup received");
     // A task already fetched (by the peek after a trial), and the start already announced.
