@@ -222,15 +222,7 @@ mod tests {
         // x, y, cv=StratifiedKFold(5), scoring=["accuracy", "neg_log_loss"]).
         let (x, y) = problem();
         let folds = Folds::stratified(y.view(), 2, 5, None).unwrap();
-        let mut cv = CrossValidator::new(
-            DataView {
-                x: x.view(),
-                y: y.view(),
-            },
-            classification(),
-            folds,
-            true,
-        );
+        let mut cv = CrossValidator::new(view(&x, &y), classification(), folds, true);
         let est = crate::build("logistic_regression", &Params::new(), 0).unwrap();
         let scores = cv
             .evaluate(
@@ -256,6 +248,14 @@ mod tests {
     /// Records the training matrix it is given (address and column means).
     /// Per fit: address of the training matrix, its column means.
     type Seen = Arc<Mutex<Vec<(usize, Vec<f64>)>>>;
+
+    /// A borrowed dataset over test arrays.
+    fn view<'a>(x: &'a ndarray::Array2<f64>, y: &'a Array1<f64>) -> DataView<'a> {
+        DataView {
+            x: x.view(),
+            y: y.view(),
+        }
+    }
 
     struct Probe(Seen);
 
@@ -289,15 +289,7 @@ mod tests {
     fn folds_are_prepared_once_and_reused_across_trials() {
         let (x, y) = problem();
         let folds = Folds::kfold(200, 4, Some(1)).unwrap();
-        let mut cv = CrossValidator::new(
-            DataView {
-                x: x.view(),
-                y: y.view(),
-            },
-            classification(),
-            folds,
-            true,
-        );
+        let mut cv = CrossValidator::new(view(&x, &y), classification(), folds, true);
         let seen = Arc::new(Mutex::new(Vec::new()));
         cv.evaluate(&Probe(seen.clone()), &[Metric::Accuracy], &mut |_, _| {})
             .unwrap();
@@ -314,15 +306,7 @@ mod tests {
     fn standardization_is_fitted_on_the_training_rows() {
         let (x, y) = problem();
         let folds = Folds::kfold(200, 4, None).unwrap();
-        let mut cv = CrossValidator::new(
-            DataView {
-                x: x.view(),
-                y: y.view(),
-            },
-            classification(),
-            folds,
-            true,
-        );
+        let mut cv = CrossValidator::new(view(&x, &y), classification(), folds, true);
         let seen = Arc::new(Mutex::new(Vec::new()));
         cv.evaluate(&Probe(seen.clone()), &[Metric::Accuracy], &mut |_, _| {})
             .unwrap();
@@ -335,15 +319,7 @@ mod tests {
     fn without_standardization_the_rows_are_copied_as_they_are() {
         let (x, y) = problem();
         let folds = Folds::kfold(200, 4, None).unwrap();
-        let mut cv = CrossValidator::new(
-            DataView {
-                x: x.view(),
-                y: y.view(),
-            },
-            classification(),
-            folds,
-            false,
-        );
+        let mut cv = CrossValidator::new(view(&x, &y), classification(), folds, false);
         let seen = Arc::new(Mutex::new(Vec::new()));
         cv.evaluate(&Probe(seen.clone()), &[Metric::Accuracy], &mut |_, _| {})
             .unwrap();
@@ -359,15 +335,7 @@ mod tests {
     fn on_fold_is_called_after_each_fold_in_order() {
         let (x, y) = problem();
         let folds = Folds::stratified(y.view(), 2, 3, None).unwrap();
-        let mut cv = CrossValidator::new(
-            DataView {
-                x: x.view(),
-                y: y.view(),
-            },
-            classification(),
-            folds,
-            true,
-        );
+        let mut cv = CrossValidator::new(view(&x, &y), classification(), folds, true);
         let est = crate::build("dummy_classifier", &Params::new(), 0).unwrap();
         let mut calls = Vec::new();
         let scores = cv
@@ -383,15 +351,7 @@ mod tests {
     fn regression_metric_on_classification_data_is_refused_before_fitting() {
         let (x, y) = problem();
         let folds = Folds::kfold(200, 2, None).unwrap();
-        let mut cv = CrossValidator::new(
-            DataView {
-                x: x.view(),
-                y: y.view(),
-            },
-            classification(),
-            folds,
-            true,
-        );
+        let mut cv = CrossValidator::new(view(&x, &y), classification(), folds, true);
         let seen = Arc::new(Mutex::new(Vec::new()));
         let err = cv
             .evaluate(
@@ -408,15 +368,7 @@ mod tests {
     fn log_loss_of_a_model_without_probabilities_is_a_metric_mismatch() {
         let (x, y) = problem();
         let folds = Folds::stratified(y.view(), 2, 2, None).unwrap();
-        let mut cv = CrossValidator::new(
-            DataView {
-                x: x.view(),
-                y: y.view(),
-            },
-            classification(),
-            folds,
-            true,
-        );
+        let mut cv = CrossValidator::new(view(&x, &y), classification(), folds, true);
         // Every catalogue model has probabilities now: a probe without them stands in.
         let no_proba = Probe(Seen::default());
         let err = cv
@@ -431,15 +383,7 @@ mod tests {
         // One class only in every training fold: logistic regression refuses it.
         let y = Array1::zeros(200);
         let folds = Folds::kfold(200, 2, None).unwrap();
-        let mut cv = CrossValidator::new(
-            DataView {
-                x: x.view(),
-                y: y.view(),
-            },
-            classification(),
-            folds,
-            true,
-        );
+        let mut cv = CrossValidator::new(view(&x, &y), classification(), folds, true);
         let est = crate::build("logistic_regression", &Params::new(), 0).unwrap();
         let mut calls = 0;
         let err = cv
@@ -454,15 +398,7 @@ mod tests {
         let (x, _) = problem();
         let y: Array1<f64> = x.column(0).mapv(|v| 3.0 * v - 1.0);
         let folds = Folds::kfold(200, 5, None).unwrap();
-        let mut cv = CrossValidator::new(
-            DataView {
-                x: x.view(),
-                y: y.view(),
-            },
-            Problem::Regression,
-            folds,
-            true,
-        );
+        let mut cv = CrossValidator::new(view(&x, &y), Problem::Regression, folds, true);
         let params: Params = [("alpha".to_string(), ParamValue::Float(0.0))].into();
         let est = crate::build("ridge", &params, 0).unwrap();
         let scores = cv
@@ -483,15 +419,7 @@ mod tests {
             train: vec![0, 1],
             test: vec![500],
         }]);
-        let mut cv = CrossValidator::new(
-            DataView {
-                x: x.view(),
-                y: y.view(),
-            },
-            classification(),
-            folds,
-            false,
-        );
+        let mut cv = CrossValidator::new(view(&x, &y), classification(), folds, false);
         assert!(matches!(cv.prepare_all(), Err(ModelError::Data(_))));
     }
 }

@@ -79,7 +79,10 @@ fn trainer_log_lines_reach_the_orchestrator_tagged_with_their_worker() {
     );
 }
 
-fn scores(o: &std::process::Output) -> Vec<(serde_json::Value, serde_json::Value)> {
+/// Each trial's params and fold scores, in trial order.
+type Scores = Vec<(serde_json::Value, serde_json::Value)>;
+
+fn scores(o: &std::process::Output) -> Scores {
     json(o)["trials"]
         .as_array()
         .unwrap()
@@ -88,64 +91,42 @@ fn scores(o: &std::process::Output) -> Vec<(serde_json::Value, serde_json::Value
         .collect()
 }
 
+/// Each trial's params and fold scores from a sweep of `config` with 1 and then 2 workers.
+fn with_one_and_two_workers(config: &str) -> (Scores, Scores) {
+    let s = Scratch::new();
+    let c = s.write("c.toml", config);
+    let run = |workers: &str| {
+        let o = s.run(&[
+            "sweep",
+            c.to_str().unwrap(),
+            "--json",
+            "--study-dir",
+            workers,
+            "--workers",
+            workers,
+        ]);
+        assert_status(&o, 0);
+        scores(&o)
+    };
+    (run("1"), run("2"))
+}
+
 #[test]
 fn same_seed_gives_the_same_grid_study_with_one_or_two_workers() {
-    let s = Scratch::new();
-    let c = s.write("c.toml", &quick_config("sampler = \"grid\""));
-    let one = s.run(&[
-        "sweep",
-        c.to_str().unwrap(),
-        "--json",
-        "--study-dir",
-        "one",
-        "--workers",
-        "1",
-    ]);
-    let two = s.run(&[
-        "sweep",
-        c.to_str().unwrap(),
-        "--json",
-        "--study-dir",
-        "two",
-        "--workers",
-        "2",
-    ]);
-    assert_status(&one, 0);
-    assert_status(&two, 0);
-    assert_eq!(scores(&one), scores(&two));
+    let (one, two) = with_one_and_two_workers(&quick_config("sampler = \"grid\""));
+    assert_eq!(one.len(), 8);
+    assert_eq!(one, two);
 }
 
 #[test]
 fn same_seed_gives_the_same_random_study_with_one_or_two_workers() {
-    let s = Scratch::new();
     let text = quick_config("sampler = \"random\"\ntrials = 10").replace(
         "C = [0.01, 0.1, 1.0, 10.0]",
         "C = { type = \"log_uniform\", low = 0.001, high = 100.0 }",
     );
-    let c = s.write("c.toml", &text);
-    let one = s.run(&[
-        "sweep",
-        c.to_str().unwrap(),
-        "--json",
-        "--study-dir",
-        "one",
-        "--workers",
-        "1",
-    ]);
-    let two = s.run(&[
-        "sweep",
-        c.to_str().unwrap(),
-        "--json",
-        "--study-dir",
-        "two",
-        "--workers",
-        "2",
-    ]);
-    assert_status(&one, 0);
-    assert_status(&two, 0);
-    let (a, b) = (scores(&one), scores(&two));
-    assert_eq!(a.len(), 10);
-    assert_eq!(a, b);
+    let (one, two) = with_one_and_two_workers(&text);
+    assert_eq!(one.len(), 10);
+    assert_eq!(one, two);
 }
 
 #[test]
