@@ -440,7 +440,25 @@ fn finish(outcome: study::StudyOutcome, json: bool) -> Result<u8> {
         SweepEnd::Finished => "finished",
         SweepEnd::Interrupted => "interrupted",
     };
-    let view = &outcome.view;
+    let store = &outcome.store;
+    let meta = store.meta()?;
+    // The JSON document has every trial; the table only the best rows (no need to read all).
+    let (view, total) = if json {
+        let view = StudyView {
+            meta,
+            trials: store.trials()?,
+        };
+        let total = view.trials.len();
+        (view, total)
+    } else {
+        let mut view = StudyView {
+            meta,
+            trials: Vec::new(),
+        };
+        view.trials = store.best_trials(view.objective().direction(), SUMMARY_ROWS)?;
+        (view, store.trial_count()?)
+    };
+    let view = &view;
     if json {
         print(&format!(
             "{}\n",
@@ -449,10 +467,10 @@ fn finish(outcome: study::StudyOutcome, json: bool) -> Result<u8> {
     } else {
         // A long table helps nobody at the end of a sweep: the best rows, and where the rest are.
         let mut text = report::table(view, Some(SUMMARY_ROWS), None);
-        if view.trials.len() > SUMMARY_ROWS {
+        if total > SUMMARY_ROWS {
             text.push_str(&format!(
                 "… {} more trials: cohort results {}\n",
-                view.trials.len() - SUMMARY_ROWS,
+                total - SUMMARY_ROWS,
                 outcome.dir.display()
             ));
         }

@@ -561,12 +561,47 @@ impl Store {
 
     /// Every trial, in trial order.
     pub fn trials(&self) -> Result<Vec<TrialRecord>, StoreError> {
+        self.read_trials("ORDER BY trial", [])
+    }
+
+    /// The `limit` best trials, best first (complete ones by their value in `direction`, ties to
+    /// the earlier trial; then the rest by number): what a summary table shows, without
+    /// reading every trial.
+    pub fn best_trials(
+        &self,
+        direction: models::Direction,
+        limit: usize,
+    ) -> Result<Vec<TrialRecord>, StoreError> {
+        let order = match direction {
+            models::Direction::Maximize => "DESC",
+            models::Direction::Minimize => "ASC",
+        };
+        let clause = format!(
+            "ORDER BY (state = 'complete' AND value IS NOT NULL) DESC, CASE WHEN state = 'complete' THEN value END {order}, trial LIMIT ?1"
+        );
+        self.read_trials(&clause, [limit as i64])
+    }
+
+    /// How many trials the study has.
+    pub fn trial_count(&self) -> Result<usize, StoreError> {
+        self.conn
+            .query_row("SELECT count(*) FROM trials", [], |r| r.get::<_, i64>(0))
+            .map(|n| n as usize)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Trials selected by `clause` (ORDER BY, LIMIT) with its `args`.
+    fn read_trials(
+        &self,
+        clause: &str,
+        args: impl rusqlite::Params,
+    ) -> Result<Vec<TrialRecord>, StoreError> {
         let w = |e| self.err(e);
-        let mut stmt = self
-            .conn
-            .prepare("SELECT trial, params, state, attempts, value, worker, started_at, finished_at, duration_s, error, metrics, folds FROM trials ORDER BY trial")
-            .map_err(w)?;
-        let mut rows = stmt.query([]).map_err(w)?;
+        let sql = format!(
+            "SELECT trial, params, state, attempts, value, worker, started_at, finished_at, duration_s, error, metrics, folds FROM trials {clause}"
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(w)?;
+        let mut rows = stmt.query(args).map_err(w)?;
         let mut out = Vec::new();
         while let Some(r) = rows.next().map_err(w)? {
             let trial = r.get::<_, i64>(0).map_err(w)? as u64;

@@ -18,7 +18,6 @@ use trainer::SweepSetup;
 use crate::config::{SamplerKind, StudyConfig};
 use crate::error::BadInput;
 use crate::pool::PoolSpec;
-use crate::report::StudyView;
 use crate::sampler::{GridSampler, RandomSampler, Sampler};
 use crate::scheduler::{SweepEnd, SweepJob, TrialQueue, run_sweep};
 use crate::store::{Store, now};
@@ -39,8 +38,8 @@ pub struct StudyOutcome {
     pub dir: PathBuf,
     /// Finished or interrupted.
     pub end: SweepEnd,
-    /// The study as stored at the end.
-    pub view: StudyView,
+    /// The study's store, to report from.
+    pub store: Store,
 }
 
 /// The identity of a study: what must not change between a run and its resume.
@@ -363,9 +362,5 @@ fn run(
     };
     store.set_meta("status", status)?;
     store.commit()?;
-    let view = StudyView {
-        meta: store.meta()?,
-        trials: store.trials()?,
-    };
-    Ok(StudyOutcome { dir, end, view })
+    Ok(StudyOutcome { dir, end, store })
 }
