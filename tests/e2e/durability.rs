@@ -1,7 +1,6 @@
 //! Nothing finished is lost: resume after a kill, clean stop on Ctrl-C, studies that refuse to mix.
 
 use crate::util::*;
-use std::process::Stdio;
 
 fn slow_config(s: &Scratch, trials: u32) -> std::path::PathBuf {
     let text = quick_config(&format!("sampler = \"random\"\ntrials = {trials}")).replace(
@@ -19,20 +18,7 @@ fn complete(rows: &[(i64, String, i64, Option<f64>)]) -> usize {
 fn a_killed_orchestrator_loses_no_finished_trial_and_resume_completes_the_rest() {
     let s = Scratch::new();
     let c = slow_config(&s, 20);
-    let child = s
-        .cohort(&[
-            "sweep",
-            c.to_str().unwrap(),
-            "--study-dir",
-            "st",
-            "--workers",
-            "2",
-        ])
-        .env("COHORT_FAULT", "sleep150@*")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = sweep_cmd(&s, &c, "sleep150@*", &[]).spawn().unwrap();
     let pid = child.id();
     let study = s.path().join("st");
     assert!(
@@ -133,19 +119,8 @@ fn ctrl_c_stops_cleanly_with_status_130_and_leaves_no_process_or_socket_behind()
     let tmp = s.path().join("tmp");
     std::fs::create_dir(&tmp).unwrap();
     let c = slow_config(&s, 40);
-    let child = s
-        .cohort(&[
-            "sweep",
-            c.to_str().unwrap(),
-            "--study-dir",
-            "st",
-            "--workers",
-            "2",
-        ])
-        .env("COHORT_FAULT", "sleep300@*")
+    let child = sweep_cmd(&s, &c, "sleep300@*", &[])
         .env("TMPDIR", &tmp)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let pid = child.id();
@@ -196,20 +171,7 @@ fn ctrl_c_stops_cleanly_with_status_130_and_leaves_no_process_or_socket_behind()
 fn results_and_status_work_while_the_sweep_is_running() {
     let s = Scratch::new();
     let c = slow_config(&s, 12);
-    let child = s
-        .cohort(&[
-            "sweep",
-            c.to_str().unwrap(),
-            "--study-dir",
-            "st",
-            "--workers",
-            "2",
-        ])
-        .env("COHORT_FAULT", "sleep200@*")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = sweep_cmd(&s, &c, "sleep200@*", &[]).spawn().unwrap();
     let study = s.path().join("st");
     assert!(
         wait_for(60.0, || complete(&trial_rows(&study)) >= 1),
@@ -232,20 +194,7 @@ fn results_and_status_work_while_the_sweep_is_running() {
 fn sigterm_stops_like_ctrl_c() {
     let s = Scratch::new();
     let c = slow_config(&s, 20);
-    let child = s
-        .cohort(&[
-            "sweep",
-            c.to_str().unwrap(),
-            "--study-dir",
-            "st",
-            "--workers",
-            "2",
-        ])
-        .env("COHORT_FAULT", "sleep300@*")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = sweep_cmd(&s, &c, "sleep300@*", &[]).spawn().unwrap();
     let pid = child.id();
     assert!(
         wait_for(60.0, || children(pid).len() == 2
@@ -268,20 +217,7 @@ fn a_second_ctrl_c_stops_at_once() {
     let s = Scratch::new();
     let c = slow_config(&s, 20);
     // Trials that never end: two signals in a row must end the run well within the grace period.
-    let child = s
-        .cohort(&[
-            "sweep",
-            c.to_str().unwrap(),
-            "--study-dir",
-            "st",
-            "--workers",
-            "2",
-        ])
-        .env("COHORT_FAULT", "hang@*")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = sweep_cmd(&s, &c, "hang@*", &[]).spawn().unwrap();
     let pid = child.id();
     assert!(
         wait_for(60.0, || children(pid).len() == 2

@@ -11,21 +11,7 @@ fn sweep_with(fault: &str, run_section: &str) -> (Scratch, serde_json::Value) {
             quick_config("sampler = \"grid\"")
         ),
     );
-    let child = s
-        .cohort(&[
-            "sweep",
-            c.to_str().unwrap(),
-            "--json",
-            "--study-dir",
-            "st",
-            "--workers",
-            "2",
-        ])
-        .env("COHORT_FAULT", fault)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = sweep_cmd(&s, &c, fault, &["--json"]).spawn().unwrap();
     let o = wait_output(child, 120.0);
     assert_status(&o, 0);
     let v = json(&o);
@@ -99,21 +85,7 @@ fn killing_random_trainers_repeatedly_still_completes_every_trial_exactly_once()
         "C = { type = \"log_uniform\", low = 0.01, high = 10.0 }",
     ) + "\n[run]\nretries = 20\n";
     let c = s.write("c.toml", &text);
-    let child = s
-        .cohort(&[
-            "sweep",
-            c.to_str().unwrap(),
-            "--json",
-            "--study-dir",
-            "st",
-            "--workers",
-            "2",
-        ])
-        .env("COHORT_FAULT", "sleep60@*")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = sweep_cmd(&s, &c, "sleep60@*", &["--json"]).spawn().unwrap();
     let pid = child.id();
     let mut kills = 0;
     let mut rng = 12345u64;

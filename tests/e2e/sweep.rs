@@ -133,17 +133,7 @@ fn same_seed_gives_the_same_random_study_with_one_or_two_workers() {
 fn a_panicking_trial_is_one_failed_row_and_every_other_trial_completes() {
     let s = Scratch::new();
     let c = s.write("c.toml", &quick_config("sampler = \"grid\""));
-    let o = s
-        .cohort(&[
-            "sweep",
-            c.to_str().unwrap(),
-            "--json",
-            "--study-dir",
-            "st",
-            "--workers",
-            "2",
-        ])
-        .env("COHORT_FAULT", "panic@2,error@5")
+    let o = sweep_cmd(&s, &c, "panic@2,error@5", &["--json"])
         .output()
         .unwrap();
     assert_status(&o, 0);
@@ -177,11 +167,7 @@ fn a_sweep_where_every_trial_fails_exits_with_status_1() {
         "C = [1.0]",
     );
     let c = s.write("c.toml", &text);
-    let o = s
-        .cohort(&["sweep", c.to_str().unwrap(), "--study-dir", "st"])
-        .env("COHORT_FAULT", "error@0")
-        .output()
-        .unwrap();
+    let o = sweep_cmd(&s, &c, "error@0", &[]).output().unwrap();
     assert_status(&o, 1);
 }
 

@@ -55,6 +55,24 @@ impl Scratch {
     }
 }
 
+/// `cohort sweep CONFIG --study-dir st --workers 2 ARGS…`, its trainers misbehaving as `fault` says
+/// (see `COHORT_FAULT`), stdout and stderr captured.
+pub fn sweep_cmd(s: &Scratch, config: &Path, fault: &str, args: &[&str]) -> Command {
+    let mut c = s.cohort(&[
+        "sweep",
+        config.to_str().expect("utf-8 path"),
+        "--study-dir",
+        "st",
+        "--workers",
+        "2",
+    ]);
+    c.args(args)
+        .env("COHORT_FAULT", fault)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    c
+}
+
 /// Stdout as text.
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
