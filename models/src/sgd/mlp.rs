@@ -13,7 +13,7 @@ use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
 use super::kernels::{Rows, Targets, axpy, dot, log_loss_grad, sigmoid, softmax};
-use super::{Hyper, SgdError, SgdState, StepReport};
+use super::{Hyper, SgdError, SgdState, StepReport, class_index};
 
 /// The hidden units' non-linearity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -251,7 +251,7 @@ pub(crate) fn train(
         grad.fill(0.0);
         for &r in batch {
             let x = rows.row(r)?;
-            let y = class_of(targets.get(r)?, classes, r)?;
+            let y = class_index(targets.get(r)?, classes, r)?;
             loss_sum += net.sample_gradient(params, x, y, acts, deltas, grad);
         }
         *t += 1;
@@ -292,21 +292,8 @@ pub(crate) fn batch_gradient(
     let classes = if net.outputs() == 1 { 2 } else { net.outputs() };
     let mut loss = 0.0;
     for &r in batch {
-        let y = class_of(targets.get(r)?, classes, r)?;
+        let y = class_index(targets.get(r)?, classes, r)?;
         loss += net.sample_gradient(params, rows.row(r)?, y, &mut acts, &mut deltas, grad);
     }
     Ok(loss)
-}
-
-/// Check a class index for a `k`-class network.
-fn class_of(value: f64, k: usize, row: usize) -> Result<usize, SgdError> {
-    if value >= 0.0 && value < k as f64 && value.fract() == 0.0 {
-        Ok(value as usize)
-    } else {
-        Err(SgdError::Label {
-            row,
-            value,
-            expected: "a class index in 0..n_classes",
-        })
-    }
 }

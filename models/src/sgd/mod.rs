@@ -711,13 +711,7 @@ impl SgdModel {
             Target::Classes(k) => {
                 let (mut correct, mut loss) = (0usize, 0.0);
                 for (r, (p, &t)) in proba.rows().into_iter().zip(y).enumerate() {
-                    if !(t >= 0.0 && t < k as f64 && t.fract() == 0.0) {
-                        return Err(SgdError::Label {
-                            row: r,
-                            value: t,
-                            expected: "a class index in 0..n_classes",
-                        });
-                    }
+                    class_index(t, k, r)?;
                     correct += usize::from(argmax(p.iter().copied()) == t as usize);
                     loss -= p[t as usize].clamp(1e-15, 1.0 - 1e-15).ln();
                 }
@@ -806,6 +800,20 @@ impl SgdModel {
             }
             Arch::Mlp(net) => net.probabilities(params, x, scratch, out),
         }
+    }
+}
+
+/// Check a class index for a `k`-class model.
+#[inline(always)]
+pub(crate) fn class_index(value: f64, k: usize, row: usize) -> Result<usize, SgdError> {
+    if value >= 0.0 && value < k as f64 && value.fract() == 0.0 {
+        Ok(value as usize)
+    } else {
+        Err(SgdError::Label {
+            row,
+            value,
+            expected: "a class index in 0..n_classes",
+        })
     }
 }
 
