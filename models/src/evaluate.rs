@@ -1,6 +1,7 @@
 //! Cross-validation of an estimator over fixed folds, with prepared folds cached across trials.
 
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 
@@ -11,8 +12,17 @@ use crate::estimator::Estimator;
 use crate::metrics::Metric;
 use crate::preprocess::Standardizer;
 
-/// One fold's scores, by metric.
-pub type FoldScores = BTreeMap<Metric, f64>;
+/// One fold's scores, by metric name (names are open: a user's program reports any).
+pub type FoldScores = BTreeMap<String, f64>;
+
+/// What a cross-validation produced: every fold, or the folds before it was told to stop.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// Scores of each fold evaluated, in fold order.
+    pub folds: Vec<FoldScores>,
+    /// The fold (report point) after which the caller asked to stop, if it did.
+    pub stopped_after: Option<usize>,
+}
 
 /// Scores estimators by k-fold CV on one dataset; the folds (and their standardized copies) are
 /// prepared once and reused by every trial this process runs.
@@ -73,7 +83,8 @@ impl<'a> CrossValidator<'a> {
         Ok(())
     }
 
-    /// Fit and score `estimator` on every fold, calling `on_fold(fold_index, &scores)` after each.
+    /// Fit and score `estimator` on every fold, calling `on_fold(fold_index, &scores)` after each:
+    /// each fold is a report point, and `ControlFlow::Break` there stops the evaluation.
     ///
     /// A metric for the other kind of problem is refused before any fit, and `log_loss` of a
     /// model without probabilities at the first fold, both as [`ModelError::MetricMismatch`].
@@ -82,8 +93,8 @@ impl<'a> CrossValidator<'a> {
         &mut self,
         estimator: &dyn Estimator,
         metrics: &[Metric],
-        on_fold: &mut dyn FnMut(usize, &FoldScores),
-    ) -> Result<Vec<FoldScores>, ModelError> {
+        on_fold: &mut dyn FnMut(usize, &FoldScores) -> ControlFlow<()>,
+    ) -> Result<Evaluation, ModelError> {
         let kind = self.problem.kind();
         if let Some(m) = metrics.iter().find(|m| m.problem() != kind) {
             let (wants, has) = match kind {
@@ -104,14 +115,23 @@ impl<'a> CrossValidator<'a> {
             let mut scores = FoldScores::new();
             for &metric in metrics {
                 scores.insert(
-                    metric,
+                    metric.name().to_string(),
                     metric.score(&prediction, fold.test_y.view(), n_classes)?,
                 );
             }
-            on_fold(i, &scores);
+            let flow = on_fold(i, &scores);
             all.push(scores);
+            if flow.is_break() {
+                return Ok(Evaluation {
+                    folds: all,
+                    stopped_after: Some(i),
+                });
+            }
         }
-        Ok(all)
+        Ok(Evaluation {
+            folds: all,
+            stopped_after: None,
+        })
     }
 
     /// Fold `i`, prepared on first use.
@@ -180,6 +200,7 @@ fn gather(y: ArrayView1<'_, f64>, rows: &[usize]) -> Array1<f64> {
 
 #[cfg(test)]
 mod tests {
+    use std::ops::ControlFlow;
     use super::*;
     use crate::estimator::{Fitted, Prediction};
     use crate::hyper::{ParamValue, Params};
@@ -228,12 +249,13 @@ mod tests {
             .evaluate(
                 est.as_ref(),
                 &[Metric::Accuracy, Metric::LogLoss],
-                &mut |_, _| {},
+                &mut |_, _| ControlFlow::Continue(()),
             )
-            .unwrap();
+            .unwrap()
+            .folds;
         for (s, (acc, ll)) in scores.iter().zip(SKLEARN_FOLDS) {
-            assert!((s[&Metric::Accuracy] - acc).abs() < 1e-12, "{s:?}");
-            assert!((s[&Metric::LogLoss] - ll).abs() < 1e-8, "{s:?} vs {ll}");
+            assert!((s["accuracy"] - acc).abs() < 1e-12, "{s:?}");
+            assert!((s["log_loss"] - ll).abs() < 1e-8, "{s:?} vs {ll}");
         }
     }
 
@@ -291,9 +313,9 @@ mod tests {
         let folds = Folds::kfold(200, 4, Some(1)).unwrap();
         let mut cv = CrossValidator::new(view(&x, &y), classification(), folds, true);
         let seen = Arc::new(Mutex::new(Vec::new()));
-        cv.evaluate(&Probe(seen.clone()), &[Metric::Accuracy], &mut |_, _| {})
+        cv.evaluate(&Probe(seen.clone()), &[Metric::Accuracy], &mut |_, _| ControlFlow::Continue(()))
             .unwrap();
-        cv.evaluate(&Probe(seen.clone()), &[Metric::Accuracy], &mut |_, _| {})
+        cv.evaluate(&Probe(seen.clone()), &[Metric::Accuracy], &mut |_, _| ControlFlow::Continue(()))
             .unwrap();
         let seen = seen.lock().unwrap();
         assert_eq!(seen.len(), 8);
@@ -308,7 +330,7 @@ mod tests {
         let folds = Folds::kfold(200, 4, None).unwrap();
         let mut cv = CrossValidator::new(view(&x, &y), classification(), folds, true);
         let seen = Arc::new(Mutex::new(Vec::new()));
-        cv.evaluate(&Probe(seen.clone()), &[Metric::Accuracy], &mut |_, _| {})
+        cv.evaluate(&Probe(seen.clone()), &[Metric::Accuracy], &mut |_, _| ControlFlow::Continue(()))
             .unwrap();
         for (_, means) in seen.lock().unwrap().iter() {
             assert!(means.iter().all(|m| m.abs() < 1e-12), "{means:?}");
@@ -321,7 +343,7 @@ mod tests {
         let folds = Folds::kfold(200, 4, None).unwrap();
         let mut cv = CrossValidator::new(view(&x, &y), classification(), folds, false);
         let seen = Arc::new(Mutex::new(Vec::new()));
-        cv.evaluate(&Probe(seen.clone()), &[Metric::Accuracy], &mut |_, _| {})
+        cv.evaluate(&Probe(seen.clone()), &[Metric::Accuracy], &mut |_, _| ControlFlow::Continue(()))
             .unwrap();
         let rows: Vec<usize> = (50..200).collect();
         let expected = x
@@ -340,11 +362,33 @@ mod tests {
         let mut calls = Vec::new();
         let scores = cv
             .evaluate(est.as_ref(), &[Metric::Accuracy], &mut |i, s| {
-                calls.push((i, s.clone()))
+                calls.push((i, s.clone()));
+                ControlFlow::Continue(())
             })
-            .unwrap();
+            .unwrap()
+            .folds;
         assert_eq!(calls.iter().map(|c| c.0).collect::<Vec<_>>(), [0, 1, 2]);
         assert_eq!(calls.into_iter().map(|c| c.1).collect::<Vec<_>>(), scores);
+    }
+
+    #[test]
+    fn a_break_at_a_fold_stops_the_evaluation_there() {
+        let (x, y) = problem();
+        let folds = Folds::stratified(y.view(), 2, 5, None).unwrap();
+        let mut cv = CrossValidator::new(view(&x, &y), classification(), folds, true);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let out = cv
+            .evaluate(&Probe(seen.clone()), &[Metric::Accuracy], &mut |i, _| {
+                if i == 1 {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            })
+            .unwrap();
+        assert_eq!(out.stopped_after, Some(1));
+        assert_eq!(out.folds.len(), 2);
+        assert_eq!(seen.lock().unwrap().len(), 2, "no fit after the stop");
     }
 
     #[test]
@@ -357,7 +401,7 @@ mod tests {
             .evaluate(
                 &Probe(seen.clone()),
                 &[Metric::Accuracy, Metric::Rmse],
-                &mut |_, _| {},
+                &mut |_, _| ControlFlow::Continue(()),
             )
             .unwrap_err();
         assert!(matches!(err, ModelError::MetricMismatch { .. }), "{err}");
@@ -372,7 +416,7 @@ mod tests {
         // Every catalogue model has probabilities now: a probe without them stands in.
         let no_proba = Probe(Seen::default());
         let err = cv
-            .evaluate(&no_proba, &[Metric::LogLoss], &mut |_, _| {})
+            .evaluate(&no_proba, &[Metric::LogLoss], &mut |_, _| ControlFlow::Continue(()))
             .unwrap_err();
         assert!(matches!(err, ModelError::MetricMismatch { .. }), "{err}");
     }
@@ -387,7 +431,10 @@ mod tests {
         let est = crate::build("logistic_regression", &Params::new(), 0).unwrap();
         let mut calls = 0;
         let err = cv
-            .evaluate(est.as_ref(), &[Metric::Accuracy], &mut |_, _| calls += 1)
+            .evaluate(est.as_ref(), &[Metric::Accuracy], &mut |_, _| {
+                calls += 1;
+                ControlFlow::Continue(())
+            })
             .unwrap_err();
         assert!(matches!(err, ModelError::Fit(_)), "{err}");
         assert_eq!(calls, 0);
@@ -402,12 +449,15 @@ mod tests {
         let params: Params = [("alpha".to_string(), ParamValue::Float(0.0))].into();
         let est = crate::build("ridge", &params, 0).unwrap();
         let scores = cv
-            .evaluate(est.as_ref(), &[Metric::R2, Metric::Rmse], &mut |_, _| {})
-            .unwrap();
+            .evaluate(est.as_ref(), &[Metric::R2, Metric::Rmse], &mut |_, _| {
+                ControlFlow::Continue(())
+            })
+            .unwrap()
+            .folds;
         assert!(
             scores
                 .iter()
-                .all(|s| s[&Metric::R2] > 0.999999 && s[&Metric::Rmse] < 1e-3),
+                .all(|s| s["r2"] > 0.999999 && s["rmse"] < 1e-3),
             "{scores:?}"
         );
     }

@@ -26,6 +26,6 @@ pub use cv::{Fold, Folds};
 pub use dataset::{DataView, Dataset, Problem, ProblemKind};
 pub use error::{DataError, ModelError};
 pub use estimator::{Estimator, Fitted, Prediction};
-pub use evaluate::{CrossValidator, FoldScores};
+pub use evaluate::{CrossValidator, Evaluation, FoldScores};
 pub use hyper::{HyperKind, HyperSpec, ParamValue, Params};
 pub use metrics::{Direction, Metric};

@@ -446,13 +446,13 @@ impl Scheduler<'_> {
                     },
                 )?;
             }
-            Event::FoldScored {
+            Event::Report {
                 trial,
                 attempt,
-                fold,
-                scores,
+                step: fold,
+                values: scores,
             } => {
-                if let Some(v) = scores.get(&self.job.metrics[0]) {
+                if let Some(v) = scores.get(self.job.metrics[0].name()) {
                     write(
                         &self.store,
                         Write::Intermediate {
@@ -478,7 +478,7 @@ impl Scheduler<'_> {
                 self.consecutive_deaths = 0;
                 let values: Vec<f64> = folds
                     .iter()
-                    .filter_map(|f| f.get(&self.job.metrics[0]).copied())
+                    .filter_map(|f| f.get(self.job.metrics[0].name()).copied())
                     .collect();
                 let mean = values.iter().sum::<f64>() / values.len().max(1) as f64;
                 write(

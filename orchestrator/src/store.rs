@@ -499,7 +499,7 @@ impl Store {
         for metric in metrics {
             let values: Vec<f64> = folds
                 .iter()
-                .filter_map(|f| f.get(metric).copied())
+                .filter_map(|f| f.get(metric.name()).copied())
                 .collect();
             summaries.insert(metric.name(), summarize(&values));
         }
@@ -512,7 +512,7 @@ impl Store {
             });
         let by_name: Vec<BTreeMap<&str, f64>> = folds
             .iter()
-            .map(|f| f.iter().map(|(m, v)| (m.name(), *v)).collect())
+            .map(|f| f.iter().map(|(m, v)| (m.as_str(), *v)).collect())
             .collect();
         let corrupt = |e: serde_json::Error| StoreError::Corrupt {
             path: self.path.clone(),
@@ -687,8 +687,8 @@ mod tests {
         let p: Params = BTreeMap::from([("C".to_string(), models::ParamValue::Float(0.1))]);
         s.trial_started(0, &p, 1, 3, 100.0).unwrap();
         let folds = vec![
-            BTreeMap::from([(Metric::Accuracy, 0.8)]),
-            BTreeMap::from([(Metric::Accuracy, 0.9)]),
+            BTreeMap::from([("accuracy".to_string(), 0.8)]),
+            BTreeMap::from([("accuracy".to_string(), 0.9)]),
         ];
         s.trial_finished(0, &folds, &[Metric::Accuracy], 101.5)
             .unwrap();
@@ -899,8 +899,8 @@ mod view_tests {
         let mut s = Store::create(dir.path(), &BTreeMap::new()).unwrap();
         s.trial_started(4, &Params::new(), 1, 0, 1.0).unwrap();
         let folds = vec![
-            BTreeMap::from([(Metric::Accuracy, 0.5), (Metric::LogLoss, 0.7)]),
-            BTreeMap::from([(Metric::Accuracy, 0.75), (Metric::LogLoss, 0.6)]),
+            BTreeMap::from([("accuracy".to_string(), 0.5), ("log_loss".to_string(), 0.7)]),
+            BTreeMap::from([("accuracy".to_string(), 0.75), ("log_loss".to_string(), 0.6)]),
         ];
         s.trial_finished(4, &folds, &[Metric::Accuracy, Metric::LogLoss], 2.0)
             .unwrap();

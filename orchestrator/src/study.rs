@@ -339,6 +339,8 @@ fn run(
         seed: cfg.seed,
         standardize: cfg.cv.standardize,
         metrics: cfg.metrics.clone(),
+        objective: cfg.objective().name().to_string(),
+        live_reports_after: std::time::Duration::from_millis(10),
     };
     let exe = std::env::current_exe().context("locating the cohort binary to start trainers")?;
     let job = SweepJob {

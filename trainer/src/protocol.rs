@@ -8,7 +8,7 @@ use models::{FoldScores, Metric, Params, Problem};
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a message changes shape; checked in `Hello`.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Identifies one trial of a study (its 0-based number).
 pub type TrialId = u64;
@@ -20,6 +20,14 @@ pub enum Task {
     Setup(Box<SweepSetup>),
     /// Evaluate one hyperparameter set.
     Trial(TrialTask),
+    /// Stop this trial at its next report point: it ends with `TrialPruned`. Ignored when the
+    /// trial is no longer running; a queued trial it names is dropped unrun (also `TrialPruned`).
+    StopTrial {
+        /// Which trial.
+        trial: TrialId,
+        /// Which attempt.
+        attempt: u32,
+    },
     /// Train on one shard, merging into the ParamArray, until the last epoch.
     Train(Box<TrainSetup>),
     /// Finish the current work and exit.
@@ -43,8 +51,13 @@ pub struct SweepSetup {
     pub seed: u64,
     /// Standardize features, fitted on each training fold only.
     pub standardize: bool,
-    /// Metrics to compute on each fold; the first is the objective.
+    /// Metrics to compute on each fold (built-in models compute these names).
     pub metrics: Vec<Metric>,
+    /// The objective's name: its value at each report point feeds pruning.
+    pub objective: String,
+    /// Live reports are sent for trials running at least this long (shorter trials report
+    /// every fold inside their result): a report costs an IPC message.
+    pub live_reports_after: std::time::Duration,
 }
 
 /// How shards merge into the ParamArray.
@@ -138,6 +151,14 @@ pub enum Event {
         /// Seconds of that spent merging (waiting for the lock or the round included).
         merge_seconds: f64,
     },
+    /// A shard is alive and moving: sent from its training loop at most about once a second
+    /// (also while it waits at an `average` round), so a silent shard is a stalled one.
+    ShardProgress {
+        /// Which shard.
+        shard: u32,
+        /// The round (average) or merge count it has reached.
+        round: u64,
+    },
     /// A shard finished its last epoch.
     ShardFinished {
         /// Which shard.
@@ -172,17 +193,18 @@ pub enum Event {
         /// When, in Unix seconds (stamped here: queued trials start long after they were sent).
         at: f64,
     },
-    /// A fold finished: the intermediate value of a trial (all but the last fold, once the
-    /// trial has run 10 ms: shorter trials report only when finished).
-    FoldScored {
+    /// A report point was reached (a fold of a cross-validation): the trial's named values at
+    /// `step`. Sent live once the trial has run `live_reports_after`; every fold's values are
+    /// also inside `TrialFinished`, so short trials send none.
+    Report {
         /// Which trial.
         trial: TrialId,
         /// Which attempt.
         attempt: u32,
-        /// The fold's 0-based index.
-        fold: u32,
-        /// The fold's scores.
-        scores: FoldScores,
+        /// The report point's 0-based index (the fold).
+        step: u32,
+        /// Named values (metric name to value).
+        values: FoldScores,
     },
     /// A trial finished with every fold's scores.
     TrialFinished {
@@ -196,6 +218,21 @@ pub enum Event {
         at: f64,
         /// The next trial, if it was already queued here and started at once: its start rides
         /// on this message instead of a `TrialStarted` of its own.
+        next_started: Option<TrialStart>,
+    },
+    /// A trial stopped at a report point because the orchestrator asked (`Task::StopTrial`).
+    TrialPruned {
+        /// Which trial.
+        trial: TrialId,
+        /// Which attempt.
+        attempt: u32,
+        /// The last report point it reached (None: it was stopped before its first).
+        step: Option<u32>,
+        /// The values of every report point it reached, in order.
+        reports: Vec<FoldScores>,
+        /// When, in Unix seconds.
+        at: f64,
+        /// The next trial, if it started at once (as in `TrialFinished`).
         next_started: Option<TrialStart>,
     },
     /// A trial failed; the trainer goes on.

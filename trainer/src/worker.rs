@@ -1,5 +1,6 @@
 //! The trainer process's main loop: connect, pin, receive tasks, evaluate, report events.
 
+use std::ops::ControlFlow;
 use std::panic::{self, AssertUnwindSafe};
 
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
@@ -71,10 +72,9 @@ pub fn run(args: TrainerArgs) -> Result<(), TrainerError> {
         Task::Setup(setup) => sweep(*setup, &tasks, &to_orchestrator),
         Task::Train(setup) => crate::train::train(*setup, &tasks, &to_orchestrator),
         Task::Shutdown => Ok(()),
-        Task::Trial(t) => Err(TrainerError::Protocol(format!(
-            "trial {} arrived before the setup",
-            t.trial
-        ))),
+        Task::Trial(TrialTask { trial, .. }) | Task::StopTrial { trial, .. } => Err(
+            TrainerError::Protocol(format!("trial {trial} arrived before the setup")),
+        ),
     }
 }
 
@@ -110,11 +110,11 @@ fn sweep(
     });
     let faults = Faults::from_env();
     info!(rows = view.n_rows(), model = %setup.model, "sweep setup received");
-    // A task already fetched (by the peek after a trial), and the start already announced.
-    let mut queued: Option<Task> = None;
+    let mut inbox = Inbox::default();
+    // The start already announced (inside the previous trial's result).
     let mut announced: Option<(TrialId, u32)> = None;
     loop {
-        let task = match queued.take() {
+        let task = match inbox.queued.pop_front() {
             Some(t) => t,
             None => match next_task(tasks)? {
                 Some(t) => t,
@@ -131,15 +131,23 @@ fn sweep(
                     };
                     events.send(started).map_err(ipc_err)?;
                 }
-                let outcome = match &mut validator {
-                    Ok(v) => run_trial(v, &setup, &trial, &faults, events),
-                    Err(e) => Err((FailureKind::Error, e.to_string())),
+                let outcome = if inbox.take_stop(trial.trial, trial.attempt) {
+                    Outcome::Stopped(None, Vec::new())
+                } else {
+                    match &mut validator {
+                        Ok(v) => run_trial(v, &setup, &trial, &faults, events, tasks, &mut inbox),
+                        Err(e) => Outcome::Failed(FailureKind::Error, e.to_string()),
+                    }
                 };
                 let at = unix_now();
                 // Short trials queue up here: when the next one is waiting, it starts now and
                 // its start rides on this result (one message per trial instead of two).
-                queued = tasks.try_recv().ok();
-                let next_started = match &queued {
+                if inbox.queued.is_empty()
+                    && let Ok(t) = tasks.try_recv()
+                {
+                    inbox.push(t);
+                }
+                let next_started = match inbox.queued.front() {
                     Some(Task::Trial(n)) => {
                         announced = Some((n.trial, n.attempt));
                         Some(TrialStart {
@@ -151,14 +159,25 @@ fn sweep(
                     _ => None,
                 };
                 let event = match outcome {
-                    Ok(folds) => Event::TrialFinished {
+                    Outcome::Finished(folds) => Event::TrialFinished {
                         trial: trial.trial,
                         attempt: trial.attempt,
                         folds,
                         at,
                         next_started,
                     },
-                    Err((kind, message)) => {
+                    Outcome::Stopped(step, reports) => {
+                        info!(trial = trial.trial, step, "trial stopped at a report point");
+                        Event::TrialPruned {
+                            trial: trial.trial,
+                            attempt: trial.attempt,
+                            step,
+                            reports,
+                            at,
+                            next_started,
+                        }
+                    }
+                    Outcome::Failed(kind, message) => {
                         warn!(trial = trial.trial, %message, "trial failed");
                         Event::TrialFailed {
                             trial: trial.trial,
@@ -172,6 +191,7 @@ fn sweep(
                 };
                 events.send(event).map_err(ipc_err)?;
             }
+            Task::StopTrial { .. } => {} // for a trial that already ended: nothing to stop
             Task::Shutdown => {
                 debug!("shutdown requested");
                 return Ok(());
@@ -184,20 +204,53 @@ fn sweep(
     Ok(())
 }
 
-/// A trial running at least this long reports each fold's scores as it goes.
-const LIVE_REPORTS_AFTER: std::time::Duration = std::time::Duration::from_millis(10);
+/// Tasks that arrived while a trial ran (read at its report points), and stop requests.
+#[derive(Default)]
+struct Inbox {
+    queued: std::collections::VecDeque<Task>,
+    stops: Vec<(TrialId, u32)>,
+}
 
-type TrialOutcome = Result<Vec<models::FoldScores>, (FailureKind, String)>;
+impl Inbox {
+    /// Keep a task for later; a stop request is remembered, not queued.
+    fn push(&mut self, task: Task) {
+        match task {
+            Task::StopTrial { trial, attempt } => self.stops.push((trial, attempt)),
+            other => self.queued.push_back(other),
+        }
+    }
+
+    /// Whether a stop of this trial was asked for (and forget it).
+    fn take_stop(&mut self, trial: TrialId, attempt: u32) -> bool {
+        let before = self.stops.len();
+        self.stops.retain(|s| *s != (trial, attempt));
+        self.stops.len() != before
+    }
+}
+
+/// How a trial ended inside a live trainer.
+enum Outcome {
+    /// Every fold's scores.
+    Finished(Vec<models::FoldScores>),
+    /// Stopped by the orchestrator after report point `step`, with the reports made so far.
+    Stopped(Option<u32>, Vec<models::FoldScores>),
+    /// Error or panic, with its message.
+    Failed(FailureKind, String),
+}
 
 /// One trial: build the model, cross-validate it, report each fold; panics become failures.
+///
+/// Each fold is a report point. Once the trial has run `live_reports_after`, each report is sent
+/// and the task channel is read there: a `StopTrial` for this trial ends it at that point.
 fn run_trial(
     validator: &mut CrossValidator<'_>,
     setup: &SweepSetup,
     task: &TrialTask,
     faults: &Faults,
     events: &IpcSender<Event>,
-) -> TrialOutcome {
-    let n_folds = setup.folds;
+    tasks: &IpcReceiver<Task>,
+    inbox: &mut Inbox,
+) -> Outcome {
     let started = std::time::Instant::now();
     let result = panic::catch_unwind(AssertUnwindSafe(|| {
         if let Some(fault) = faults.get(task.trial, task.attempt) {
@@ -206,18 +259,27 @@ fn run_trial(
         let estimator =
             models::build(&setup.model, &task.params, setup.seed).map_err(|e| e.to_string())?;
         let mut report = |fold: usize, scores: &models::FoldScores| {
-            // Every fold's scores travel in TrialFinished; live reports are for trials long
+            // Every fold's scores travel in the result; live reports are for trials long
             // enough to watch (or prune), and cost short ones nothing.
-            if fold + 1 < n_folds && started.elapsed() >= LIVE_REPORTS_AFTER {
-                let event = Event::FoldScored {
-                    trial: task.trial,
-                    attempt: task.attempt,
-                    fold: fold as u32,
-                    scores: scores.clone(),
-                };
-                if let Err(e) = events.send(event) {
-                    warn!(error = %e, "could not report a fold");
-                }
+            if started.elapsed() < setup.live_reports_after {
+                return ControlFlow::Continue(());
+            }
+            let event = Event::Report {
+                trial: task.trial,
+                attempt: task.attempt,
+                step: fold as u32,
+                values: scores.clone(),
+            };
+            if let Err(e) = events.send(event) {
+                warn!(error = %e, "could not send a report");
+            }
+            while let Ok(t) = tasks.try_recv() {
+                inbox.push(t);
+            }
+            if inbox.take_stop(task.trial, task.attempt) {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
             }
         };
         validator
@@ -225,9 +287,12 @@ fn run_trial(
             .map_err(|e| e.to_string())
     }));
     match result {
-        Ok(Ok(folds)) => Ok(folds),
-        Ok(Err(message)) => Err((FailureKind::Error, message)),
-        Err(payload) => Err((FailureKind::Panic, panic_message(payload.as_ref()))),
+        Ok(Ok(eval)) => match eval.stopped_after {
+            Some(step) => Outcome::Stopped(Some(step as u32), eval.folds),
+            None => Outcome::Finished(eval.folds),
+        },
+        Ok(Err(message)) => Outcome::Failed(FailureKind::Error, message),
+        Err(payload) => Outcome::Failed(FailureKind::Panic, panic_message(payload.as_ref())),
     }
 }
 
