@@ -200,10 +200,10 @@ fn gather(y: ArrayView1<'_, f64>, rows: &[usize]) -> Array1<f64> {
 
 #[cfg(test)]
 mod tests {
-    use std::ops::ControlFlow;
     use super::*;
     use crate::estimator::{Fitted, Prediction};
     use crate::hyper::{ParamValue, Params};
+    use std::ops::ControlFlow;
     use std::sync::{Arc, Mutex};
 
     /// 200 rows, 3 features of different scales and offsets, binary target (rebuilt exactly in
@@ -313,10 +313,14 @@ mod tests {
         let folds = Folds::kfold(200, 4, Some(1)).unwrap();
         let mut cv = CrossValidator::new(view(&x, &y), classification(), folds, true);
         let seen = Arc::new(Mutex::new(Vec::new()));
-        cv.evaluate(&Probe(seen.clone()), &[Metric::Accuracy], &mut |_, _| ControlFlow::Continue(()))
-            .unwrap();
-        cv.evaluate(&Probe(seen.clone()), &[Metric::Accuracy], &mut |_, _| ControlFlow::Continue(()))
-            .unwrap();
+        cv.evaluate(&Probe(seen.clone()), &[Metric::Accuracy], &mut |_, _| {
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        cv.evaluate(&Probe(seen.clone()), &[Metric::Accuracy], &mut |_, _| {
+            ControlFlow::Continue(())
+        })
+        .unwrap();
         let seen = seen.lock().unwrap();
         assert_eq!(seen.len(), 8);
         for i in 0..4 {
@@ -330,8 +334,10 @@ mod tests {
         let folds = Folds::kfold(200, 4, None).unwrap();
         let mut cv = CrossValidator::new(view(&x, &y), classification(), folds, true);
         let seen = Arc::new(Mutex::new(Vec::new()));
-        cv.evaluate(&Probe(seen.clone()), &[Metric::Accuracy], &mut |_, _| ControlFlow::Continue(()))
-            .unwrap();
+        cv.evaluate(&Probe(seen.clone()), &[Metric::Accuracy], &mut |_, _| {
+            ControlFlow::Continue(())
+        })
+        .unwrap();
         for (_, means) in seen.lock().unwrap().iter() {
             assert!(means.iter().all(|m| m.abs() < 1e-12), "{means:?}");
         }
@@ -343,8 +349,10 @@ mod tests {
         let folds = Folds::kfold(200, 4, None).unwrap();
         let mut cv = CrossValidator::new(view(&x, &y), classification(), folds, false);
         let seen = Arc::new(Mutex::new(Vec::new()));
-        cv.evaluate(&Probe(seen.clone()), &[Metric::Accuracy], &mut |_, _| ControlFlow::Continue(()))
-            .unwrap();
+        cv.evaluate(&Probe(seen.clone()), &[Metric::Accuracy], &mut |_, _| {
+            ControlFlow::Continue(())
+        })
+        .unwrap();
         let rows: Vec<usize> = (50..200).collect();
         let expected = x
             .select(ndarray::Axis(0), &rows)
@@ -416,7 +424,9 @@ mod tests {
         // Every catalogue model has probabilities now: a probe without them stands in.
         let no_proba = Probe(Seen::default());
         let err = cv
-            .evaluate(&no_proba, &[Metric::LogLoss], &mut |_, _| ControlFlow::Continue(()))
+            .evaluate(&no_proba, &[Metric::LogLoss], &mut |_, _| {
+                ControlFlow::Continue(())
+            })
             .unwrap_err();
         assert!(matches!(err, ModelError::MetricMismatch { .. }), "{err}");
     }

@@ -1,20 +1,21 @@
 //! The cohort orchestrator: the CLI and everything that coordinates trainer processes.
 //!
-//! `config` checks a study config into types that cannot hold invalid values; `space` and
-//! `sampler` propose trials; `pool` starts and stops trainer processes; `scheduler` hands trials
-//! to workers as they free up and records every event in the `store`; `report` reads it back.
+//! - `cli`: the command line; `config`: a study config checked into types that cannot hold
+//!   invalid values.
+//! - `supervisor`: the one place that starts, watches, respawns and stops trainer processes;
+//!   `backends`: where they start.
+//! - `sweep`: space, samplers, pruners, the trial queue and the scheduler of a sweep;
+//!   `training`: data-parallel training through the ParamArray.
+//! - `store`: the study database; `reports`: tables, JSON and CSV read back from it.
 
+pub mod backends;
 pub mod cli;
 pub mod config;
 pub mod error;
-pub mod pool;
-pub mod report;
-pub mod sampler;
-pub mod scheduler;
-pub mod signals;
-pub mod space;
+pub mod reports;
 pub mod store;
-pub mod study;
+pub mod supervisor;
+pub mod sweep;
 pub mod training;
 
 pub use cli::main;

@@ -184,7 +184,7 @@ fn results_best_and_status_read_a_finished_study() {
     assert_eq!(stdout(&table).lines().count(), 2 + 3);
     let csv = s.run(&["results", "st", "--format", "csv"]);
     assert_eq!(stdout(&csv).lines().count(), 1 + 8);
-    assert!(stdout(&csv).starts_with("trial,rank,state,attempts,value,accuracy_mean"));
+    assert!(stdout(&csv).starts_with("trial,rank,state,attempts,value,step,accuracy_mean"));
     let best = s.run(&["best", "st"]);
     assert_status(&best, 0);
     assert_eq!(json(&best)["rank"], 1);

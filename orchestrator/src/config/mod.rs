@@ -7,10 +7,14 @@ use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use models::{Metric, ModelInfo, ParamValue, Params, ProblemKind};
+use models::{Direction, Metric, ModelInfo, ParamValue, Params, ProblemKind};
 use serde::Deserialize;
 
-use crate::space::{Distribution, Space};
+use crate::sweep::space::{Distribution, Space};
+
+mod units;
+
+pub(crate) use units::{parse_bytes, parse_duration};
 
 /// A config that cannot be used: always names the file and the place.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +72,7 @@ struct RawStudy {
     #[serde(default)]
     seed: u64,
     metric: String,
+    direction: Option<String>,
     #[serde(default)]
     metrics: Vec<String>,
 }
@@ -131,6 +136,45 @@ struct RawRun {
     retries: Option<i64>,
     timeout: Option<toml::Value>,
     memory: Option<toml::Value>,
+    stall: Option<toml::Value>,
+    grace: Option<toml::Value>,
+}
+
+/// How long stopped trainers get to exit by default.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(2);
+
+/// The largest grid a study may have: each point is a trial with a row in the store.
+pub const MAX_GRID: u128 = 10_000_000;
+
+/// A metric by name, with the direction that is better. Names are open: a built-in metric
+/// brings its direction, any other name gets one from the config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricSpec {
+    /// Its name, as reported and stored.
+    pub name: String,
+    /// Which way is better.
+    pub direction: Direction,
+    /// The built-in metric of that name, which built-in models compute.
+    pub builtin: Option<Metric>,
+}
+
+impl MetricSpec {
+    /// A built-in metric.
+    pub fn builtin(m: Metric) -> MetricSpec {
+        MetricSpec {
+            name: m.name().to_string(),
+            direction: m.direction(),
+            builtin: Some(m),
+        }
+    }
+}
+
+/// The name of a direction, as configs and the store spell it.
+pub fn direction_name(d: Direction) -> &'static str {
+    match d {
+        Direction::Maximize => "maximize",
+        Direction::Minimize => "minimize",
+    }
 }
 
 /// How trials are proposed.
@@ -167,6 +211,10 @@ pub struct RunSpec {
     pub timeout: Option<Duration>,
     /// Address-space cap of each trainer, bytes.
     pub memory: Option<u64>,
+    /// A busy trainer silent for longer than this is killed as stalled.
+    pub stall: Option<Duration>,
+    /// How long stopped trainers get to exit before they are killed.
+    pub grace: Duration,
 }
 
 /// A checked study config.
@@ -181,7 +229,7 @@ pub struct StudyConfig {
     /// Seed of folds, random draws and model randomness.
     pub seed: u64,
     /// Metrics to record; the first is the objective.
-    pub metrics: Vec<Metric>,
+    pub metrics: Vec<MetricSpec>,
     /// The data file (absolute).
     pub data_path: PathBuf,
     /// The target column (None: the last).
@@ -201,9 +249,14 @@ pub struct StudyConfig {
 }
 
 impl StudyConfig {
-    /// The objective metric.
-    pub fn objective(&self) -> Metric {
-        self.metrics[0]
+    /// The objective.
+    pub fn objective(&self) -> &MetricSpec {
+        &self.metrics[0]
+    }
+
+    /// The built-in metrics the models compute for this study.
+    pub fn builtin_metrics(&self) -> Vec<Metric> {
+        self.metrics.iter().filter_map(|m| m.builtin).collect()
     }
 
     /// Read and check the config at `path`.
@@ -285,7 +338,7 @@ impl Checker<'_> {
         let model =
             models::lookup(&raw.model.name).map_err(|e| self.err("model.name", e.to_string()))?;
 
-        let name = match raw.study.name {
+        let name = match raw.study.name.clone() {
             Some(n) => n,
             None => path
                 .file_stem()
@@ -294,55 +347,7 @@ impl Checker<'_> {
         };
         check_name(&name).map_err(|m| self.err("study.name", m))?;
 
-        let mut metrics = Vec::new();
-        for (i, m) in std::iter::once(&raw.study.metric)
-            .chain(&raw.study.metrics)
-            .enumerate()
-        {
-            let field = if i == 0 {
-                "study.metric".to_string()
-            } else {
-                format!("study.metrics[{}]", i - 1)
-            };
-            let metric = Metric::from_name(m).ok_or_else(|| {
-                let names: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
-                let hint = models::hyper::closest(m, names.iter().copied())
-                    .map(|c| format!(" (did you mean `{c}`?)"))
-                    .unwrap_or_default();
-                self.err(
-                    &field,
-                    format!(
-                        "unknown metric `{m}`{hint}; expected one of {}",
-                        names.join(", ")
-                    ),
-                )
-            })?;
-            if metric.problem() != model.problem {
-                let kind = match model.problem {
-                    ProblemKind::Classification => "a classifier",
-                    ProblemKind::Regression => "a regressor",
-                };
-                return Err(self.err(
-                    &field,
-                    format!(
-                        "metric `{m}` does not apply to `{}`, which is {kind}",
-                        model.name
-                    ),
-                ));
-            }
-            if metric == Metric::LogLoss && !model.probabilistic {
-                return Err(self.err(
-                    &field,
-                    format!(
-                        "`log_loss` needs class probabilities, which `{}` does not predict",
-                        model.name
-                    ),
-                ));
-            }
-            if !metrics.contains(&metric) {
-                metrics.push(metric);
-            }
-        }
+        let metrics = self.metrics(&raw.study, model)?;
 
         let data_path = path.parent().unwrap_or(Path::new(".")).join(&raw.data.path);
 
@@ -387,12 +392,27 @@ impl Checker<'_> {
                     ));
                 }
                 for (k, d) in &space.0 {
-                    if d.grid_values().is_none() {
+                    if d.grid_len().is_none() {
                         return Err(self.err(
                             format!("search.space.{k}"),
                             "grid search needs a finite set of values: give a list or `points = N`",
                         ));
                     }
+                }
+                let size = space.grid_size().unwrap_or(0);
+                if size > MAX_GRID {
+                    let dims: Vec<String> = space
+                        .0
+                        .iter()
+                        .map(|(k, d)| format!("{k}: {}", d.grid_len().unwrap_or(0)))
+                        .collect();
+                    return Err(self.err(
+                        "search.space",
+                        format!(
+                            "the grid has {size} points ({}), more than the {MAX_GRID} a study can run; use random search with `trials`, or fewer values",
+                            dims.join(" × ")
+                        ),
+                    ));
                 }
                 SamplerKind::Grid
             }
@@ -437,6 +457,104 @@ impl Checker<'_> {
             space,
             run,
         })
+    }
+
+    /// The objective and the other recorded metrics, each with its direction.
+    fn metrics(&self, raw: &RawStudy, model: &ModelInfo) -> Result<Vec<MetricSpec>, ConfigError> {
+        let direction = match raw.direction.as_deref() {
+            None => None,
+            Some("maximize") => Some(Direction::Maximize),
+            Some("minimize") => Some(Direction::Minimize),
+            Some(other) => {
+                return Err(self.err(
+                    "study.direction",
+                    format!("expected `maximize` or `minimize`, found `{other}`"),
+                ));
+            }
+        };
+        let mut metrics: Vec<MetricSpec> = Vec::new();
+        for (i, m) in std::iter::once(&raw.metric).chain(&raw.metrics).enumerate() {
+            let field = if i == 0 {
+                "study.metric".to_string()
+            } else {
+                format!("study.metrics[{}]", i - 1)
+            };
+            let spec = match Metric::from_name(m) {
+                Some(metric) => {
+                    self.check_builtin(&field, metric, model)?;
+                    if i == 0
+                        && let Some(d) = direction
+                        && d != metric.direction()
+                    {
+                        return Err(self.err(
+                            "study.direction",
+                            format!(
+                                "`{m}` is to {}; leave `direction` out for a known metric",
+                                direction_name(metric.direction())
+                            ),
+                        ));
+                    }
+                    MetricSpec::builtin(metric)
+                }
+                None => {
+                    // Built-in models compute the built-in metrics only: any other name could
+                    // never be reported.
+                    let names: Vec<&str> = Metric::ALL
+                        .iter()
+                        .filter(|k| k.problem() == model.problem)
+                        .map(|k| k.name())
+                        .collect();
+                    let hint = models::hyper::closest(m, names.iter().copied())
+                        .map(|c| format!(" (did you mean `{c}`?)"))
+                        .unwrap_or_default();
+                    return Err(self.err(
+                        &field,
+                        format!(
+                            "unknown metric `{m}`{hint}: `{}` reports {}",
+                            model.name,
+                            names.join(", ")
+                        ),
+                    ));
+                }
+            };
+            if !metrics.iter().any(|x| x.name == spec.name) {
+                metrics.push(spec);
+            }
+        }
+        Ok(metrics)
+    }
+
+    /// A built-in metric must suit the model's problem and predictions.
+    fn check_builtin(
+        &self,
+        field: &str,
+        metric: Metric,
+        model: &ModelInfo,
+    ) -> Result<(), ConfigError> {
+        if metric.problem() != model.problem {
+            let kind = match model.problem {
+                ProblemKind::Classification => "a classifier",
+                ProblemKind::Regression => "a regressor",
+            };
+            return Err(self.err(
+                field,
+                format!(
+                    "metric `{}` does not apply to `{}`, which is {kind}",
+                    metric.name(),
+                    model.name
+                ),
+            ));
+        }
+        if metric == Metric::LogLoss && !model.probabilistic {
+            return Err(self.err(
+                field,
+                format!(
+                    "`log_loss` needs class probabilities, which `{}` does not predict",
+                    model.name
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// A plain TOML value as a hyperparameter value.
@@ -679,86 +797,26 @@ impl Checker<'_> {
             .as_ref()
             .map(|v| parse_bytes(v).map_err(|m| self.err("run.memory", m)))
             .transpose()?;
+        let stall = raw
+            .stall
+            .as_ref()
+            .map(|v| parse_duration(v).map_err(|m| self.err("run.stall", m)))
+            .transpose()?;
+        let grace = raw
+            .grace
+            .as_ref()
+            .map(|v| parse_duration(v).map_err(|m| self.err("run.grace", m)))
+            .transpose()?
+            .unwrap_or(DEFAULT_GRACE);
         Ok(RunSpec {
             workers,
             retries,
             timeout,
             memory,
+            stall,
+            grace,
         })
     }
-}
-
-/// A quantity given as a plain number, or as a string of a number and a unit from `units`
-/// (name, scale); the empty unit means the plain number.
-fn scaled(v: &toml::Value, units: &[(&str, f64)], expected: &str) -> Result<f64, String> {
-    let bad = || format!("{expected}, found {v}");
-    match v {
-        toml::Value::Integer(i) => Ok(*i as f64),
-        toml::Value::Float(x) => Ok(*x),
-        toml::Value::String(s) => {
-            let s = s.trim();
-            let split = s
-                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-                .unwrap_or(s.len());
-            let (num, unit) = s.split_at(split);
-            let n: f64 = num.parse().map_err(|_| bad())?;
-            let scale = units
-                .iter()
-                .find(|(u, _)| *u == unit.trim())
-                .map(|(_, k)| *k)
-                .ok_or_else(bad)?;
-            Ok(n * scale)
-        }
-        _ => Err(bad()),
-    }
-}
-
-/// Seconds as a number, or a string like "90s", "10m", "2h".
-fn parse_duration(v: &toml::Value) -> Result<Duration, String> {
-    let expected = "expected seconds (a number > 0) or a string like \"90s\", \"10m\", \"2h\"";
-    let units = [
-        ("", 1.0),
-        ("s", 1.0),
-        ("ms", 0.001),
-        ("m", 60.0),
-        ("min", 60.0),
-        ("h", 3600.0),
-    ];
-    let secs = scaled(v, &units, expected)?;
-    if !(secs.is_finite() && secs > 0.0 && secs < 1e9) {
-        return Err(format!("{expected}, found {v}"));
-    }
-    Ok(Duration::from_secs_f64(secs))
-}
-
-/// Bytes as a number, or a string like "512MiB", "2GiB", "2G".
-pub(crate) fn parse_bytes(v: &toml::Value) -> Result<u64, String> {
-    let expected = "expected bytes (an integer) or a string like \"512MiB\" or \"2GiB\"";
-    const KI: f64 = 1024.0;
-    let units = [
-        ("", 1.0),
-        ("B", 1.0),
-        ("K", KI),
-        ("k", KI),
-        ("KiB", KI),
-        ("M", KI * KI),
-        ("MiB", KI * KI),
-        ("G", KI * KI * KI),
-        ("GiB", KI * KI * KI),
-        ("KB", 1e3),
-        ("kB", 1e3),
-        ("MB", 1e6),
-        ("GB", 1e9),
-    ];
-    if matches!(v, toml::Value::Float(_)) {
-        return Err(format!("{expected}, found {v}"));
-    }
-    let bytes = scaled(v, &units, expected)?;
-    // Below ~64 MiB a trainer cannot even map its binary and the dataset.
-    if !(64.0 * 1024.0 * 1024.0..1e15).contains(&bytes) {
-        return Err(format!("{expected}, at least 64MiB; found {v}"));
-    }
-    Ok(bytes as u64)
 }
 
 #[cfg(test)]
@@ -766,30 +824,49 @@ mod tests {
     use super::*;
 
     #[test]
-    fn durations_accept_seconds_and_units() {
-        assert_eq!(
-            parse_duration(&toml::Value::Integer(90)).unwrap(),
-            Duration::from_secs(90)
-        );
-        assert_eq!(
-            parse_duration(&toml::Value::String("10m".into())).unwrap(),
-            Duration::from_secs(600)
-        );
-        assert!(parse_duration(&toml::Value::String("ten".into())).is_err());
-        assert!(parse_duration(&toml::Value::Integer(0)).is_err());
-    }
-
-    #[test]
-    fn memory_sizes_accept_binary_units_and_refuse_tiny_caps() {
-        assert_eq!(
-            parse_bytes(&toml::Value::String("2GiB".into())).unwrap(),
-            2 << 30
-        );
-        assert!(parse_bytes(&toml::Value::String("1MiB".into())).is_err());
-    }
-
-    #[test]
     fn line_and_column_count_from_one() {
         assert_eq!(line_col("a = 1\nbc = ?", 11), (2, 6));
+    }
+
+    fn parse(text: &str) -> Result<StudyConfig, ConfigError> {
+        let dir = env!("CARGO_MANIFEST_DIR");
+        StudyConfig::parse(&Path::new(dir).join("../configs/x.toml"), text)
+    }
+
+    const BASE: &str =
+        "[data]\npath = \"data/breast_cancer.csv\"\n[model]\nname = \"logistic_regression\"\n";
+
+    #[test]
+    fn a_grid_over_a_billion_points_is_refused_with_its_size() {
+        let text = format!(
+            "[study]\nmetric = \"accuracy\"\n{BASE}[search]\nsampler = \"grid\"\n[search.space]\nmax_iter = {{ type = \"int\", low = 1, high = 100000 }}\ntol = {{ type = \"uniform\", low = 1e-9, high = 1e-2, points = 20000 }}\n"
+        );
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(err.contains("2000000000 points"), "{err}");
+        assert!(err.contains("`search.space`"), "{err}");
+    }
+
+    #[test]
+    fn a_known_metric_brings_its_direction_and_refuses_the_other() {
+        let ok = format!("[study]\nmetric = \"log_loss\"\n{BASE}[search]\nsampler = \"grid\"\n");
+        let cfg = parse(&ok).unwrap();
+        assert_eq!(cfg.objective().direction, Direction::Minimize);
+        let bad = format!(
+            "[study]\nmetric = \"accuracy\"\ndirection = \"minimize\"\n{BASE}[search]\nsampler = \"grid\"\n"
+        );
+        let err = parse(&bad).unwrap_err().to_string();
+        assert!(err.contains("`study.direction`"), "{err}");
+    }
+
+    #[test]
+    fn a_metric_a_built_in_model_cannot_report_is_refused_naming_what_it_reports() {
+        let text = format!(
+            "[study]\nmetric = \"val_loss\"\ndirection = \"minimize\"\n{BASE}[search]\nsampler = \"grid\"\n"
+        );
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(
+            err.contains("`study.metric`") && err.contains("accuracy"),
+            "{err}"
+        );
     }
 }

@@ -9,10 +9,10 @@ use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::error::{BadInput, exit};
-use crate::report::{self, StudyView};
-use crate::scheduler::SweepEnd;
+use crate::reports::{self as report, StudyView};
 use crate::store::{Store, TrialState};
-use crate::study::{self, SweepOptions};
+use crate::sweep::scheduler::SweepEnd;
+use crate::sweep::{self as study, SweepOptions};
 
 /// cohort: hyperparameter sweeps across trainer processes, one per core.
 #[derive(Debug, Parser)]
@@ -199,7 +199,10 @@ pub fn main() -> ExitCode {
         };
     }
     init_logging(cli.verbose, cli.quiet);
-    crate::signals::install();
+    if let Err(e) = crate::supervisor::signals::install() {
+        eprintln!("error: cannot install the Ctrl-C and SIGTERM handlers: {e}");
+        return ExitCode::from(exit::FAILED);
+    }
     match run(cli.command) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -222,8 +225,8 @@ pub fn main() -> ExitCode {
 
 /// Whether the error comes from a full disk (or a file-size limit, which looks the same).
 fn is_disk_full(e: &anyhow::Error) -> bool {
-    use crate::scheduler::SchedulerError;
     use crate::store::StoreError;
+    use crate::sweep::scheduler::SchedulerError;
     e.chain().any(|c| {
         // A transparent wrapper hides the store error from the chain: look inside it too.
         let store = c
@@ -364,7 +367,7 @@ fn run(command: Command) -> Result<u8> {
                 text.push_str(&format!(
                     "  best: trial {} {} {:.4}\n",
                     b.trial,
-                    view.objective().name(),
+                    view.objective(),
                     b.value.unwrap_or(f64::NAN)
                 ));
             }
@@ -455,7 +458,7 @@ fn finish(outcome: study::StudyOutcome, json: bool) -> Result<u8> {
             meta,
             trials: Vec::new(),
         };
-        view.trials = store.best_trials(view.objective().direction(), SUMMARY_ROWS)?;
+        view.trials = store.best_trials(view.direction(), SUMMARY_ROWS)?;
         (view, store.trial_count()?)
     };
     let view = &view;
@@ -478,11 +481,11 @@ fn finish(outcome: study::StudyOutcome, json: bool) -> Result<u8> {
             Some(b) => {
                 let params: Vec<String> =
                     b.params.iter().map(|(k, v)| format!("{k} = {v}")).collect();
-                let s = b.metrics.get(view.objective().name());
+                let s = b.metrics.get(view.objective());
                 text.push_str(&format!(
                     "\nbest: trial {} with {} {:.4} ± {:.4}\n  {}\nstudy: {}\n",
                     b.trial,
-                    view.objective().name(),
+                    view.objective(),
                     s.map_or(f64::NAN, |s| s.mean),
                     s.map_or(f64::NAN, |s| s.std),
                     params.join("\n  "),

@@ -1,8 +1,17 @@
-//! A study's life: check the config and data, create (or reopen) the study directory, run the
-//! sweep on the pool, report.
+//! Sweeps: a study's life. Check the config and data, create (or reopen and lock) the study
+//! directory, run the trials on the pool, report.
+//!
+//! `space` is the search space, `sampler` proposes trials (ask/tell), `queue` decides what
+//! runs next, `pruner` stops bad trials early, `scheduler` drives it all over the supervisor.
 //!
 //! Everything a user can get wrong is checked before anything is written: a refused study
 //! leaves no directory behind and never touches an existing one.
+
+pub mod pruner;
+pub mod queue;
+pub mod sampler;
+pub mod scheduler;
+pub mod space;
 
 use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
@@ -15,12 +24,14 @@ use serde_json::json;
 use tracing::info;
 use trainer::SweepSetup;
 
-use crate::config::{SamplerKind, StudyConfig};
+use crate::config::{SamplerKind, StudyConfig, direction_name};
 use crate::error::BadInput;
-use crate::pool::PoolSpec;
-use crate::sampler::{GridSampler, RandomSampler, Sampler};
-use crate::scheduler::{SweepEnd, SweepJob, TrialQueue, run_sweep};
-use crate::store::{Store, now};
+use crate::store::lock::StudyLock;
+use crate::store::{Store, TrialRecord, TrialState, now};
+use crate::supervisor::{Limits, PoolSpec, Supervisor, cores};
+use queue::{Stored, TrialQueue};
+use sampler::{GridSampler, RandomSampler, Sampler, TrialResult};
+use scheduler::{SweepEnd, SweepJob, run_sweep};
 
 /// What `cohort sweep` was asked to do.
 pub struct SweepOptions {
@@ -40,6 +51,8 @@ pub struct StudyOutcome {
     pub end: SweepEnd,
     /// The study's store, to report from.
     pub store: Store,
+    /// The study directory's lock, held until the report is out.
+    pub lock: StudyLock,
 }
 
 /// The identity of a study: what must not change between a run and its resume.
@@ -62,7 +75,7 @@ fn fingerprint(cfg: &StudyConfig, data: &Dataset) -> BTreeMap<&'static str, Stri
             "metrics",
             cfg.metrics
                 .iter()
-                .map(|m| m.name())
+                .map(|m| m.name.as_str())
                 .collect::<Vec<_>>()
                 .join(","),
         ),
@@ -72,7 +85,7 @@ fn fingerprint(cfg: &StudyConfig, data: &Dataset) -> BTreeMap<&'static str, Stri
 }
 
 fn study_meta(cfg: &StudyConfig, data: &Dataset) -> BTreeMap<String, String> {
-    let metrics: Vec<&str> = cfg.metrics.iter().map(|m| m.name()).collect();
+    let metrics: Vec<&str> = cfg.metrics.iter().map(|m| m.name.as_str()).collect();
     let searched: Vec<&String> = cfg.space.0.keys().collect();
     let sampler = match cfg.sampler {
         SamplerKind::Grid => "grid".to_string(),
@@ -82,13 +95,10 @@ fn study_meta(cfg: &StudyConfig, data: &Dataset) -> BTreeMap<String, String> {
     let mut m = BTreeMap::from([
         ("name".to_string(), cfg.name.clone()),
         ("model".to_string(), cfg.model.name.to_string()),
-        ("objective".to_string(), cfg.objective().name().to_string()),
+        ("objective".to_string(), cfg.objective().name.clone()),
         (
             "direction".to_string(),
-            serde_json::to_string(&cfg.objective().direction())
-                .unwrap_or_default()
-                .trim_matches('"')
-                .to_string(),
+            direction_name(cfg.objective().direction).to_string(),
         ),
         ("metrics".to_string(), json!(metrics).to_string()),
         ("searched".to_string(), json!(searched).to_string()),
@@ -155,8 +165,10 @@ fn open_or_create(
     dir: &Path,
     meta: &BTreeMap<String, String>,
     force_new: bool,
-) -> Result<(Store, bool)> {
+) -> Result<(Store, bool, StudyLock)> {
     if dir.join(crate::store::DB_FILE).is_file() {
+        // Taken before anything is read: a live owner is refused, whatever this run wants.
+        let lock = StudyLock::acquire(dir).map_err(BadInput::new)?;
         let store =
             Store::open(dir).with_context(|| format!("opening the study in {}", dir.display()))?;
         let stored = store.meta()?;
@@ -180,7 +192,7 @@ fn open_or_create(
             .collect();
         if differs.is_empty() {
             info!(dir = %dir.display(), "resuming the study");
-            return Ok((store, true));
+            return Ok((store, true, lock));
         }
         if !force_new {
             return Err(BadInput::new(anyhow::anyhow!(
@@ -191,6 +203,7 @@ fn open_or_create(
             .into());
         }
         drop(store);
+        drop(lock);
         let aside = dir.with_file_name(format!(
             "{}.replaced-{}",
             dir.file_name()
@@ -212,7 +225,9 @@ fn open_or_create(
         ))
         .into());
     }
-    Ok((create_study_dir(dir, meta)?, false))
+    let store = create_study_dir(dir, meta)?;
+    let lock = StudyLock::acquire(dir).map_err(BadInput::new)?;
+    Ok((store, false, lock))
 }
 
 /// Create the study directory atomically: built under a temporary name, then renamed.
@@ -267,12 +282,16 @@ pub fn sweep(config: &Path, opts: &SweepOptions) -> Result<StudyOutcome> {
         .clone()
         .unwrap_or_else(|| Path::new("runs").join(&cfg.name));
     let meta = study_meta(&cfg, &data);
-    let (store, resumed) = open_or_create(&dir, &meta, opts.force_new)?;
-    run(cfg, data, dir, store, resumed, opts.workers)
+    let (store, resumed, lock) = open_or_create(&dir, &meta, opts.force_new)?;
+    run(cfg, data, dir, store, lock, resumed, opts.workers)
 }
 
 /// Continue the study in `dir` from its stored config.
 pub fn resume(dir: &Path, workers: Option<NonZeroUsize>) -> Result<StudyOutcome> {
+    if !dir.join(crate::store::DB_FILE).is_file() {
+        return Err(BadInput::new(crate::store::StoreError::NotAStudy(dir.to_path_buf())).into());
+    }
+    let lock = StudyLock::acquire(dir).map_err(BadInput::new)?;
     let store = Store::open(dir).map_err(BadInput::new)?;
     let meta = store.meta()?;
     let text = meta
@@ -296,7 +315,31 @@ pub fn resume(dir: &Path, workers: Option<NonZeroUsize>) -> Result<StudyOutcome>
         .into());
     }
     info!(dir = %dir.display(), "resuming the study");
-    run(cfg, data, dir.to_path_buf(), store, true, workers)
+    run(cfg, data, dir.to_path_buf(), store, lock, true, workers)
+}
+
+/// What the queue needs of a stored trial: its result when final, else its attempts so far.
+fn stored(record: TrialRecord, objective: &str) -> Stored {
+    let result = record.state.is_final().then(|| TrialResult {
+        trial: record.trial,
+        params: record.params.clone(),
+        state: record.state,
+        value: record
+            .value
+            .filter(|_| record.state == TrialState::Complete),
+        intermediate: record
+            .folds
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| f.get(objective).map(|v| (i as u32, *v)))
+            .collect(),
+    });
+    Stored {
+        result,
+        trial: record.trial,
+        attempts: record.attempts,
+        params: record.params,
+    }
 }
 
 fn run(
@@ -304,12 +347,13 @@ fn run(
     data: Dataset,
     dir: PathBuf,
     store: Store,
+    lock: StudyLock,
     resumed: bool,
     workers: Option<NonZeroUsize>,
 ) -> Result<StudyOutcome> {
     let existing = store.trials()?;
     let sampler: Box<dyn Sampler> = match cfg.sampler {
-        SamplerKind::Grid => Box::new(GridSampler::new(&cfg.space)),
+        SamplerKind::Grid => Box::new(GridSampler::new(cfg.space.clone())),
         SamplerKind::Random { trials } => {
             Box::new(RandomSampler::new(cfg.space.clone(), cfg.seed, trials))
         }
@@ -319,7 +363,7 @@ fn run(
     if resumed {
         info!("{already} of {total} trials already done");
     }
-    let cores = crate::pool::usable_cores();
+    let cores = cores::usable_cores();
     let workers = workers
         .or(cfg.run.workers)
         .map_or_else(|| cores.len().saturating_sub(1).max(1), |n| n.get());
@@ -338,31 +382,49 @@ fn run(
         shuffle: cfg.cv.shuffle,
         seed: cfg.seed,
         standardize: cfg.cv.standardize,
-        metrics: cfg.metrics.clone(),
-        objective: cfg.objective().name().to_string(),
+        metrics: cfg.builtin_metrics(),
+        objective: cfg.objective().name.clone(),
         live_reports_after: std::time::Duration::from_millis(10),
     };
-    let exe = std::env::current_exe().context("locating the cohort binary to start trainers")?;
+    let backend = crate::backends::Local::current()
+        .context("locating the cohort binary to start trainers")?;
+    let pool = PoolSpec {
+        backend: Box::new(backend),
+        memory: cfg.run.memory,
+        cores: cores::pinning_order(&cores),
+    };
+    let limits = Limits {
+        stall: cfg.run.stall,
+        grace: cfg.run.grace,
+        ..Limits::default()
+    };
+    let remaining = total.saturating_sub(already).max(1);
+    let supervisor = Supervisor::new(pool, limits, workers.min(remaining as usize));
     let job = SweepJob {
-        pool: PoolSpec {
-            exe,
-            memory: cfg.run.memory,
-            cores: crate::pool::pinning_order(&cores),
-        },
-        workers,
         setup: &setup,
         model: cfg.model,
         metrics: cfg.metrics.clone(),
         retries: cfg.run.retries,
         timeout: cfg.run.timeout,
     };
-    let queue = TrialQueue::new(sampler, cfg.fixed.clone(), &existing);
-    let (end, mut store) = run_sweep(job, queue, store, total, already)?;
+    let objective = cfg.objective().name.clone();
+    let stored: Vec<Stored> = existing
+        .into_iter()
+        .map(|r| stored(r, &objective))
+        .collect();
+    let queue = TrialQueue::new(sampler, cfg.fixed.clone(), stored);
+    let pruner = pruner::from_env();
+    let (end, mut store) = run_sweep(job, supervisor, queue, pruner, store, already)?;
     let status = match end {
         SweepEnd::Finished => "finished",
         SweepEnd::Interrupted => "interrupted",
     };
     store.set_meta("status", status)?;
     store.commit()?;
-    Ok(StudyOutcome { dir, end, store })
+    Ok(StudyOutcome {
+        dir,
+        end,
+        store,
+        lock,
+    })
 }

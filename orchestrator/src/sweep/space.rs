@@ -36,51 +36,44 @@ pub enum Distribution {
 }
 
 impl Distribution {
-    /// The finite list of values grid search visits, or None if the distribution is continuous
-    /// without `points`.
-    pub fn grid_values(&self) -> Option<Vec<ParamValue>> {
+    /// How many values grid search visits, or None if the distribution is continuous without
+    /// `points`.
+    pub fn grid_len(&self) -> Option<u64> {
         match self {
-            Distribution::Categorical(v) => Some(v.clone()),
+            Distribution::Categorical(v) => Some(v.len() as u64),
             Distribution::Int {
                 low, high, step, ..
-            } => Some(
-                (0..)
-                    .map(|i| low + i * step)
-                    .take_while(|v| v <= high)
-                    .map(ParamValue::Int)
-                    .collect(),
-            ),
+            } => Some(((*high as i128 - *low as i128) / *step as i128 + 1) as u64),
+            Distribution::Float { points, .. } => points.map(|p| p as u64),
+        }
+    }
+
+    /// The `i`-th value grid search visits (`i < grid_len()`), computed, never listed.
+    pub fn grid_value(&self, i: u64) -> ParamValue {
+        match self {
+            Distribution::Categorical(v) => v[i as usize].clone(),
+            Distribution::Int { low, step, .. } => ParamValue::Int(low + i as i64 * step),
             Distribution::Float {
                 low,
                 high,
                 log,
                 points,
             } => {
-                let n = (*points)?;
-                if n == 1 {
-                    return Some(vec![ParamValue::Float(*low)]);
+                let n = points.unwrap_or(1) as u64;
+                if i == 0 || n == 1 {
+                    return ParamValue::Float(*low);
+                }
+                if i == n - 1 {
+                    return ParamValue::Float(*high);
                 }
                 let (a, b) = if *log {
                     (low.ln(), high.ln())
                 } else {
                     (*low, *high)
                 };
-                Some(
-                    (0..n)
-                        .map(|i| {
-                            let t = a + (b - a) * i as f64 / (n - 1) as f64;
-                            let v = if i == 0 {
-                                *low
-                            } else if i == n - 1 {
-                                *high
-                            } else {
-                                // 12 significant digits: `0.01`, not `0.010000000000000002`.
-                                round_significant(if *log { t.exp() } else { t }, 12)
-                            };
-                            ParamValue::Float(v)
-                        })
-                        .collect(),
-                )
+                let t = a + (b - a) * i as f64 / (n - 1) as f64;
+                // 12 significant digits: `0.01`, not `0.010000000000000002`.
+                ParamValue::Float(round_significant(if *log { t.exp() } else { t }, 12))
             }
         }
     }
@@ -138,24 +131,26 @@ fn round_significant(x: f64, digits: i32) -> f64 {
 pub struct Space(pub BTreeMap<String, Distribution>);
 
 impl Space {
-    /// Every combination, first parameter (by name) varying slowest: scikit-learn's
-    /// `ParameterGrid` order, so ties between equal scores break the same way.
-    pub fn grid(&self) -> Option<Vec<Params>> {
-        let mut out = vec![Params::new()];
-        for (name, dist) in &self.0 {
-            let values = dist.grid_values()?;
-            out = out
-                .into_iter()
-                .flat_map(|p| {
-                    values.iter().map(move |v| {
-                        let mut q = p.clone();
-                        q.insert(name.clone(), v.clone());
-                        q
-                    })
-                })
-                .collect();
+    /// The number of grid points (the product of every dimension's, saturating), or None if a
+    /// dimension is continuous without `points`.
+    pub fn grid_size(&self) -> Option<u128> {
+        self.0.values().try_fold(1u128, |n, d| {
+            d.grid_len().map(|k| n.saturating_mul(k as u128))
+        })
+    }
+
+    /// Grid point `n` (`n < grid_size()`): the first parameter (by name) varies slowest, as in
+    /// scikit-learn's `ParameterGrid`, so ties between equal scores break the same way.
+    /// Computed from `n`, so a grid is never held in memory.
+    pub fn grid_point(&self, n: u64) -> Params {
+        let mut rest = n;
+        let mut out = Params::new();
+        for (name, dist) in self.0.iter().rev() {
+            let k = dist.grid_len().unwrap_or(1).max(1);
+            out.insert(name.clone(), dist.grid_value(rest % k));
+            rest /= k;
         }
-        Some(out)
+        out
     }
 
     /// One draw of every parameter.
@@ -183,9 +178,10 @@ mod tests {
             "fit_intercept".to_string(),
             Distribution::Categorical(vec![ParamValue::Bool(true), ParamValue::Bool(false)]),
         );
-        let g = Space(s).grid().unwrap();
-        let pairs: Vec<(String, String)> = g
-            .iter()
+        let space = Space(s);
+        assert_eq!(space.grid_size(), Some(4));
+        let pairs: Vec<(String, String)> = (0..4)
+            .map(|n| space.grid_point(n))
             .map(|p| (p["C"].to_string(), p["fit_intercept"].to_string()))
             .collect();
         assert_eq!(
@@ -208,10 +204,9 @@ mod tests {
             log: true,
             points: Some(6),
         };
-        let v: Vec<f64> = d
-            .grid_values()
-            .unwrap()
-            .into_iter()
+        assert_eq!(d.grid_len(), Some(6));
+        let v: Vec<f64> = (0..6)
+            .map(|i| d.grid_value(i))
             .map(|v| if let ParamValue::Float(x) = v { x } else { 0.0 })
             .collect();
         assert_eq!(v, [0.001, 0.01, 0.1, 1.0, 10.0, 100.0]);
@@ -225,8 +220,9 @@ mod tests {
             step: 3,
             log: false,
         };
+        assert_eq!(d.grid_len(), Some(3));
         assert_eq!(
-            d.grid_values().unwrap(),
+            (0..3).map(|i| d.grid_value(i)).collect::<Vec<_>>(),
             vec![ParamValue::Int(2), ParamValue::Int(5), ParamValue::Int(8)]
         );
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
@@ -236,6 +232,24 @@ mod tests {
             };
             assert!([2, 5, 8].contains(&x));
         }
+    }
+
+    #[test]
+    fn a_huge_grid_is_counted_without_being_built() {
+        let wide = |high| Distribution::Int {
+            low: 1,
+            high,
+            step: 1,
+            log: false,
+        };
+        let space = Space(BTreeMap::from([
+            ("a".to_string(), wide(100_000)),
+            ("b".to_string(), wide(200_000)),
+        ]));
+        assert_eq!(space.grid_size(), Some(20_000_000_000));
+        let last = space.grid_point(19_999_999_999);
+        assert_eq!(last["a"], ParamValue::Int(100_000));
+        assert_eq!(last["b"], ParamValue::Int(200_000));
     }
 
     #[test]

@@ -1,0 +1,35 @@
+//! Ctrl-C and SIGTERM: counted on a signal-hook thread, acted on by the scheduler and the
+//! coordinator.
+//!
+//! The first signal asks for a clean stop (no new work, trainers stopped and reaped, running
+//! trials recorded as interrupted); the second stops at once. signal-hook installs its handlers
+//! with `SA_RESTART`, so a signal never turns a blocking read or wait into an error that could
+//! look like a dead trainer.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use signal_hook::consts::{SIGINT, SIGTERM, SIGXFSZ};
+use signal_hook::iterator::Signals;
+
+static RECEIVED: AtomicUsize = AtomicUsize::new(0);
+
+/// Start counting SIGINT and SIGTERM; survive SIGXFSZ (a file-size limit then surfaces as a
+/// write error we report, not a death).
+pub fn install() -> std::io::Result<()> {
+    signal_hook::flag::register(SIGXFSZ, Arc::new(AtomicBool::new(false)))?;
+    let mut signals = Signals::new([SIGINT, SIGTERM])?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            for _ in signals.forever() {
+                RECEIVED.fetch_add(1, Ordering::SeqCst);
+            }
+        })?;
+    Ok(())
+}
+
+/// How many stop signals have arrived.
+pub fn received() -> usize {
+    RECEIVED.load(Ordering::SeqCst)
+}

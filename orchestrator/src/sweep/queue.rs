@@ -1,0 +1,332 @@
+//! The trial queue: which trial runs next, and what the sampler is told.
+//!
+//! Retries and trials a resumed study left unfinished come first, then the sampler's next
+//! proposal. A sampler with a `batch` proposes batch `b` only once every trial of the batches
+//! before it is final, and is told their results a batch at a time in trial order: so trial
+//! `n`'s parameters never depend on timing or on the number of workers.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+
+use models::Params;
+
+use super::sampler::{Sampler, TrialResult};
+
+/// What to run next.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Next {
+    /// The trial's number.
+    pub trial: u64,
+    /// Which attempt at it (1 for the first).
+    pub attempt: u32,
+    /// Its searched and fixed hyperparameters.
+    pub params: Params,
+}
+
+/// A trial in the store, as the queue needs it on resume.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    /// Its result, when it is final.
+    pub result: Option<TrialResult>,
+    /// Its number.
+    pub trial: u64,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// Its hyperparameters.
+    pub params: Params,
+}
+
+/// Trials to run, and the sampler that proposes them.
+pub struct TrialQueue {
+    sampler: Box<dyn Sampler>,
+    fixed: Params,
+    next_new: u64,
+    /// Trials the store already has (skipped when the sampler reaches them).
+    known: HashSet<u64>,
+    retries: VecDeque<(u64, u32)>,
+    /// Parameters of trials proposed and not yet final.
+    params: HashMap<u64, Params>,
+    /// Final trials (this run's and the store's).
+    finals: HashSet<u64>,
+    /// Results not yet told (their batch is incomplete).
+    untold: BTreeMap<u64, TrialResult>,
+    /// Batches told so far.
+    told_batches: u64,
+}
+
+impl TrialQueue {
+    /// A queue over `sampler`'s trials, `fixed` added to each; `stored` are the study's trials.
+    pub fn new(sampler: Box<dyn Sampler>, fixed: Params, stored: Vec<Stored>) -> TrialQueue {
+        let mut q = TrialQueue {
+            sampler,
+            fixed,
+            next_new: 0,
+            known: HashSet::new(),
+            retries: VecDeque::new(),
+            params: HashMap::new(),
+            finals: HashSet::new(),
+            untold: BTreeMap::new(),
+            told_batches: 0,
+        };
+        for s in stored {
+            q.known.insert(s.trial);
+            match s.result {
+                Some(result) => q.record(result),
+                None => {
+                    q.retries.push_back((s.trial, s.attempts + 1));
+                    q.params.insert(s.trial, s.params);
+                }
+            }
+        }
+        q
+    }
+
+    /// How many trials the study has in all.
+    pub fn total(&self) -> u64 {
+        self.sampler.len()
+    }
+
+    /// The parameters of a trial that is not final yet.
+    pub fn params(&self, trial: u64) -> Option<&Params> {
+        self.params.get(&trial)
+    }
+
+    /// The next trial to run, or None when none can start now (all proposed, or the next
+    /// batch waits for results).
+    pub fn next_trial(&mut self) -> Option<Next> {
+        if let Some((trial, attempt)) = self.retries.pop_front() {
+            let params = self.params.get(&trial).cloned().unwrap_or_default();
+            return Some(Next {
+                trial,
+                attempt,
+                params,
+            });
+        }
+        self.skip_known();
+        let n = self.next_new;
+        if n >= self.sampler.len() {
+            return None;
+        }
+        if let Some(b) = self.sampler.batch()
+            && n / b.max(1) > self.told_batches
+        {
+            return None;
+        }
+        let mut params = self.fixed.clone();
+        params.extend(self.sampler.ask(n)?);
+        self.next_new += 1;
+        self.params.insert(n, params.clone());
+        Some(Next {
+            trial: n,
+            attempt: 1,
+            params,
+        })
+    }
+
+    fn skip_known(&mut self) {
+        while self.next_new < self.sampler.len() && self.known.contains(&self.next_new) {
+            self.next_new += 1;
+        }
+    }
+
+    /// Whether every trial has been handed out (none left to retry or propose).
+    pub fn is_exhausted(&mut self) -> bool {
+        self.skip_known();
+        self.retries.is_empty() && self.next_new >= self.sampler.len()
+    }
+
+    /// Run `trial` again (its trainer died, or it never started), as attempt `attempt`.
+    pub fn retry(&mut self, trial: u64, attempt: u32) {
+        self.retries.push_back((trial, attempt));
+    }
+
+    /// Put back a trial handed out but never started, to go first.
+    pub fn put_back(&mut self, trial: u64, attempt: u32) {
+        self.retries.push_front((trial, attempt));
+    }
+
+    /// A trial is final: tell the sampler (at once, or when its batch is complete).
+    pub fn record(&mut self, result: TrialResult) {
+        self.params.remove(&result.trial);
+        self.finals.insert(result.trial);
+        let Some(b) = self.sampler.batch().map(|b| b.max(1)) else {
+            self.sampler.tell(&result);
+            return;
+        };
+        self.untold.insert(result.trial, result);
+        loop {
+            let lo = self.told_batches * b;
+            let hi = (lo + b).min(self.sampler.len());
+            if lo >= hi || !(lo..hi).all(|t| self.finals.contains(&t)) {
+                break;
+            }
+            for t in lo..hi {
+                if let Some(r) = self.untold.remove(&t) {
+                    self.sampler.tell(&r);
+                }
+            }
+            self.told_batches += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::TrialState;
+    use models::ParamValue;
+
+    /// Proposes x = 1 + the best x told so far (0 before any result): a sampler whose proposals
+    /// depend on results, in batches of 2.
+    struct FollowTheBest {
+        best: Option<(f64, i64)>,
+        told: Vec<u64>,
+    }
+
+    impl Sampler for FollowTheBest {
+        fn ask(&mut self, _: u64) -> Option<Params> {
+            let x = self.best.map_or(0, |(_, x)| x + 1);
+            Some(Params::from([("x".to_string(), ParamValue::Int(x))]))
+        }
+        fn tell(&mut self, r: &TrialResult) {
+            self.told.push(r.trial);
+            let x = match r.params.get("x") {
+                Some(ParamValue::Int(x)) => *x,
+                _ => 0,
+            };
+            if let Some(v) = r.value
+                && self.best.is_none_or(|(b, _)| v > b)
+            {
+                self.best = Some((v, x));
+            }
+        }
+        fn len(&self) -> u64 {
+            8
+        }
+        fn batch(&self) -> Option<u64> {
+            Some(2)
+        }
+    }
+
+    fn sampler() -> Box<dyn Sampler> {
+        Box::new(FollowTheBest {
+            best: None,
+            told: Vec::new(),
+        })
+    }
+
+    /// The objective of a trial: x plus a small trial-dependent wobble.
+    fn result(n: &Next) -> TrialResult {
+        let x = match n.params.get("x") {
+            Some(ParamValue::Int(x)) => *x as f64,
+            _ => 0.0,
+        };
+        TrialResult {
+            trial: n.trial,
+            params: n.params.clone(),
+            state: TrialState::Complete,
+            value: Some(x + (n.trial % 3) as f64 * 0.1),
+            intermediate: Vec::new(),
+        }
+    }
+
+    /// Run the queue with `workers` trials in flight, finishing them in the order `pick`
+    /// chooses; the parameters of each trial.
+    fn run(
+        mut q: TrialQueue,
+        workers: usize,
+        pick: impl Fn(usize) -> usize,
+    ) -> BTreeMap<u64, Params> {
+        let mut seen = BTreeMap::new();
+        let mut running: Vec<Next> = Vec::new();
+        loop {
+            while running.len() < workers
+                && let Some(n) = q.next_trial()
+            {
+                seen.insert(n.trial, n.params.clone());
+                running.push(n);
+            }
+            if running.is_empty() {
+                assert!(q.is_exhausted());
+                return seen;
+            }
+            let done = running.remove(pick(running.len()) % running.len());
+            q.record(result(&done));
+        }
+    }
+
+    #[test]
+    fn results_driven_trials_are_the_same_whatever_the_workers_and_timing() {
+        let one = run(TrialQueue::new(sampler(), Params::new(), vec![]), 1, |_| 0);
+        let two_fifo = run(TrialQueue::new(sampler(), Params::new(), vec![]), 2, |_| 0);
+        let two_lifo = run(TrialQueue::new(sampler(), Params::new(), vec![]), 2, |n| {
+            n - 1
+        });
+        let three = run(TrialQueue::new(sampler(), Params::new(), vec![]), 3, |n| {
+            n / 2
+        });
+        assert_eq!(one.len(), 8);
+        assert_eq!(one, two_fifo);
+        assert_eq!(one, two_lifo);
+        assert_eq!(one, three);
+        // It did learn: later batches propose larger x than the first.
+        assert_eq!(one[&0]["x"], ParamValue::Int(0));
+        assert_ne!(one[&7]["x"], ParamValue::Int(0));
+    }
+
+    #[test]
+    fn a_batch_waits_for_the_results_of_the_batch_before_it() {
+        let mut q = TrialQueue::new(sampler(), Params::new(), vec![]);
+        let a = q.next_trial().unwrap();
+        let b = q.next_trial().unwrap();
+        assert_eq!(q.next_trial(), None, "batch 1 must wait for batch 0's results");
+        assert!(!q.is_exhausted());
+        q.record(result(&b));
+        assert_eq!(q.next_trial(), None);
+        q.record(result(&a));
+        assert_eq!(q.next_trial().map(|n| n.trial), Some(2));
+    }
+
+    #[test]
+    fn a_resumed_queue_rebuilds_the_sampler_and_continues_identically() {
+        let whole = run(TrialQueue::new(sampler(), Params::new(), vec![]), 2, |_| 0);
+        // The store after a crash: trials 0-3 final, 4 started and unfinished, 5 never started.
+        let stored: Vec<Stored> = (0..5)
+            .map(|t| {
+                let next = Next {
+                    trial: t,
+                    attempt: 1,
+                    params: whole[&t].clone(),
+                };
+                Stored {
+                    result: (t < 4).then(|| result(&next)),
+                    trial: t,
+                    attempts: 1,
+                    params: whole[&t].clone(),
+                }
+            })
+            .collect();
+        let mut q = TrialQueue::new(sampler(), Params::new(), stored.clone());
+        let retried = q.next_trial().unwrap();
+        assert_eq!((retried.trial, retried.attempt), (4, 2));
+        let rest = run(TrialQueue::new(sampler(), Params::new(), stored), 2, |_| 0);
+        assert_eq!(rest.keys().copied().collect::<Vec<_>>(), [4, 5, 6, 7]);
+        for t in 4..8 {
+            assert_eq!(rest[&t], whole[&t], "trial {t}");
+        }
+    }
+
+    #[test]
+    fn a_sampler_without_a_batch_is_told_each_result_at_once() {
+        let space = crate::sweep::space::Space::default();
+        let mut q = TrialQueue::new(
+            Box::new(crate::sweep::sampler::RandomSampler::new(space, 1, 3)),
+            Params::new(),
+            vec![],
+        );
+        let a = q.next_trial().unwrap();
+        let b = q.next_trial().unwrap();
+        let c = q.next_trial().unwrap();
+        assert_eq!((a.trial, b.trial, c.trial), (0, 1, 2));
+        assert!(q.is_exhausted());
+    }
+}

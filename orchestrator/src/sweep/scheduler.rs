@@ -1,0 +1,608 @@
+//! The sweep scheduler: hands trials to trainers as they free up, listens to their events, asks
+//! the pruner, records everything in the store, and retries trials whose trainer died.
+//!
+//! ```text
+//!   sampler ◄── tell ── queue ──► Task::Trial ──► supervisor slot ──► trainer process
+//!                         ▲                                              │ events
+//!                         └── retry (trainer died) ◄── scheduler ◄── Notice ◄┘
+//!                                    │        └── pruner ──► Task::StopTrial
+//!                                    └──► store (SQLite, group commit, own thread)
+//! ```
+//!
+//! Processes are the supervisor's business; this file only decides what runs where. A trainer
+//! that dies costs the trial it was running one attempt; trials queued behind it go back to the
+//! queue free; its slot gets a fresh trainer.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use models::{Direction, FoldScores, ModelInfo};
+use tracing::{debug, info, warn};
+use trainer::{Event, SweepSetup, Task, TrialTask};
+
+use super::pruner::Pruner;
+use super::queue::TrialQueue;
+use super::sampler::TrialResult;
+use crate::config::MetricSpec;
+use crate::store::{Store, StoreError, StoreWriter, TrialState, Write, now};
+use crate::supervisor::{Cause, Death, Notice, Stop, Supervisor, SupervisorError, signals};
+
+/// A worker that dies this many times in a row without finishing a trial means trainers
+/// cannot run here at all: the study stops instead of respawning forever.
+const MAX_CONSECUTIVE_DEATHS: u32 = 5;
+/// Trials shorter than this on average are queued ahead at each worker, so a worker never
+/// idles for a round trip between short trials; longer ones go out one at a time, so the
+/// queue stays a pool map (no trial waits behind a busy worker while another is free).
+const PREFETCH_BELOW: Duration = Duration::from_millis(20);
+/// How much work (by mean trial time) to keep queued at a worker, at most `MAX_DEPTH` trials.
+const QUEUED_WORK: Duration = Duration::from_millis(2);
+const MAX_DEPTH: usize = 8;
+/// The scheduler wakes at least this often to check limits, signals and progress.
+const TICK: Duration = Duration::from_millis(50);
+
+/// What the scheduler needs to run a sweep.
+pub struct SweepJob<'a> {
+    /// Builds the setup message (a handle on the shared dataset) for each new trainer.
+    pub setup: &'a dyn Fn() -> SweepSetup,
+    /// The model (to complete each trial's hyperparameters with defaults).
+    pub model: &'static ModelInfo,
+    /// Metrics recorded; the first is the objective.
+    pub metrics: Vec<MetricSpec>,
+    /// Retries of a trial whose trainer died.
+    pub retries: u32,
+    /// Per-trial time limit.
+    pub timeout: Option<Duration>,
+}
+
+/// How a sweep ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SweepEnd {
+    /// Every trial has a final state.
+    Finished,
+    /// Stopped by a signal.
+    Interrupted,
+}
+
+/// Why the sweep could not go on.
+#[derive(Debug, thiserror::Error)]
+pub enum SchedulerError {
+    /// The study store failed (e.g. the disk is full).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The store thread stopped (its error is reported instead).
+    #[error("the study store stopped")]
+    StoreGone,
+    /// Trainers cannot be started or keep dying before doing anything.
+    #[error("trainers cannot run: {0}")]
+    Pool(String),
+}
+
+impl From<SupervisorError> for SchedulerError {
+    fn from(e: SupervisorError) -> Self {
+        SchedulerError::Pool(e.to_string())
+    }
+}
+
+/// A trial handed to a worker.
+#[derive(Debug)]
+struct Assignment {
+    trial: u64,
+    attempt: u32,
+    /// When the trainer says it started (Unix seconds); None while queued there.
+    started_at: Option<f64>,
+    /// The objective at each report point so far.
+    reports: Vec<(u32, f64)>,
+    /// A stop was asked for.
+    stopping: bool,
+}
+
+/// Running statistics for progress lines.
+struct Progress {
+    total: u64,
+    finished: u64,
+    failed: u64,
+    pruned: u64,
+    best: Option<f64>,
+    last_line: Instant,
+    durations: (f64, u64),
+}
+
+impl Progress {
+    fn mean_duration(&self) -> Option<Duration> {
+        (self.durations.1 >= 4)
+            .then(|| Duration::from_secs_f64(self.durations.0 / self.durations.1 as f64))
+    }
+}
+
+/// Run `queue` on the supervisor's pool until every trial is final or a signal stops it.
+pub fn run_sweep(
+    job: SweepJob<'_>,
+    supervisor: Supervisor,
+    queue: TrialQueue,
+    pruner: Box<dyn Pruner>,
+    store: Store,
+    already: u64,
+) -> Result<(SweepEnd, Store), SchedulerError> {
+    let objective = job.metrics[0].name.clone();
+    let store = StoreWriter::spawn(store, objective)
+        .map_err(|e| SchedulerError::Pool(format!("cannot start the store writer: {e}")))?;
+    let slots = supervisor.slots();
+    let mut s = Scheduler {
+        progress: Progress {
+            total: queue.total(),
+            finished: already,
+            failed: 0,
+            pruned: 0,
+            best: None,
+            last_line: Instant::now(),
+            durations: (0.0, 0),
+        },
+        job,
+        queue,
+        pruner,
+        store,
+        supervisor,
+        assigned: (0..slots).map(|_| VecDeque::new()).collect(),
+        consecutive_deaths: 0,
+    };
+    let result = s.run();
+    let interrupted = result.as_ref().map_or(true, |e| *e != SweepEnd::Finished);
+    s.stop_all(interrupted);
+    // A store failure is the cause when both failed (the scheduler then saw the writer gone).
+    match (result, s.store.finish()) {
+        (_, Err(e)) => Err(e.into()),
+        (Err(e), Ok(_)) => Err(e),
+        (Ok(end), Ok(store)) => Ok((end, store)),
+    }
+}
+
+struct Scheduler<'j> {
+    job: SweepJob<'j>,
+    queue: TrialQueue,
+    pruner: Box<dyn Pruner>,
+    store: StoreWriter,
+    supervisor: Supervisor,
+    /// Per slot, the trials sent to its trainer, in the order it runs them.
+    assigned: Vec<VecDeque<Assignment>>,
+    consecutive_deaths: u32,
+    progress: Progress,
+}
+
+impl Scheduler<'_> {
+    fn run(&mut self) -> Result<SweepEnd, SchedulerError> {
+        for slot in 0..self.supervisor.slots() {
+            self.supervisor.spawn(slot)?;
+        }
+        loop {
+            if signals::received() > 0 {
+                info!("stopping: no new trials; running trials will be recorded as interrupted");
+                return Ok(SweepEnd::Interrupted);
+            }
+            self.assign()?;
+            if self.queue.is_exhausted() && self.assigned.iter().all(VecDeque::is_empty) {
+                self.log_progress(true);
+                return Ok(SweepEnd::Finished);
+            }
+            if let Some(notice) = self.supervisor.next(TICK) {
+                self.handle(notice)?;
+                while let Some(n) = self.supervisor.try_next() {
+                    self.handle(n)?;
+                }
+            }
+            self.log_progress(false);
+        }
+    }
+
+    /// How many trials to keep queued at each worker.
+    fn depth(&self) -> usize {
+        match self.progress.mean_duration() {
+            Some(d) if d < PREFETCH_BELOW => (1
+                + (QUEUED_WORK.as_secs_f64() / d.as_secs_f64().max(1e-6)) as usize)
+                .clamp(2, MAX_DEPTH),
+            _ => 1,
+        }
+    }
+
+    /// Hand trials to workers with room in their queue.
+    fn assign(&mut self) -> Result<(), SchedulerError> {
+        let depth = self.depth();
+        for slot in 0..self.assigned.len() {
+            while self.supervisor.is_ready(slot) && self.assigned[slot].len() < depth {
+                let Some(next) = self.queue.next_trial() else {
+                    return Ok(());
+                };
+                let full = match models::catalogue::check_params(self.job.model, &next.params) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        // The config was checked at the edge, so this is a sampler bug: record it, go on.
+                        self.write(Write::InsertTrial {
+                            trial: next.trial,
+                            params: next.params.clone(),
+                        })?;
+                        self.end(next.trial, next.attempt, TrialState::Failed, e.to_string())?;
+                        continue;
+                    }
+                };
+                let task = Task::Trial(TrialTask {
+                    trial: next.trial,
+                    attempt: next.attempt,
+                    params: full,
+                });
+                if !self.supervisor.send(slot, task) {
+                    // The trainer is dying; its Died notice will come. Put the trial back.
+                    self.queue.put_back(next.trial, next.attempt);
+                    break;
+                }
+                self.assigned[slot].push_back(Assignment {
+                    trial: next.trial,
+                    attempt: next.attempt,
+                    started_at: None,
+                    reports: Vec::new(),
+                    stopping: false,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn handle(&mut self, notice: Notice) -> Result<(), SchedulerError> {
+        match notice {
+            Notice::Ready { slot, .. } => {
+                let setup = (self.job.setup)();
+                // A failed send means it died already: its Died notice follows.
+                self.supervisor.send(slot, Task::Setup(Box::new(setup)));
+                Ok(())
+            }
+            Notice::Event {
+                slot,
+                worker,
+                event,
+            } => self.on_event(slot, worker, event),
+            Notice::Died(death) => self.worker_died(death),
+        }
+    }
+
+    fn on_event(&mut self, slot: usize, worker: u32, event: Event) -> Result<(), SchedulerError> {
+        // A result may carry the start of the worker's next trial (see `TrialStart`).
+        let follow = match &event {
+            Event::TrialFinished { next_started, .. }
+            | Event::TrialFailed { next_started, .. }
+            | Event::TrialPruned { next_started, .. } => *next_started,
+            _ => None,
+        };
+        match event {
+            Event::TrialStarted { trial, attempt, at } => {
+                self.started(slot, worker, trial, attempt, at)?
+            }
+            Event::Report {
+                trial,
+                attempt,
+                step,
+                values,
+            } => self.report(slot, trial, attempt, step, values)?,
+            Event::TrialFinished {
+                trial,
+                attempt,
+                folds,
+                at,
+                ..
+            } => {
+                let a = self.finish_assignment(slot, trial);
+                self.consecutive_deaths = 0;
+                let intermediate = self.objective_per_step(&folds);
+                let values: Vec<f64> = intermediate.iter().map(|(_, v)| *v).collect();
+                let value = values.iter().sum::<f64>() / values.len().max(1) as f64;
+                let took = a
+                    .as_ref()
+                    .and_then(|a| a.started_at)
+                    .map(|s| (at - s).max(0.0));
+                debug!(
+                    trial,
+                    worker,
+                    value,
+                    ms = took.map(|t| t * 1e3),
+                    "trial finished"
+                );
+                let params = self.queue.params(trial).cloned().unwrap_or_default();
+                self.write(Write::Finished {
+                    trial,
+                    attempt,
+                    folds,
+                    at,
+                })?;
+                let p = &mut self.progress;
+                p.finished += 1;
+                if let Some(t) = took {
+                    p.durations.0 += t;
+                    p.durations.1 += 1;
+                }
+                let better = match (p.best, self.job.metrics[0].direction) {
+                    (None, _) => true,
+                    (Some(b), Direction::Maximize) => value > b,
+                    (Some(b), Direction::Minimize) => value < b,
+                };
+                if better && value.is_finite() {
+                    p.best = Some(value);
+                }
+                self.queue.record(TrialResult {
+                    trial,
+                    params,
+                    state: TrialState::Complete,
+                    value: Some(value),
+                    intermediate,
+                });
+            }
+            Event::TrialPruned {
+                trial,
+                attempt,
+                step,
+                reports,
+                at,
+                ..
+            } => {
+                self.finish_assignment(slot, trial);
+                self.consecutive_deaths = 0;
+                info!(trial, worker, step, "trial pruned");
+                let intermediate = self.objective_per_step(&reports);
+                let params = self.queue.params(trial).cloned().unwrap_or_default();
+                self.write(Write::Pruned {
+                    trial,
+                    attempt,
+                    step,
+                    reports,
+                    at,
+                })?;
+                self.progress.finished += 1;
+                self.progress.pruned += 1;
+                self.queue.record(TrialResult {
+                    trial,
+                    params,
+                    state: TrialState::Pruned,
+                    value: None,
+                    intermediate,
+                });
+            }
+            Event::TrialFailed {
+                trial,
+                attempt,
+                kind,
+                message,
+                ..
+            } => {
+                self.finish_assignment(slot, trial);
+                self.consecutive_deaths = 0;
+                warn!(trial, worker, ?kind, "trial failed: {message}");
+                self.end(trial, attempt, TrialState::Failed, message)?;
+            }
+            other => warn!(worker, "unexpected event ignored: {other:?}"),
+        }
+        if let Some(next) = follow {
+            self.started(slot, worker, next.trial, next.attempt, next.at)?;
+        }
+        Ok(())
+    }
+
+    /// The objective's value at each step of `reports`.
+    fn objective_per_step(&self, reports: &[FoldScores]) -> Vec<(u32, f64)> {
+        let name = &self.job.metrics[0].name;
+        reports
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.get(name).map(|v| (i as u32, *v)))
+            .collect()
+    }
+
+    /// A trial started on the trainer in `slot`: its row is written, its clock runs.
+    fn started(
+        &mut self,
+        slot: usize,
+        worker: u32,
+        trial: u64,
+        attempt: u32,
+        at: f64,
+    ) -> Result<(), SchedulerError> {
+        if let Some(a) = self.assigned[slot]
+            .iter_mut()
+            .find(|a| a.trial == trial && a.attempt == attempt)
+        {
+            a.started_at = Some(at);
+        }
+        self.supervisor.set_busy(slot, true);
+        self.supervisor
+            .set_deadline(slot, self.job.timeout.map(|t| Instant::now() + t));
+        let params = self.queue.params(trial).cloned().unwrap_or_default();
+        self.write(Write::Started {
+            trial,
+            params,
+            attempt,
+            worker,
+            at,
+        })
+    }
+
+    /// A live report: store it, and ask the pruner whether the trial stops here.
+    fn report(
+        &mut self,
+        slot: usize,
+        trial: u64,
+        attempt: u32,
+        step: u32,
+        values: FoldScores,
+    ) -> Result<(), SchedulerError> {
+        let value = values.get(&self.job.metrics[0].name).copied();
+        self.write(Write::Report {
+            trial,
+            attempt,
+            step,
+            value,
+            values,
+        })?;
+        let Some(v) = value else {
+            return Ok(());
+        };
+        let Some(a) = self.assigned[slot]
+            .iter_mut()
+            .find(|a| a.trial == trial && a.attempt == attempt)
+        else {
+            return Ok(());
+        };
+        a.reports.push((step, v));
+        if !a.stopping && self.pruner.report(trial, step, v) {
+            a.stopping = true;
+            debug!(trial, step, "asking the trainer to stop the trial");
+            self.supervisor
+                .send(slot, Task::StopTrial { trial, attempt });
+        }
+        Ok(())
+    }
+
+    /// Remove `trial` from `slot`'s assignments; the trainer is idle if nothing else started.
+    fn finish_assignment(&mut self, slot: usize, trial: u64) -> Option<Assignment> {
+        let q = &mut self.assigned[slot];
+        let a = q
+            .iter()
+            .position(|a| a.trial == trial)
+            .and_then(|i| q.remove(i));
+        if !q.iter().any(|a| a.started_at.is_some()) {
+            self.supervisor.set_busy(slot, false);
+            self.supervisor.set_deadline(slot, None);
+        }
+        a
+    }
+
+    /// An attempt ended without scores, in `state`: recorded, and told to the sampler when
+    /// final.
+    fn end(
+        &mut self,
+        trial: u64,
+        attempt: u32,
+        state: TrialState,
+        error: String,
+    ) -> Result<(), SchedulerError> {
+        let params = self.queue.params(trial).cloned().unwrap_or_default();
+        self.write(Write::Ended {
+            trial,
+            attempt,
+            state,
+            error,
+            at: now(),
+        })?;
+        if state == TrialState::Retrying {
+            self.queue.retry(trial, attempt + 1);
+        } else {
+            self.progress.finished += 1;
+            self.progress.failed += 1;
+            self.queue.record(TrialResult {
+                trial,
+                params,
+                state,
+                value: None,
+                intermediate: Vec::new(),
+            });
+        }
+        Ok(())
+    }
+
+    /// A trainer is gone: account for its trials and start a fresh one if work remains.
+    fn worker_died(&mut self, death: Death) -> Result<(), SchedulerError> {
+        let Death {
+            slot,
+            worker,
+            cause,
+            how,
+        } = death;
+        let mut queue = std::mem::take(&mut self.assigned[slot]);
+        let mut charged = false;
+        // The trainer runs its queue in order: only the front can have been running.
+        if let Some(front) = queue.front()
+            && front.started_at.is_some()
+            && let Some(a) = queue.pop_front()
+        {
+            charged = true;
+            let (state, message) = match cause {
+                Cause::TimedOut => {
+                    let limit = self.job.timeout.map_or(0.0, |t| t.as_secs_f64());
+                    (TrialState::TimedOut, format!("timed out after {limit:.1}s"))
+                }
+                Cause::OutOfMemory => (
+                    TrialState::OutOfMemory,
+                    format!("out of memory (the trainer's cap was exceeded); {how}"),
+                ),
+                Cause::Stalled if a.attempt <= self.job.retries => (
+                    TrialState::Retrying,
+                    format!("stalled (sent nothing within the stall limit); {how}"),
+                ),
+                _ if a.attempt <= self.job.retries => (TrialState::Retrying, how.clone()),
+                _ => (
+                    TrialState::Failed,
+                    format!("{how} (after {} attempts)", a.attempt),
+                ),
+            };
+            warn!(trial = a.trial, attempt = a.attempt, worker, "{message}");
+            self.end(a.trial, a.attempt, state, message)?;
+        }
+        for a in queue.into_iter().rev() {
+            self.queue.put_back(a.trial, a.attempt);
+        }
+        if !charged && cause != Cause::TimedOut {
+            self.consecutive_deaths += 1;
+            if self.consecutive_deaths >= MAX_CONSECUTIVE_DEATHS {
+                return Err(SchedulerError::Pool(format!(
+                    "{MAX_CONSECUTIVE_DEATHS} trainers in a row died without finishing a trial; the last one {how}"
+                )));
+            }
+        }
+        if signals::received() == 0 && !self.queue.is_exhausted() {
+            self.supervisor.spawn(slot)?;
+        }
+        Ok(())
+    }
+
+    fn log_progress(&mut self, last: bool) {
+        let p = &mut self.progress;
+        if !last && p.last_line.elapsed() < Duration::from_secs(2) {
+            return;
+        }
+        p.last_line = Instant::now();
+        let running = self
+            .assigned
+            .iter()
+            .filter(|q| q.front().is_some_and(|a| a.started_at.is_some()))
+            .count();
+        let best = p
+            .best
+            .map(|b| format!("{b:.4}"))
+            .unwrap_or_else(|| "-".into());
+        info!(
+            "{}/{} trials done ({} failed, {} pruned), {} running; best {} {}",
+            p.finished, p.total, p.failed, p.pruned, running, self.job.metrics[0].name, best
+        );
+    }
+
+    /// Stop every trainer; trials that were running are recorded as interrupted.
+    fn stop_all(&mut self, interrupt: bool) {
+        let how = if interrupt {
+            Stop::Interrupt
+        } else {
+            Stop::Finish
+        };
+        self.supervisor.stop_all(how);
+        for q in std::mem::take(&mut self.assigned) {
+            for a in q.into_iter().filter(|a| a.started_at.is_some()) {
+                let ended = Write::Ended {
+                    trial: a.trial,
+                    attempt: a.attempt,
+                    state: TrialState::Interrupted,
+                    error: "interrupted".into(),
+                    at: now(),
+                };
+                let _ = self.write(ended);
+            }
+        }
+    }
+
+    /// Queue a write for the store thread.
+    fn write(&self, w: Write) -> Result<(), SchedulerError> {
+        self.store.send(w).map_err(|_| SchedulerError::StoreGone)
+    }
+}
