@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod durability;
+mod engine;
 mod faults;
 mod parity;
 mod sweep;

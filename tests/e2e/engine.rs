@@ -1,0 +1,222 @@
+//! The one engine under sweeps and training: stopping a trial without killing its trainer, one
+//! owner per study directory, spaces checked for size, training that keeps what it has done.
+
+use crate::util::*;
+use std::process::Stdio;
+
+/// A sweep with one worker, its trainers misbehaving as `fault` says.
+fn one_worker_sweep(s: &Scratch, fault: &str) -> serde_json::Value {
+    let c = s.write("c.toml", &quick_config("sampler = \"grid\""));
+    let child = s
+        .cohort(&[
+            "sweep",
+            c.to_str().unwrap(),
+            "--study-dir",
+            "st",
+            "--workers",
+            "1",
+            "--json",
+        ])
+        .env("COHORT_FAULT", fault)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let o = wait_output(child, 120.0);
+    assert_status(&o, 0);
+    json(&o)
+}
+
+/// (trial, attempt, step, value) of every intermediate value of a study.
+fn intermediate(study: &std::path::Path) -> Vec<(i64, i64, i64, f64)> {
+    let conn = rusqlite::Connection::open(study.join("study.db")).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT trial, attempt, step, value FROM intermediate_values ORDER BY trial, step")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn a_stopped_trial_is_recorded_pruned_at_its_step_and_its_trainer_takes_the_next() {
+    let s = Scratch::new();
+    // Slow trials report live; the pruner stops trial 2 at its second report point (fold 1).
+    let v = one_worker_sweep(&s, "sleep30@*,prune@2:1");
+    let trials = v["trials"].as_array().unwrap();
+    let t2 = trials.iter().find(|t| t["trial"] == 2).unwrap();
+    assert_eq!(t2["state"], "pruned", "{t2}");
+    assert_eq!(t2["step"], 1, "{t2}");
+    assert_eq!(t2["folds"].as_array().unwrap().len(), 2, "{t2}");
+    for t in trials.iter().filter(|t| t["trial"] != 2) {
+        assert_eq!(t["state"], "complete", "{t}");
+    }
+    // No trainer was killed for it: one worker ran every trial.
+    assert!(trials.iter().all(|t| t["worker"] == 0), "{trials:?}");
+    let reports = intermediate(&s.path().join("st"));
+    let of = |n: i64| reports.iter().filter(|r| r.0 == n).count();
+    assert_eq!(of(2), 2, "{reports:?}");
+    // Every report of a finished trial is stored, the last fold's included.
+    assert_eq!(of(0), 3, "{reports:?}");
+}
+
+#[test]
+fn the_table_says_where_a_pruned_trial_stopped() {
+    let s = Scratch::new();
+    one_worker_sweep(&s, "sleep30@*,prune@1:0");
+    let o = s.run(&["results", "st", "--state", "pruned"]);
+    assert_status(&o, 0);
+    assert!(stdout(&o).contains("pruned at step 0"), "{}", stdout(&o));
+    let csv = s.run(&["results", "st", "--format", "csv", "--state", "pruned"]);
+    let row = stdout(&csv).lines().nth(1).unwrap_or_default().to_string();
+    assert!(row.starts_with("1,,pruned,1,,0,"), "{row}");
+}
+
+#[test]
+fn a_second_sweep_on_a_study_in_use_is_refused_naming_the_owner() {
+    let s = Scratch::new();
+    let c = s.write(
+        "c.toml",
+        &quick_config("sampler = \"random\"\ntrials = 200").replace(
+            "C = [0.01, 0.1, 1.0, 10.0]",
+            "C = { type = \"log_uniform\", low = 0.01, high = 10.0 }",
+        ),
+    );
+    let first = sweep_cmd(&s, &c, "sleep100@*", &[]).spawn().unwrap();
+    let study = s.path().join("st");
+    assert!(
+        wait_for(60.0, || trial_rows(&study).iter().any(|r| r.1 == "complete")),
+        "the first sweep did not start"
+    );
+    let second = s.run(&["sweep", c.to_str().unwrap(), "--study-dir", "st"]);
+    assert_status(&second, 2);
+    let why = stderr(&second);
+    assert!(
+        why.contains("in use") && why.contains(&format!("pid {}", first.id())),
+        "{why}"
+    );
+    let resume = s.run(&["resume", "st"]);
+    assert_status(&resume, 2);
+    signal(first.id(), libc::SIGKILL);
+    let _ = wait_output(first, 30.0);
+    // The kernel released the killed owner's lock: the study can be resumed at once.
+    let r = s
+        .cohort(&["resume", "st", "--workers", "2"])
+        .env("COHORT_FAULT", "")
+        .output()
+        .unwrap();
+    assert_status(&r, 0);
+}
+
+#[test]
+fn a_grid_too_large_to_run_is_refused_with_its_size_before_anything_is_written() {
+    let s = Scratch::new();
+    let c = s.write(
+        "c.toml",
+        &quick_config("sampler = \"grid\"").replace(
+            "C = [0.01, 0.1, 1.0, 10.0]",
+            "C = { type = \"log_uniform\", low = 0.001, high = 100.0, points = 100000 }\ntol = { type = \"log_uniform\", low = 1e-8, high = 1e-2, points = 100000 }",
+        ),
+    );
+    let o = s.run(&["sweep", c.to_str().unwrap(), "--study-dir", "st"]);
+    assert_status(&o, 2);
+    assert!(
+        stderr(&o).contains("20000000000 points"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!s.path().join("st").exists());
+}
+
+fn slow_training(epochs: u32) -> String {
+    format!(
+        r#"
+[study]
+name = "ck"
+seed = 1
+
+[data]
+synthetic = {{ rows = 100000, features = 32, informative = 8, classes = 2, seed = 4 }}
+
+[model]
+name = "sgd_logistic"
+alpha = 1e-4
+
+[train]
+epochs = {epochs}
+shards = 2
+merge = "average"
+merges_per_epoch = 20
+"#
+    )
+}
+
+#[test]
+fn a_killed_training_continues_from_its_last_whole_epoch() {
+    let s = Scratch::new();
+    let c = s.write("c.toml", &slow_training(40));
+    let child = s
+        .cohort(&["train", c.to_str().unwrap(), "--study-dir", "ck"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let checkpoint = s.path().join("ck/checkpoint.json");
+    let epoch_of = |p: &std::path::Path| -> Option<u64> {
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(p).ok()?).ok()?;
+        v["epoch"].as_u64()
+    };
+    assert!(
+        wait_for(120.0, || epoch_of(&checkpoint).is_some_and(|e| e >= 1)),
+        "no checkpoint after the second epoch"
+    );
+    signal(child.id(), libc::SIGKILL);
+    let _ = wait_output(child, 30.0);
+    let kept = epoch_of(&checkpoint).unwrap();
+    assert!(!s.path().join("ck/summary.json").exists(), "it had finished");
+    let o = s.run(&["train", c.to_str().unwrap(), "--study-dir", "ck", "--json"]);
+    assert_status(&o, 0);
+    assert!(
+        stderr(&o).contains("continuing from the checkpoint"),
+        "{}",
+        stderr(&o)
+    );
+    let v = json(&o);
+    assert_eq!(v["resumed_after_epoch"].as_u64(), Some(kept), "{v}");
+    let epochs: Vec<u64> = v["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["epoch"].as_u64().unwrap())
+        .collect();
+    assert_eq!(epochs, (0..40).collect::<Vec<_>>());
+    assert!(v["heldout"]["accuracy"].as_f64().unwrap() > 0.9, "{v}");
+}
+
+#[test]
+fn a_second_training_on_a_run_in_use_is_refused() {
+    let s = Scratch::new();
+    let c = s.write("c.toml", &slow_training(200));
+    let mut first = s
+        .cohort(&["train", c.to_str().unwrap(), "--study-dir", "ck"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(
+        wait_for(60.0, || s.path().join("ck/owner.lock").exists()
+            && std::fs::read_to_string(s.path().join("ck/owner.lock"))
+                .is_ok_and(|t| t.contains("pid"))),
+        "the first run did not start"
+    );
+    let o = s.run(&["train", c.to_str().unwrap(), "--study-dir", "ck"]);
+    assert_status(&o, 2);
+    assert!(
+        stderr(&o).contains(&format!("pid {}", first.id())),
+        "{}",
+        stderr(&o)
+    );
+    let _ = first.kill();
+    let _ = first.wait();
+}
