@@ -58,6 +58,17 @@ pub enum StoreError {
     },
 }
 
+/// Move an old study or run directory aside (as `DIR.replaced-<unix time>`) so a new one can
+/// take its place; returns where it went.
+pub fn set_aside(dir: &Path) -> std::io::Result<PathBuf> {
+    let name = dir
+        .file_name()
+        .map_or("study".into(), |n| n.to_string_lossy().into_owned());
+    let aside = dir.with_file_name(format!("{name}.replaced-{}", now() as u64));
+    std::fs::rename(dir, &aside)?;
+    Ok(aside)
+}
+
 /// Now as Unix seconds.
 pub fn now() -> f64 {
     SystemTime::now()

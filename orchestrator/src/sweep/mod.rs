@@ -204,14 +204,8 @@ fn open_or_create(
         }
         drop(store);
         drop(lock);
-        let aside = dir.with_file_name(format!(
-            "{}.replaced-{}",
-            dir.file_name()
-                .map_or("study".into(), |n| n.to_string_lossy()),
-            now() as u64
-        ));
-        std::fs::rename(dir, &aside)
-            .with_context(|| format!("moving the old study aside to {}", aside.display()))?;
+        let aside = crate::store::set_aside(dir)
+            .with_context(|| format!("moving the old study in {} aside", dir.display()))?;
         info!(old = %aside.display(), "the previous study was moved aside");
     } else if dir.exists()
         && std::fs::read_dir(dir)

@@ -14,7 +14,6 @@ use super::checkpoint::{CHECKPOINT_FILE, Checkpoint};
 use super::config::TrainConfig;
 use crate::error::BadInput;
 use crate::store::lock::StudyLock;
-use crate::store::now;
 
 /// The run's config as run.
 const CONFIG_FILE: &str = "config.toml";
@@ -65,14 +64,9 @@ pub fn open(
             return Ok((lock, checkpoint));
         }
         drop(lock);
-        let aside = dir.with_file_name(format!(
-            "{}.replaced-{}",
-            dir.file_name()
-                .map_or("run".into(), |n| n.to_string_lossy()),
-            now() as u64
-        ));
-        std::fs::rename(dir, &aside)
-            .with_context(|| format!("moving the old run aside to {}", aside.display()))?;
+        let aside = crate::store::set_aside(dir)
+            .with_context(|| format!("moving the old run in {} aside", dir.display()))?;
+        info!(old = %aside.display(), "the previous run was moved aside");
     }
     std::fs::create_dir_all(dir).map_err(|e| {
         BadInput::new(anyhow!(
