@@ -1190,8 +1190,14 @@ mod tests {
         );
     }
 
+    /// The share of element updates hogwild may lose with two writers: the README measures
+    /// 0.01–0.09 %, and up to 0.5 % was seen here on a loaded 2-core machine (the writers are
+    /// then descheduled in lockstep more often); 5 % leaves a tenfold margin over that and still
+    /// fails a writer that adds to a stale copy (which loses about half the updates).
+    const HOGWILD_MAX_LOST: f64 = 0.05;
+
     #[test]
-    fn hogwild_adds_without_the_lock_never_exceed_the_total_and_may_lose_updates() {
+    fn hogwild_adds_without_the_lock_lose_at_most_five_percent_of_updates_and_never_add_any() {
         let (s, k, n) = (2, 3000, 4096);
         let (out, snap) = run_children("hogwild_add", s, k, n);
         let expected = (s * k) as f64;
@@ -1201,11 +1207,18 @@ mod tests {
         );
         let lost: f64 = out.iter().map(|x| expected - x).sum();
         let short = out.iter().filter(|&&x| x < expected).count();
+        let lost_share = lost / (expected * n as f64);
         println!(
             "hogwild: {s} processes × {k} lock-free adds of {n} f64: {short} of {n} elements short, \
              {lost} of {} updates lost ({:.3}%)",
             expected * n as f64,
-            100.0 * lost / (expected * n as f64)
+            100.0 * lost_share
+        );
+        assert!(
+            lost_share <= HOGWILD_MAX_LOST,
+            "lost {:.3}% of updates, more than the documented {:.0}%",
+            100.0 * lost_share,
+            100.0 * HOGWILD_MAX_LOST
         );
         assert_eq!(snap.merges, (s * k) as u64);
     }
