@@ -783,6 +783,12 @@ impl ParamArray {
         self.words()[H_CLAIMS].fetch_or(bit, Ordering::AcqRel) & bit == 0
     }
 
+    /// Whether `token` (taken modulo 64) has been claimed, without claiming it.
+    pub fn claimed(&self, token: u32) -> bool {
+        let bit = 1u64 << (token % 64);
+        self.words()[H_CLAIMS].load(Ordering::Acquire) & bit != 0
+    }
+
     // ---------------------------------------------------------------- internals
 
     /// All the shared words.
@@ -1282,7 +1288,9 @@ mod tests {
             "a second handle claimed the same token"
         );
         assert!(!pa.claim_once(3));
+        assert!(!other.claimed(4));
         assert!(other.claim_once(4), "tokens are independent");
+        assert!(pa.claimed(4) && pa.claimed(3) && !pa.claimed(5));
     }
 
     #[test]
