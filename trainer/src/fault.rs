@@ -219,6 +219,16 @@ fn parse_rule(part: &str) -> Option<Parsed> {
     }))
 }
 
+/// Carry out a shard fault: exit with status 3, or stop making progress for good.
+pub fn trigger_shard(fault: ShardFault) -> ! {
+    match fault {
+        ShardFault::ExitBefore | ShardFault::ExitAfter => std::process::exit(3),
+        ShardFault::Hang => loop {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+        },
+    }
+}
+
 /// Ignore SIGTERM from now on in this process (only SIGKILL stops it then).
 pub fn ignore_sigterm() {
     // SAFETY: setting SIGTERM's disposition to SIG_IGN installs no handler code; it only tells
