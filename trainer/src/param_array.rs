@@ -35,7 +35,9 @@
 //!   result does not depend on arrival order, as version `v + 1` with `round = r + 1`. Trainers
 //!   then wait with [`ParamArray::wait_round`]`(r + 1, ..)`, which returns the new parameters.
 //!   A contributor killed before its slot is marked simply has not contributed: the round
-//!   completes when its replacement contributes. A publisher killed mid-average is repaired by
+//!   completes when its replacement contributes; one killed after it is marked has, and its
+//!   replacement sees that ([`ParamArray::contributed`]) and waits instead. A run resumed from a
+//!   checkpoint creates the array at a later round ([`ParamArray::create_at`]). A publisher killed mid-average is repaired by
 //!   the next lock holder (or by a waiter, which takes the lock when it sees the odd `seq`),
 //!   which then publishes the round from the intact slots.
 //! * `hogwild`: [`ParamArray::hogwild_add`] / [`ParamArray::hogwild_merge_local`] write the
@@ -49,7 +51,7 @@
 //! ```text
 //! page 0   header: magic "COHORTPA", format, n, slots; seq (own cache line);
 //!          meta[0], meta[1] (merges, round of the version in buffer 0 / 1);
-//!          hogwild update count; repair count
+//!          hogwild update count; repair count; claimed tokens (see `claim_once`)
 //! pages    marks[slots]: slot i holds r + 1 once it contributed to round r
 //! pages    buffer 0 (n f64), buffer 1 (n f64)
 //! pages    slot 0 .. slot S-1 (n f64 each)
@@ -84,6 +86,7 @@ const META_MERGES: usize = 0;
 const META_ROUND: usize = 1;
 const H_HOGWILD: usize = 32;
 const H_REPAIRS: usize = 40;
+const H_CLAIMS: usize = 48;
 
 /// Where each region starts, in u64 words from the start of the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -297,6 +300,19 @@ impl ParamArray {
         initial: &[f64],
         slots: usize,
     ) -> Result<ParamArray, ParamArrayError> {
+        ParamArray::create_at(path, n, initial, slots, 0)
+    }
+
+    /// Create the array holding `initial` as the parameters of averaging round `round` (a run
+    /// resumed from a checkpoint): shards opening it start at that round, no slot has
+    /// contributed to it yet.
+    pub fn create_at(
+        path: impl AsRef<Path>,
+        n: usize,
+        initial: &[f64],
+        slots: usize,
+        round: u64,
+    ) -> Result<ParamArray, ParamArrayError> {
         let path = path.as_ref().to_path_buf();
         if n == 0 {
             return Err(ParamArrayError::Size {
@@ -365,7 +381,9 @@ impl ParamArray {
         for (cell, x) in pa.buffer(0).iter().zip(initial) {
             cell.store(x.to_bits(), Ordering::Relaxed);
         }
-        // The file starts zeroed: seq 0, meta 0, marks 0 (no slot has contributed to round 0).
+        pa.set_meta(0, META_ROUND, round);
+        // Otherwise the file starts zeroed: seq 0, merges 0, marks 0 (a mark is a round + 1, so
+        // no slot has contributed to `round` or any later one).
         // The magic goes last so that an `open` racing with us sees "not initialised", not garbage.
         w[H_MAGIC].store(MAGIC, Ordering::Release);
         Ok(pa)
@@ -607,6 +625,19 @@ impl ParamArray {
         Ok(status)
     }
 
+    /// Whether slot `slot` has contributed to round `round` (a respawned `average` trainer
+    /// must then wait for the round instead of contributing again).
+    pub fn contributed(&self, slot: usize, round: u64) -> Result<bool, ParamArrayError> {
+        if slot >= self.layout.slots {
+            return Err(ParamArrayError::Slot {
+                path: self.path.clone(),
+                slot,
+                slots: self.layout.slots,
+            });
+        }
+        Ok(self.marks()[slot].load(Ordering::Acquire) == round + 1)
+    }
+
     /// Wait (polling, no lock) until the round is at least `round`, then copy the parameters
     /// into `out`; `Ok(None)` after `timeout` (so the caller can check on its peers).
     ///
@@ -742,6 +773,20 @@ impl ParamArray {
     /// How many torn merges (writers killed mid-merge) have been repaired.
     pub fn repairs(&self) -> u64 {
         self.words()[H_REPAIRS].load(Ordering::Relaxed)
+    }
+
+    /// Claim `token` (taken modulo 64) for the life of the array: true for the first caller in any
+    /// process, false for every later one. Fault injection uses it so that a fault fires in the
+    /// first trainer that reaches it and not again in the trainer respawned after it.
+    pub fn claim_once(&self, token: u32) -> bool {
+        let bit = 1u64 << (token % 64);
+        self.words()[H_CLAIMS].fetch_or(bit, Ordering::AcqRel) & bit == 0
+    }
+
+    /// Whether `token` (taken modulo 64) has been claimed, without claiming it.
+    pub fn claimed(&self, token: u32) -> bool {
+        let bit = 1u64 << (token % 64);
+        self.words()[H_CLAIMS].load(Ordering::Acquire) & bit != 0
     }
 
     // ---------------------------------------------------------------- internals
@@ -1151,8 +1196,14 @@ mod tests {
         );
     }
 
+    /// The share of element updates hogwild may lose with two writers: the README measures
+    /// 0.01–0.09 %, and up to 0.5 % was seen here on a loaded 2-core machine (the writers are
+    /// then descheduled in lockstep more often); 5 % leaves a tenfold margin over that and still
+    /// fails a writer that adds to a stale copy (which loses about half the updates).
+    const HOGWILD_MAX_LOST: f64 = 0.05;
+
     #[test]
-    fn hogwild_adds_without_the_lock_never_exceed_the_total_and_may_lose_updates() {
+    fn hogwild_adds_without_the_lock_lose_at_most_five_percent_of_updates_and_never_add_any() {
         let (s, k, n) = (2, 3000, 4096);
         let (out, snap) = run_children("hogwild_add", s, k, n);
         let expected = (s * k) as f64;
@@ -1162,13 +1213,84 @@ mod tests {
         );
         let lost: f64 = out.iter().map(|x| expected - x).sum();
         let short = out.iter().filter(|&&x| x < expected).count();
+        let lost_share = lost / (expected * n as f64);
         println!(
             "hogwild: {s} processes × {k} lock-free adds of {n} f64: {short} of {n} elements short, \
              {lost} of {} updates lost ({:.3}%)",
             expected * n as f64,
-            100.0 * lost / (expected * n as f64)
+            100.0 * lost_share
+        );
+        assert!(
+            lost_share <= HOGWILD_MAX_LOST,
+            "lost {:.3}% of updates, more than the documented {:.0}%",
+            100.0 * lost_share,
+            100.0 * HOGWILD_MAX_LOST
         );
         assert_eq!(snap.merges, (s * k) as u64);
+    }
+
+    #[test]
+    fn an_array_created_at_a_round_is_opened_at_that_round_with_its_parameters() {
+        let path = shm("at");
+        let _pa = ParamArray::create_at(&path, 3, &[1.0, 2.0, 3.0], 2, 6).unwrap();
+        let shard = ParamArray::open(&path).unwrap();
+        let mut out = vec![0.0; 3];
+        let snap = shard.snapshot(&mut out).unwrap();
+        assert_eq!(out, vec![1.0, 2.0, 3.0]);
+        assert_eq!((snap.round, snap.merges, snap.version), (6, 0, 0));
+        assert!(!shard.contributed(0, 6).unwrap() && !shard.contributed(1, 6).unwrap());
+    }
+
+    #[test]
+    fn an_array_created_at_a_round_takes_contributions_to_that_round_only() {
+        let path = shm("at-round");
+        let pa = ParamArray::create_at(&path, 2, &[0.0; 2], 2, 6).unwrap();
+        assert!(matches!(
+            pa.contribute(0, 5, &[1.0; 2]),
+            Err(ParamArrayError::Round {
+                given: 5,
+                current: 6,
+                ..
+            })
+        ));
+        pa.contribute(0, 6, &[1.0; 2]).unwrap();
+        assert_eq!(
+            pa.contribute(1, 6, &[3.0; 2]).unwrap(),
+            RoundStatus::Published { round: 7 }
+        );
+        let mut out = vec![0.0; 2];
+        assert_eq!(pa.snapshot(&mut out).unwrap().round, 7);
+        assert_eq!(out, vec![2.0, 2.0]);
+    }
+
+    #[test]
+    fn contributed_tells_whether_a_slot_is_in_the_current_round() {
+        let path = shm("contributed");
+        let pa = ParamArray::create_with_slots(&path, 2, &[0.0; 2], 2).unwrap();
+        pa.contribute(1, 0, &[1.0; 2]).unwrap();
+        assert!(pa.contributed(1, 0).unwrap());
+        assert!(!pa.contributed(0, 0).unwrap());
+        assert!(!pa.contributed(1, 1).unwrap());
+        assert!(matches!(
+            pa.contributed(2, 0),
+            Err(ParamArrayError::Slot { slot: 2, .. })
+        ));
+    }
+
+    #[test]
+    fn a_token_is_claimed_once_across_handles() {
+        let path = shm("claim");
+        let pa = ParamArray::create(&path, 1, &[0.0]).unwrap();
+        let other = ParamArray::open(&path).unwrap();
+        assert!(pa.claim_once(3));
+        assert!(
+            !other.claim_once(3),
+            "a second handle claimed the same token"
+        );
+        assert!(!pa.claim_once(3));
+        assert!(!other.claimed(4));
+        assert!(other.claim_once(4), "tokens are independent");
+        assert!(pa.claimed(4) && pa.claimed(3) && !pa.claimed(5));
     }
 
     #[test]

@@ -100,7 +100,8 @@ pub struct TrainSetup {
     pub rows: (usize, usize),
     /// Epochs in all.
     pub epochs: u32,
-    /// The epoch to start from (after a respawn: the one in progress).
+    /// The epoch to start from (after a respawn: the one in progress) in `locked` and
+    /// `hogwild`; an `average` shard starts at the round the ParamArray is in.
     pub start_epoch: u32,
     /// Merge rule.
     pub mode: MergeMode,

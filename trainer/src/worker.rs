@@ -7,7 +7,7 @@ use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
 use models::{CrossValidator, DataView, Folds, Problem};
 use tracing::{debug, info, warn};
 
-use crate::fault::Faults;
+use crate::fault::{Faults, WorkerFault};
 use crate::protocol::{
     Event, FailureKind, PROTOCOL_VERSION, SweepSetup, Task, TrialId, TrialStart, TrialTask,
     unix_now,
@@ -48,6 +48,13 @@ pub(crate) fn ipc_err(e: impl std::fmt::Display) -> TrainerError {
 
 /// Run a trainer until told to shut down or until the orchestrator disappears.
 pub fn run(args: TrainerArgs) -> Result<(), TrainerError> {
+    let faults = Faults::from_env();
+    if faults.worker_has(args.worker, WorkerFault::IgnoreTerm) {
+        crate::fault::ignore_sigterm();
+    }
+    if faults.worker_has(args.worker, WorkerFault::PreHello) {
+        std::process::exit(3);
+    }
     crate::process::die_with_parent(args.parent)?;
     if let Some(bytes) = args.memory {
         crate::process::cap_memory(bytes);
