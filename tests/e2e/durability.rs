@@ -131,9 +131,19 @@ fn ctrl_c_stops_cleanly_with_status_130_and_leaves_no_process_or_socket_behind()
         "no progress"
     );
     let trainers = children(pid);
+    // The dataset lives in a memfd that every trainer maps: find it where it really is.
+    let datasets: Vec<u64> = trainers.iter().flat_map(|t| memfd_inodes(*t)).collect();
+    assert!(!datasets.is_empty(), "the trainers map no memfd");
     signal(pid, libc::SIGINT);
     let o = wait_output(child, 15.0);
     assert_status(&o, 130);
+    for inode in &datasets {
+        assert!(
+            mapped_by(*inode).is_empty(),
+            "the dataset memfd (inode {inode}) is still mapped by {:?}",
+            mapped_by(*inode)
+        );
+    }
     assert!(
         trainers.iter().all(|t| !alive(*t)),
         "a trainer outlived the stop"
@@ -147,16 +157,6 @@ fn ctrl_c_stops_cleanly_with_status_130_and_leaves_no_process_or_socket_behind()
         .map(|e| e.path())
         .collect();
     assert!(leftovers.is_empty(), "left in TMPDIR: {leftovers:?}");
-    let shm: Vec<_> = std::fs::read_dir("/dev/shm")
-        .unwrap()
-        .flatten()
-        .filter(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .contains(&format!("cohort-{pid}-"))
-        })
-        .collect();
-    assert!(shm.is_empty(), "left in /dev/shm: {shm:?}");
     // And the interrupted study resumes to completion.
     let r = s
         .cohort(&["resume", "st"])
@@ -215,10 +215,14 @@ fn sigterm_stops_like_ctrl_c() {
 #[test]
 fn a_second_ctrl_c_stops_at_once() {
     let s = Scratch::new();
-    let c = slow_config(&s, 20);
-    // Trials that never end: two signals in a row must end the run well within the grace period.
-    let child = sweep_cmd(&s, &c, "hang@*", &[]).spawn().unwrap();
-    let pid = child.id();
+    let text = std::fs::read_to_string(slow_config(&s, 20)).unwrap() + "\n[run]\ngrace = \"60s\"\n";
+    let c = s.write("c.toml", &text);
+    // Trials that never end, on trainers deaf to SIGTERM: only the second signal's SIGKILL
+    // ends them before the 60 s grace.
+    let mut cmd = sweep_cmd(&s, &c, "hang@*,ignoreterm@*", &[]);
+    cmd.env("RUST_LOG", "info");
+    let run = Watched::spawn(cmd);
+    let pid = run.id();
     assert!(
         wait_for(60.0, || children(pid).len() == 2
             && trial_rows(&s.path().join("st"))
@@ -231,11 +235,16 @@ fn a_second_ctrl_c_stops_at_once() {
     let trainers = children(pid);
     let t = std::time::Instant::now();
     signal(pid, libc::SIGINT);
-    signal(pid, libc::SIGINT);
-    assert_status(&wait_output(child, 15.0), 130);
+    // The second signal must come after the first was taken (the kernel merges pending ones).
     assert!(
-        t.elapsed() < std::time::Duration::from_secs(2),
-        "took {:?}",
+        run.wait_for_line("stopping", 10.0),
+        "the first Ctrl-C was not seen"
+    );
+    signal(pid, libc::SIGINT);
+    assert_status(&run.finish(30.0), 130);
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(20),
+        "took {:?}: the second signal did not cut the grace short",
         t.elapsed()
     );
     assert!(wait_for(2.0, || trainers.iter().all(|p| !alive(*p))));

@@ -42,8 +42,9 @@ fn intermediate(study: &std::path::Path) -> Vec<(i64, i64, i64, f64)> {
 #[test]
 fn a_stopped_trial_is_recorded_pruned_at_its_step_and_its_trainer_takes_the_next() {
     let s = Scratch::new();
-    // Slow trials report live; the pruner stops trial 2 at its second report point (fold 1).
-    let v = one_worker_sweep(&s, "sleep30@*,prune@2:1");
+    // Slow trials report live, and wait at each report point long enough for a stop asked
+    // there to arrive: the pruner stops trial 2 at its second report point (fold 1).
+    let v = one_worker_sweep(&s, "sleep30@*,slowreport100@*,prune@2:1");
     let trials = v["trials"].as_array().unwrap();
     let t2 = trials.iter().find(|t| t["trial"] == 2).unwrap();
     assert_eq!(t2["state"], "pruned", "{t2}");
@@ -64,7 +65,7 @@ fn a_stopped_trial_is_recorded_pruned_at_its_step_and_its_trainer_takes_the_next
 #[test]
 fn the_table_says_where_a_pruned_trial_stopped() {
     let s = Scratch::new();
-    one_worker_sweep(&s, "sleep30@*,prune@1:0");
+    one_worker_sweep(&s, "sleep30@*,slowreport100@*,prune@1:0");
     let o = s.run(&["results", "st", "--state", "pruned"]);
     assert_status(&o, 0);
     assert!(stdout(&o).contains("pruned at step 0"), "{}", stdout(&o));
@@ -86,7 +87,9 @@ fn a_second_sweep_on_a_study_in_use_is_refused_naming_the_owner() {
     let first = sweep_cmd(&s, &c, "sleep100@*", &[]).spawn().unwrap();
     let study = s.path().join("st");
     assert!(
-        wait_for(60.0, || trial_rows(&study).iter().any(|r| r.1 == "complete")),
+        wait_for(60.0, || trial_rows(&study)
+            .iter()
+            .any(|r| r.1 == "complete")),
         "the first sweep did not start"
     );
     let second = s.run(&["sweep", c.to_str().unwrap(), "--study-dir", "st"]);
@@ -121,11 +124,7 @@ fn a_grid_too_large_to_run_is_refused_with_its_size_before_anything_is_written()
     );
     let o = s.run(&["sweep", c.to_str().unwrap(), "--study-dir", "st"]);
     assert_status(&o, 2);
-    assert!(
-        stderr(&o).contains("20000000000 points"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("20000000000 points"), "{}", stderr(&o));
     assert!(!s.path().join("st").exists());
 }
 
@@ -174,7 +173,10 @@ fn a_killed_training_continues_from_its_last_whole_epoch() {
     signal(child.id(), libc::SIGKILL);
     let _ = wait_output(child, 30.0);
     let kept = epoch_of(&checkpoint).unwrap();
-    assert!(!s.path().join("ck/summary.json").exists(), "it had finished");
+    assert!(
+        !s.path().join("ck/summary.json").exists(),
+        "it had finished"
+    );
     let o = s.run(&["train", c.to_str().unwrap(), "--study-dir", "ck", "--json"]);
     assert_status(&o, 0);
     assert!(
@@ -219,4 +221,90 @@ fn a_second_training_on_a_run_in_use_is_refused() {
     );
     let _ = first.kill();
     let _ = first.wait();
+}
+
+#[test]
+fn a_sweep_trainer_that_dies_before_its_hello_is_replaced_at_once() {
+    let s = Scratch::new();
+    let c = s.write("c.toml", &quick_config("sampler = \"grid\""));
+    let child = sweep_cmd(&s, &c, "prehello@w0", &["--json"])
+        .spawn()
+        .unwrap();
+    // Noticed from its output closing: well before the 20 s connect limit would fire.
+    let o = wait_output(child, 15.0);
+    assert_status(&o, 0);
+    let v = json(&o);
+    let trials = v["trials"].as_array().unwrap();
+    assert_eq!(trials.len(), 8);
+    assert!(
+        trials.iter().all(|t| t["state"] == "complete"),
+        "{trials:?}"
+    );
+    assert!(
+        trials.iter().all(|t| t["worker"] != 0),
+        "worker 0 never connected"
+    );
+}
+
+/// `cohort train` on 2 shards in `average` mode with `fault`, run to completion.
+fn faulty_training(s: &Scratch, fault: &str, run: &str, secs: f64) -> (serde_json::Value, String) {
+    let text = format!(
+        "{}\n[run]\n{run}\n",
+        slow_training(4).replace("rows = 100000", "rows = 40000")
+    );
+    let c = s.write("t.toml", &text);
+    let child = s
+        .cohort(&["train", c.to_str().unwrap(), "--study-dir", "t", "--json"])
+        .env("COHORT_FAULT", fault)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let o = wait_output(child, secs);
+    assert_status(&o, 0);
+    (json(&o), stderr(&o))
+}
+
+fn epochs(v: &serde_json::Value) -> Vec<u64> {
+    v["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["epoch"].as_u64().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_shard_trainer_that_dies_before_its_hello_is_respawned_and_training_finishes() {
+    let s = Scratch::new();
+    let (v, _) = faulty_training(&s, "prehello@w1", "", 15.0);
+    assert!(v["respawns"].as_u64().unwrap() >= 1, "{v}");
+    assert_eq!(epochs(&v), [0, 1, 2, 3]);
+}
+
+#[test]
+fn a_stalled_shard_is_killed_after_the_stall_limit_and_respawned() {
+    let s = Scratch::new();
+    // Shard 1 stops making progress at round 10; shard 0 waits for it at the barrier.
+    let (v, log) = faulty_training(&s, "hang@shard1:r10", "stall = \"2s\"", 60.0);
+    assert!(log.contains("stall"), "{log}");
+    assert!(v["respawns"].as_u64().unwrap() >= 1, "{v}");
+    assert_eq!(epochs(&v), [0, 1, 2, 3]);
+    assert!(v["heldout"]["accuracy"].as_f64().unwrap() > 0.85, "{v}");
+}
+
+#[test]
+fn a_shard_killed_right_after_the_last_round_of_an_epoch_rejoins_and_training_finishes() {
+    let s = Scratch::new();
+    // 20 rounds an epoch: round 19 is the last of epoch 0, round 39 of epoch 1.
+    for fault in [
+        "exit@shard0:after19",
+        "exit@shard1:after39",
+        "exit@shard0:r20",
+    ] {
+        let (v, log) = faulty_training(&s, fault, "", 60.0);
+        assert_eq!(v["respawns"].as_u64(), Some(1), "{fault}: {v}\n{log}");
+        assert_eq!(epochs(&v), [0, 1, 2, 3], "{fault}");
+        std::fs::remove_dir_all(s.path().join("t")).unwrap();
+    }
 }

@@ -1,7 +1,6 @@
 //! `cohort train`: one model, S trainers, one shared parameter array.
 
 use crate::util::*;
-use std::process::Stdio;
 
 fn config(merge: &str, epochs: u32) -> String {
     format!(
@@ -120,30 +119,30 @@ fn arrays_of(pid: u32) -> Vec<String> {
 fn killed_trainer_is_respawned(merge: &str) {
     let s = Scratch::new();
     let c = s.write("c.toml", &config(merge, 60));
-    let child = s
-        .cohort(&[
-            "train",
-            c.to_str().unwrap(),
-            "--shards",
-            "2",
-            "--study-dir",
-            "k",
-            "--json",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
+    let run = Watched::spawn(s.cohort(&[
+        "train",
+        c.to_str().unwrap(),
+        "--shards",
+        "2",
+        "--study-dir",
+        "k",
+        "--json",
+    ]));
+    let pid = run.id();
+    // Kill a trainer mid-training: after the first epoch is done, not after a guessed delay.
     assert!(
-        wait_for(60.0, || children(pid).len() == 2
-            && !arrays_of(pid).is_empty()),
-        "training did not start"
+        run.wait_for_line("epoch 1/60", 60.0),
+        "training made no progress"
     );
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        !arrays_of(pid).is_empty(),
+        "no parameter array while training"
+    );
+    // Without a barrier (locked) a fast shard may be done already: kill one still training.
     let victims = children(pid);
+    assert!(!victims.is_empty(), "no trainer left to kill");
     signal(victims[0], libc::SIGKILL);
-    let o = wait_output(child, 120.0);
+    let o = run.finish(120.0);
     assert_status(&o, 0);
     let v = json(&o);
     assert!(v["respawns"].as_u64().unwrap() >= 1, "{v}");

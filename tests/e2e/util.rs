@@ -220,3 +220,113 @@ pub fn wait_output(mut child: std::process::Child, secs: f64) -> Output {
         stderr(&o)
     );
 }
+
+/// Inodes of the memfds (`/memfd:` mappings) a process maps.
+pub fn memfd_inodes(pid: u32) -> Vec<u64> {
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap_or_default();
+    let mut out: Vec<u64> = maps
+        .lines()
+        .filter(|l| l.contains("/memfd:"))
+        .filter_map(|l| l.split_whitespace().nth(4)?.parse().ok())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Processes that map a memfd with this inode.
+pub fn mapped_by(inode: u64) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
+        .filter(|p| memfd_inodes(*p).contains(&inode))
+        .collect()
+}
+
+/// A running `cohort` whose stderr is read as it comes, so a test can wait for a log line
+/// instead of sleeping.
+pub struct Watched {
+    child: std::process::Child,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Watched {
+    /// Start `cmd` with stdout and stderr piped; stderr is collected line by line.
+    pub fn spawn(mut cmd: Command) -> Watched {
+        use std::io::BufRead;
+        let mut child = cmd
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn cohort");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = log.clone();
+        let reader = std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let mut l = sink.lock().expect("log lock");
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        Watched {
+            child,
+            log,
+            reader: Some(reader),
+        }
+    }
+
+    /// Its process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Wait until stderr has a line containing `needle`, up to `secs`; false if it never came.
+    pub fn wait_for_line(&self, needle: &str, secs: f64) -> bool {
+        wait_for(secs, || self.log.lock().expect("log lock").contains(needle))
+    }
+
+    /// Wait for it to exit (failing the test if it hangs past `secs`), with all its output.
+    pub fn finish(mut self, secs: f64) -> Output {
+        let mut o = wait_output_keep(&mut self.child, secs);
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
+        o.stderr = self.log.lock().expect("log lock").clone().into_bytes();
+        o
+    }
+}
+
+/// Like `wait_output`, for a child whose stderr is read elsewhere.
+fn wait_output_keep(child: &mut std::process::Child, secs: f64) -> Output {
+    use std::io::Read;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs_f64(secs);
+    let mut hung = true;
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            hung = false;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    if hung {
+        let _ = child.kill();
+    }
+    let status = child.wait().expect("wait");
+    let mut stdout = Vec::new();
+    if let Some(mut out) = child.stdout.take() {
+        let _ = out.read_to_end(&mut stdout);
+    }
+    assert!(!hung, "cohort hung for {secs}s");
+    Output {
+        status,
+        stdout,
+        stderr: Vec::new(),
+    }
+}

@@ -5,6 +5,9 @@
 //! panic|error|exit|segv|hang|oom|sleepMS @ TRIAL[#ATTEMPT]   a sweep trial misbehaves; TRIAL is a
 //!                                                         number or `*` (every trial), ATTEMPT
 //!                                                         limits it to that attempt
+//! slowreportMS@TRIAL[#ATTEMPT]  the trial waits MS after each report it sends, before it reads
+//!                             its tasks (so a stop asked at that report point lands there)
+//! prune@TRIAL:STEP            the orchestrator's: it stops the trial at that step (ignored here)
 //! prehello@wN                 the trainer started as worker N exits with status 3 before it
 //!                             connects to the orchestrator
 //! ignoreterm@*, ignoreterm@wN  every trainer (or worker N's) ignores SIGTERM: only SIGKILL stops it
@@ -41,6 +44,8 @@ pub enum Fault {
     Oom,
     /// Sleep this many milliseconds, then run the trial normally (slow trials for kill tests).
     Sleep(u64),
+    /// Wait this many milliseconds after each report sent (see [`Faults::report_delay`]).
+    SlowReports(u64),
 }
 
 /// A fault bound to a trial and optionally one attempt.
@@ -124,6 +129,9 @@ impl Faults {
     pub fn parse(spec: &str) -> Faults {
         let mut faults = Faults::default();
         for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            if part.starts_with("prune@") {
+                continue;
+            }
             match parse_rule(part) {
                 Some(Parsed::Trial(r)) => faults.trials.push(r),
                 Some(Parsed::Worker(r)) => faults.workers.push(r),
@@ -134,12 +142,26 @@ impl Faults {
         faults
     }
 
-    /// The fault for this trial and attempt, if any.
+    /// The fault for this trial and attempt, if any (report delays aside).
     pub fn get(&self, trial: u64, attempt: u32) -> Option<Fault> {
         self.trials
             .iter()
+            .filter(|r| !matches!(r.fault, Fault::SlowReports(_)))
             .find(|r| r.trial.is_none_or(|t| t == trial) && r.attempt.is_none_or(|a| a == attempt))
             .map(|r| r.fault)
+    }
+
+    /// How long this trial waits after each report it sends, if a `slowreport` rule says so.
+    pub fn report_delay(&self, trial: u64, attempt: u32) -> Option<std::time::Duration> {
+        self.trials
+            .iter()
+            .filter(|r| {
+                r.trial.is_none_or(|t| t == trial) && r.attempt.is_none_or(|a| a == attempt)
+            })
+            .find_map(|r| match r.fault {
+                Fault::SlowReports(ms) => Some(std::time::Duration::from_millis(ms)),
+                _ => None,
+            })
     }
 
     /// Whether worker `worker` has the fault `fault`.
@@ -210,7 +232,10 @@ fn parse_rule(part: &str) -> Option<Parsed> {
         "segv" => Fault::Segfault,
         "hang" => Fault::Hang,
         "oom" => Fault::Oom,
-        other => Fault::Sleep(other.strip_prefix("sleep")?.parse().ok()?),
+        other => match other.strip_prefix("slowreport") {
+            Some(ms) => Fault::SlowReports(ms.parse().ok()?),
+            None => Fault::Sleep(other.strip_prefix("sleep")?.parse().ok()?),
+        },
     };
     Some(Parsed::Trial(Rule {
         fault,
@@ -258,6 +283,7 @@ pub fn trigger(fault: Fault) -> Result<(), String> {
             std::thread::sleep(std::time::Duration::from_millis(ms));
             Ok(())
         }
+        Fault::SlowReports(_) => Ok(()),
         Fault::Hang => loop {
             std::thread::sleep(std::time::Duration::from_secs(3600));
         },
@@ -283,6 +309,17 @@ mod tests {
         assert_eq!(f.get(5, 1), Some(Fault::Exit));
         assert_eq!(f.get(5, 2), None);
         assert_eq!(f.get(4, 1), None);
+    }
+
+    #[test]
+    fn a_report_delay_stands_beside_another_trial_fault() {
+        let f = Faults::parse("sleep30@*,slowreport50@2,prune@2:1");
+        assert_eq!(f.get(2, 1), Some(Fault::Sleep(30)));
+        assert_eq!(
+            f.report_delay(2, 1),
+            Some(std::time::Duration::from_millis(50))
+        );
+        assert_eq!(f.report_delay(3, 1), None);
     }
 
     #[test]

@@ -280,6 +280,9 @@ fn run_trial(
             if let Err(e) = events.send(event) {
                 warn!(error = %e, "could not send a report");
             }
+            if let Some(delay) = faults.report_delay(task.trial, task.attempt) {
+                std::thread::sleep(delay);
+            }
             while let Ok(t) = tasks.try_recv() {
                 inbox.push(t);
             }

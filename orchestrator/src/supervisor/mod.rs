@@ -143,6 +143,8 @@ pub struct Supervisor {
     members: Vec<Option<Member>>,
     next_id: WorkerId,
     notices: VecDeque<Notice>,
+    /// Inbox messages read ahead (while draining a dead trainer's), to handle first.
+    backlog: VecDeque<Inbox>,
     pin_warned: bool,
 }
 
@@ -158,6 +160,7 @@ impl Supervisor {
             members: (0..slots).map(|_| None).collect(),
             next_id: 0,
             notices: VecDeque::new(),
+            backlog: VecDeque::new(),
             pin_warned: false,
         }
     }
@@ -252,6 +255,11 @@ impl Supervisor {
         if let Some(n) = self.notices.pop_front() {
             return Some(n);
         }
+        while let Some(msg) = self.backlog.pop_front() {
+            if let Some(n) = self.handle(msg) {
+                return Some(n);
+            }
+        }
         let until = Instant::now() + wait;
         loop {
             let left = until.saturating_duration_since(Instant::now());
@@ -272,7 +280,7 @@ impl Supervisor {
         if let Some(n) = self.notices.pop_front() {
             return Some(n);
         }
-        while let Ok(msg) = self.rx.try_recv() {
+        while let Some(msg) = self.backlog.pop_front().or_else(|| self.rx.try_recv().ok()) {
             if let Some(n) = self.handle(msg) {
                 return Some(n);
             }
@@ -324,13 +332,48 @@ impl Supervisor {
                     m.verdict.get_or_insert(Cause::NeverConnected);
                     m.worker.kill();
                 }
-                Some(Notice::Died(self.reap(slot)?))
+                self.died(slot)
             }
             Inbox::Disconnected { worker } | Inbox::OutputClosed { worker } => {
                 let slot = self.slot_of(worker)?;
-                Some(Notice::Died(self.reap(slot)?))
+                self.died(slot)
             }
         }
+    }
+
+    /// The trainer in `slot` has ended: reap it, then hand on, in order, whatever it said
+    /// before it ended, and its death.
+    fn died(&mut self, slot: usize) -> Option<Notice> {
+        let worker = self.members[slot].as_ref()?.worker.id;
+        let death = self.reap(slot)?;
+        // Its threads are joined: all it said is in the backlog or the inbox. Keep others'
+        // messages in order.
+        let mut others = VecDeque::new();
+        let read_ahead = std::mem::take(&mut self.backlog);
+        for msg in read_ahead
+            .into_iter()
+            .chain(std::iter::from_fn(|| self.rx.try_recv().ok()))
+        {
+            match msg {
+                Inbox::Event { worker: w, event } if w == worker => {
+                    self.notices.push_back(Notice::Event {
+                        slot,
+                        worker,
+                        event,
+                    });
+                }
+                Inbox::Event { worker: w, .. }
+                | Inbox::Connected { worker: w, .. }
+                | Inbox::ConnectFailed { worker: w, .. }
+                | Inbox::Disconnected { worker: w }
+                | Inbox::OutputClosed { worker: w }
+                    if w == worker => {}
+                other => others.push_back(other),
+            }
+        }
+        self.backlog = others;
+        self.notices.push_back(Notice::Died(death));
+        self.notices.pop_front()
     }
 
     /// Empty `slot`: wait briefly for its trainer's exit (its channel or output has closed),
@@ -409,9 +452,9 @@ impl Supervisor {
             }
         }
         let deadline = Instant::now() + self.limits.grace;
-        let signals_at_start = signals::received();
+        // A second Ctrl-C or SIGTERM (whenever it came) cuts the grace short.
         while Instant::now() < deadline
-            && signals::received() <= signals_at_start.max(1)
+            && signals::received() < 2
             && self
                 .members
                 .iter_mut()

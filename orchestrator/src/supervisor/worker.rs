@@ -49,6 +49,7 @@ pub(super) struct Worker {
     child: Child,
     server_name: String,
     connected: bool,
+    forward: Option<JoinHandle<()>>,
     pump: Option<JoinHandle<PumpSummary>>,
 }
 
@@ -74,7 +75,7 @@ impl Worker {
         drop(cmd);
         let pid = child.id();
         let events = inbox.clone();
-        std::thread::Builder::new()
+        let forward = std::thread::Builder::new()
             .name(format!("worker-{id}"))
             .spawn(move || forward_events(id, server, events))?;
         let pump = std::thread::Builder::new()
@@ -91,6 +92,7 @@ impl Worker {
             child,
             server_name,
             connected: false,
+            forward: Some(forward),
             pump: Some(pump),
         })
     }
@@ -123,7 +125,10 @@ impl Worker {
         let _ = self.child.kill();
     }
 
-    /// Wait up to `grace` for the trainer to exit, then kill it; reap it and its log pump.
+    /// Wait up to `grace` for the trainer to exit, then kill it; reap it and its two threads.
+    ///
+    /// When this returns, everything the trainer said is in the inbox: its output closing and
+    /// its channel closing come from different threads, so only joining both orders them.
     pub fn reap(mut self, grace: Duration) -> (Option<ExitStatus>, PumpSummary) {
         let deadline = Instant::now() + grace;
         let status = loop {
@@ -140,9 +145,13 @@ impl Worker {
             }
         };
         if !self.connected {
-            // Its accept() would block forever: connect and hang up so the thread ends and the
-            // server removes its socket directory.
+            // Its accept() would block forever if it never connected: connect and hang up so
+            // the thread ends and the server removes its socket directory. (If it did connect,
+            // this connection is refused and changes nothing.)
             let _ = IpcSender::<Event>::connect(self.server_name.clone());
+        }
+        if let Some(f) = self.forward.take() {
+            let _ = f.join();
         }
         let summary = self
             .pump

@@ -278,7 +278,11 @@ mod tests {
         let mut q = TrialQueue::new(sampler(), Params::new(), vec![]);
         let a = q.next_trial().unwrap();
         let b = q.next_trial().unwrap();
-        assert_eq!(q.next_trial(), None, "batch 1 must wait for batch 0's results");
+        assert_eq!(
+            q.next_trial(),
+            None,
+            "batch 1 must wait for batch 0's results"
+        );
         assert!(!q.is_exhausted());
         q.record(result(&b));
         assert_eq!(q.next_trial(), None);

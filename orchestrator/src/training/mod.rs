@@ -122,7 +122,9 @@ pub fn train(config: &Path, opts: &TrainOptions) -> Result<TrainSummary> {
         Some(c) => c.params.clone(),
         None => model.init(cfg.seed),
     };
-    let pa = ParamArray::create_with_slots(&pa_path, model.n_params(), &init, slots)
+    // A continued run's array starts at the round after its checkpoint's epoch.
+    let round = u64::from(start_epoch) * cfg.merges_per_epoch;
+    let pa = ParamArray::create_at(&pa_path, model.n_params(), &init, slots, round)
         .with_context(|| "creating the shared parameter array")?;
     info!(name = %cfg.name, shards, merge = cfg.mode.name(), epochs = cfg.epochs, rows = n_train, features = d, params = model.n_params(), "training starting");
     let setup = |shard: usize, start_epoch: u32| TrainSetup {
