@@ -1,147 +1,21 @@
 //! The command line: parse, dispatch, print, map errors to exit statuses.
 
+mod args;
+
 use std::io::Write;
 use std::num::NonZeroUsize;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::Parser;
 
 use crate::error::{BadInput, exit};
 use crate::reports::{self as report, StudyView};
 use crate::store::{Store, TrialState};
 use crate::sweep::scheduler::SweepEnd;
 use crate::sweep::{self as study, SweepOptions};
-
-/// cohort: hyperparameter sweeps across trainer processes, one per core.
-#[derive(Debug, Parser)]
-#[command(
-    name = "cohort",
-    version,
-    about = "Hyperparameter sweeps and data-parallel training across trainer processes, one per core",
-    long_about = None
-)]
-struct Cli {
-    /// More log output on stderr (-v: each trial, -vv: everything); RUST_LOG overrides.
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
-    verbose: u8,
-    /// Only warnings and errors on stderr.
-    #[arg(short, long, global = true)]
-    quiet: bool,
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Run (or resume) the sweep described by a TOML config.
-    Sweep {
-        /// The study config.
-        config: PathBuf,
-        /// Trainer processes (default: cores minus one, at least 1).
-        #[arg(short, long)]
-        workers: Option<NonZeroUsize>,
-        /// Study directory (default: runs/<study name>).
-        #[arg(long)]
-        study_dir: Option<PathBuf>,
-        /// Print one JSON document on stdout instead of the table.
-        #[arg(long)]
-        json: bool,
-        /// Start a new study even if the directory holds a different one (it is moved aside).
-        #[arg(long)]
-        force_new: bool,
-    },
-    /// Continue a study from its directory.
-    Resume {
-        /// The study directory.
-        dir: PathBuf,
-        /// Trainer processes (default: cores minus one, at least 1).
-        #[arg(short, long)]
-        workers: Option<NonZeroUsize>,
-        /// Print one JSON document on stdout instead of the table.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Print a study's trials (works while it runs).
-    Results {
-        /// The study directory.
-        dir: PathBuf,
-        /// Output format.
-        #[arg(long, value_enum, default_value = "table")]
-        format: Format,
-        /// Only the K best trials.
-        #[arg(long)]
-        top: Option<usize>,
-        /// Only trials in this state.
-        #[arg(long, value_parser = parse_state)]
-        state: Option<TrialState>,
-    },
-    /// Print the best trial as JSON.
-    Best {
-        /// The study directory.
-        dir: PathBuf,
-    },
-    /// Print trial counts by state and the running trials.
-    Status {
-        /// The study directory.
-        dir: PathBuf,
-    },
-    /// Train one model data-parallel: one trainer per shard, merging into shared memory.
-    Train {
-        /// The training config.
-        config: PathBuf,
-        /// Shards, one trainer each (default: the config's `train.shards`, else 1).
-        #[arg(short, long)]
-        shards: Option<NonZeroUsize>,
-        /// Study directory (default: runs/<name>).
-        #[arg(long)]
-        study_dir: Option<PathBuf>,
-        /// Print the summary as JSON on stdout.
-        #[arg(long)]
-        json: bool,
-        /// Replace a previous run in the directory (it is moved aside).
-        #[arg(long)]
-        force_new: bool,
-    },
-    /// List the models and their hyperparameters.
-    Models,
-    /// Run as a trainer process (started by the orchestrator).
-    #[command(hide = true)]
-    Trainer {
-        /// The orchestrator's one-shot server name.
-        #[arg(long)]
-        connect: String,
-        /// This worker's id.
-        #[arg(long)]
-        worker: u32,
-        /// Core to pin to.
-        #[arg(long)]
-        core: Option<usize>,
-        /// Address-space cap, bytes.
-        #[arg(long)]
-        memory: Option<u64>,
-        /// The orchestrator's pid.
-        #[arg(long)]
-        parent: Option<u32>,
-    },
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Format {
-    Table,
-    Json,
-    Csv,
-}
-
-fn parse_state(s: &str) -> Result<TrialState, String> {
-    TrialState::from_name(s).ok_or_else(|| {
-        format!(
-            "expected one of {}",
-            TrialState::ALL.map(|t| t.name()).join(", ")
-        )
-    })
-}
+use args::{Cli, Command, Format};
 
 fn init_logging(verbose: u8, quiet: bool) {
     let default = match (quiet, verbose) {
@@ -340,37 +214,7 @@ fn run(command: Command) -> Result<u8> {
         }
         Command::Status { dir } => {
             let view = open_view(&dir)?;
-            let mut text = format!(
-                "study {} ({}): {}\n",
-                view.meta.get("name").map_or("?", String::as_str),
-                view.meta.get("model").map_or("?", String::as_str),
-                view.meta.get("status").map_or("?", String::as_str)
-            );
-            for (state, n) in view.counts() {
-                text.push_str(&format!("  {state:<14} {n}\n"));
-            }
-            let now = crate::store::now();
-            for t in view
-                .trials
-                .iter()
-                .filter(|t| t.state == TrialState::Running)
-            {
-                let elapsed = t.started_at.map_or(0.0, |s| now - s);
-                text.push_str(&format!(
-                    "  running: trial {} (attempt {}) on worker {} for {elapsed:.1}s\n",
-                    t.trial,
-                    t.attempts,
-                    t.worker.map_or("-".into(), |w| w.to_string())
-                ));
-            }
-            if let Some(b) = view.best() {
-                text.push_str(&format!(
-                    "  best: trial {} {} {:.4}\n",
-                    b.trial,
-                    view.objective(),
-                    b.value.unwrap_or(f64::NAN)
-                ));
-            }
+            let text = report::status_text(&view, crate::store::now());
             print(&text)?;
             Ok(exit::OK)
         }
@@ -400,39 +244,11 @@ fn run(command: Command) -> Result<u8> {
             Ok(exit::OK)
         }
         Command::Models => {
-            print(&models_text())?;
+            print(&report::catalogue_text())?;
             Ok(exit::OK)
         }
         Command::Trainer { .. } => Ok(exit::OK),
     }
-}
-
-fn models_text() -> String {
-    let mut s = String::from(
-        "Models for `cohort sweep` ([model] name = ...; hyperparameters go in model.params or search.space):\n",
-    );
-    for m in models::catalogue() {
-        let kind = match m.problem {
-            models::ProblemKind::Classification => "classifier",
-            models::ProblemKind::Regression => "regressor",
-        };
-        s.push_str(&format!("\n{} ({kind}): {}\n", m.name, m.summary));
-        for h in &m.hyperparams {
-            let default = h
-                .default
-                .as_ref()
-                .map_or("unset".to_string(), |d| d.to_string());
-            s.push_str(&format!(
-                "    {:<22} {:<36} default {:<9} {}\n",
-                h.name,
-                h.kind.expected(),
-                default,
-                h.help
-            ));
-        }
-    }
-    s.push_str("\nModels for `cohort train` (see configs/sgd-logistic.toml): sgd_logistic, sgd_linear_regression, mlp.\n");
-    s
 }
 
 /// Rows of the table printed at the end of a sweep.
