@@ -9,7 +9,7 @@ pub mod train;
 pub mod worker;
 
 pub use protocol::{
-    Event, FailureKind, MergeMode, PROTOCOL_VERSION, SweepSetup, Task, TrainSetup, TrialId,
-    TrialTask,
+    Event, FailureKind, MergeMode, PROTOCOL_VERSION, StopRule, SweepSetup, Task, TrainSetup,
+    TrialId, TrialTask,
 };
 pub use worker::{TrainerArgs, TrainerError, run};

@@ -121,6 +121,35 @@ pub struct TrialTask {
     pub attempt: u32,
     /// Its complete, checked hyperparameters.
     pub params: Params,
+    /// When the pruner has a say: the trial stops at the first report point whose objective is
+    /// worse than that point's threshold.
+    pub stop: Option<StopRule>,
+}
+
+/// A pruner's decision for one trial, made before it starts from the results of earlier
+/// batches only: so whether and where a trial stops depends on the seed and those results,
+/// never on timing. The trainer applies it at each report point without a round trip.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StopRule {
+    /// Which way the objective is better.
+    pub direction: models::Direction,
+    /// The threshold at each report point (None: the trial cannot stop there).
+    pub thresholds: Vec<Option<f64>>,
+}
+
+impl StopRule {
+    /// Whether a trial that reported `value` at `step` stops there.
+    pub fn stops(&self, step: usize, value: f64) -> bool {
+        let Some(Some(t)) = self.thresholds.get(step) else {
+            return false;
+        };
+        // A NaN (a diverged model) is worse than any threshold.
+        value.is_nan()
+            || match self.direction {
+                models::Direction::Maximize => value < *t,
+                models::Direction::Minimize => value > *t,
+            }
+    }
 }
 
 /// How a trial failed inside a trainer that is still alive.

@@ -266,27 +266,36 @@ fn run_trial(
         let estimator =
             models::build(&setup.model, &task.params, setup.seed).map_err(|e| e.to_string())?;
         let mut report = |fold: usize, scores: &models::FoldScores| {
+            // The pruner's rule, decided before the trial started, applies at every report
+            // point however long the trial has run.
+            let ruled_out = task.stop.as_ref().is_some_and(|rule| {
+                scores
+                    .get(&setup.objective)
+                    .is_some_and(|v| rule.stops(fold, *v))
+            });
             // Every fold's scores travel in the result; live reports are for trials long
-            // enough to watch (or prune), and cost short ones nothing.
-            if started.elapsed() < setup.live_reports_after {
-                return ControlFlow::Continue(());
+            // enough to watch, and cost short ones nothing.
+            if started.elapsed() >= setup.live_reports_after {
+                let event = Event::Report {
+                    trial: task.trial,
+                    attempt: task.attempt,
+                    step: fold as u32,
+                    values: scores.clone(),
+                };
+                if let Err(e) = events.send(event) {
+                    warn!(error = %e, "could not send a report");
+                }
+                if let Some(delay) = faults.report_delay(task.trial, task.attempt) {
+                    std::thread::sleep(delay);
+                }
+                while let Ok(t) = tasks.try_recv() {
+                    inbox.push(t);
+                }
+                if inbox.take_stop(task.trial, task.attempt) {
+                    return ControlFlow::Break(());
+                }
             }
-            let event = Event::Report {
-                trial: task.trial,
-                attempt: task.attempt,
-                step: fold as u32,
-                values: scores.clone(),
-            };
-            if let Err(e) = events.send(event) {
-                warn!(error = %e, "could not send a report");
-            }
-            if let Some(delay) = faults.report_delay(task.trial, task.attempt) {
-                std::thread::sleep(delay);
-            }
-            while let Ok(t) = tasks.try_recv() {
-                inbox.push(t);
-            }
-            if inbox.take_stop(task.trial, task.attempt) {
+            if ruled_out {
                 ControlFlow::Break(())
             } else {
                 ControlFlow::Continue(())

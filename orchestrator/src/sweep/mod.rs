@@ -406,9 +406,10 @@ fn run(
         .into_iter()
         .map(|r| stored(r, &objective))
         .collect();
-    let queue = TrialQueue::new(sampler, cfg.fixed.clone(), stored);
-    let pruner = pruner::from_env();
-    let (end, mut store) = run_sweep(job, supervisor, queue, pruner, store, already)?;
+    let pruner = pruner::injected().unwrap_or_else(|| Box::new(pruner::NoPruner));
+    let batch = sampler.batch();
+    let queue = TrialQueue::new(sampler, pruner, batch, cfg.fixed.clone(), stored);
+    let (end, mut store) = run_sweep(job, supervisor, queue, store, already)?;
     let status = match end {
         SweepEnd::Finished => "finished",
         SweepEnd::Interrupted => "interrupted",

@@ -1,14 +1,18 @@
-//! The trial queue: which trial runs next, and what the sampler is told.
+//! The trial queue: which trial runs next, and what the sampler and the pruner are told.
 //!
 //! Retries and trials a resumed study left unfinished come first, then the sampler's next
-//! proposal. A sampler with a `batch` proposes batch `b` only once every trial of the batches
-//! before it is final, and is told their results a batch at a time in trial order: so trial
-//! `n`'s parameters never depend on timing or on the number of workers.
+//! proposal. With a `batch` (a sampler that learns, or a pruner), batch `b` is proposed only
+//! once every trial of the batches before it is final, and the sampler and the pruner are told
+//! their results a batch at a time in trial order: so trial `n`'s parameters and stop rule never
+//! depend on timing or on the number of workers.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use models::Params;
 
+use trainer::StopRule;
+
+use super::pruner::Pruner;
 use super::sampler::{Sampler, TrialResult};
 
 /// What to run next.
@@ -20,6 +24,8 @@ pub struct Next {
     pub attempt: u32,
     /// Its searched and fixed hyperparameters.
     pub params: Params,
+    /// Where it stops early, if the pruner says.
+    pub stop: Option<StopRule>,
 }
 
 /// A trial in the store, as the queue needs it on resume.
@@ -38,6 +44,8 @@ pub struct Stored {
 /// Trials to run, and the sampler that proposes them.
 pub struct TrialQueue {
     sampler: Box<dyn Sampler>,
+    pruner: Box<dyn Pruner>,
+    batch: Option<u64>,
     fixed: Params,
     next_new: u64,
     /// Trials the store already has (skipped when the sampler reaches them).
@@ -54,10 +62,21 @@ pub struct TrialQueue {
 }
 
 impl TrialQueue {
-    /// A queue over `sampler`'s trials, `fixed` added to each; `stored` are the study's trials.
-    pub fn new(sampler: Box<dyn Sampler>, fixed: Params, stored: Vec<Stored>) -> TrialQueue {
+    /// A queue over `sampler`'s trials, `fixed` added to each, stopped early where `pruner`
+    /// says, proposed `batch` at a time (None: as soon as asked; then results are told at
+    /// once); `stored` are the study's trials.
+    pub fn new(
+        sampler: Box<dyn Sampler>,
+        pruner: Box<dyn Pruner>,
+        batch: Option<u64>,
+        fixed: Params,
+        stored: Vec<Stored>,
+    ) -> TrialQueue {
+        let batch = batch.map(|b| b.max(1));
         let mut q = TrialQueue {
             sampler,
+            pruner,
+            batch,
             fixed,
             next_new: 0,
             known: HashSet::new(),
@@ -95,10 +114,12 @@ impl TrialQueue {
     pub fn next_trial(&mut self) -> Option<Next> {
         if let Some((trial, attempt)) = self.retries.pop_front() {
             let params = self.params.get(&trial).cloned().unwrap_or_default();
+            let stop = self.pruner.rule(trial);
             return Some(Next {
                 trial,
                 attempt,
                 params,
+                stop,
             });
         }
         self.skip_known();
@@ -106,8 +127,8 @@ impl TrialQueue {
         if n >= self.sampler.len() {
             return None;
         }
-        if let Some(b) = self.sampler.batch()
-            && n / b.max(1) > self.told_batches
+        if let Some(b) = self.batch
+            && n / b > self.told_batches
         {
             return None;
         }
@@ -115,10 +136,12 @@ impl TrialQueue {
         params.extend(self.sampler.ask(n)?);
         self.next_new += 1;
         self.params.insert(n, params.clone());
+        let stop = self.pruner.rule(n);
         Some(Next {
             trial: n,
             attempt: 1,
             params,
+            stop,
         })
     }
 
@@ -144,12 +167,19 @@ impl TrialQueue {
         self.retries.push_front((trial, attempt));
     }
 
-    /// A trial is final: tell the sampler (at once, or when its batch is complete).
+    /// A live report of a running trial: whether the pruner wants it stopped now.
+    pub fn live_report(&mut self, trial: u64, step: u32, value: f64) -> bool {
+        self.pruner.report(trial, step, value)
+    }
+
+    /// A trial is final: tell the sampler and the pruner (at once, or when its batch is
+    /// complete).
     pub fn record(&mut self, result: TrialResult) {
         self.params.remove(&result.trial);
         self.finals.insert(result.trial);
-        let Some(b) = self.sampler.batch().map(|b| b.max(1)) else {
+        let Some(b) = self.batch else {
             self.sampler.tell(&result);
+            self.pruner.tell(&result);
             return;
         };
         self.untold.insert(result.trial, result);
@@ -162,6 +192,7 @@ impl TrialQueue {
             for t in lo..hi {
                 if let Some(r) = self.untold.remove(&t) {
                     self.sampler.tell(&r);
+                    self.pruner.tell(&r);
                 }
             }
             self.told_batches += 1;
@@ -173,6 +204,7 @@ impl TrialQueue {
 mod tests {
     use super::*;
     use crate::store::TrialState;
+    use crate::sweep::pruner::NoPruner;
     use models::ParamValue;
 
     /// Proposes x = 1 + the best x told so far (0 before any result): a sampler whose proposals
@@ -212,6 +244,13 @@ mod tests {
             best: None,
             told: Vec::new(),
         })
+    }
+
+    /// A queue over the results-driven sampler, in its batches of 2.
+    fn queue(stored: Vec<Stored>) -> TrialQueue {
+        let s = sampler();
+        let batch = s.batch();
+        TrialQueue::new(s, Box::new(NoPruner), batch, Params::new(), stored)
     }
 
     /// The objective of a trial: x plus a small trial-dependent wobble.
@@ -256,14 +295,10 @@ mod tests {
 
     #[test]
     fn results_driven_trials_are_the_same_whatever_the_workers_and_timing() {
-        let one = run(TrialQueue::new(sampler(), Params::new(), vec![]), 1, |_| 0);
-        let two_fifo = run(TrialQueue::new(sampler(), Params::new(), vec![]), 2, |_| 0);
-        let two_lifo = run(TrialQueue::new(sampler(), Params::new(), vec![]), 2, |n| {
-            n - 1
-        });
-        let three = run(TrialQueue::new(sampler(), Params::new(), vec![]), 3, |n| {
-            n / 2
-        });
+        let one = run(queue(vec![]), 1, |_| 0);
+        let two_fifo = run(queue(vec![]), 2, |_| 0);
+        let two_lifo = run(queue(vec![]), 2, |n| n - 1);
+        let three = run(queue(vec![]), 3, |n| n / 2);
         assert_eq!(one.len(), 8);
         assert_eq!(one, two_fifo);
         assert_eq!(one, two_lifo);
@@ -275,7 +310,7 @@ mod tests {
 
     #[test]
     fn a_batch_waits_for_the_results_of_the_batch_before_it() {
-        let mut q = TrialQueue::new(sampler(), Params::new(), vec![]);
+        let mut q = queue(vec![]);
         let a = q.next_trial().unwrap();
         let b = q.next_trial().unwrap();
         assert_eq!(
@@ -292,7 +327,7 @@ mod tests {
 
     #[test]
     fn a_resumed_queue_rebuilds_the_sampler_and_continues_identically() {
-        let whole = run(TrialQueue::new(sampler(), Params::new(), vec![]), 2, |_| 0);
+        let whole = run(queue(vec![]), 2, |_| 0);
         // The store after a crash: trials 0-3 final, 4 started and unfinished, 5 never started.
         let stored: Vec<Stored> = (0..5)
             .map(|t| {
@@ -300,6 +335,7 @@ mod tests {
                     trial: t,
                     attempt: 1,
                     params: whole[&t].clone(),
+                    stop: None,
                 };
                 Stored {
                     result: (t < 4).then(|| result(&next)),
@@ -309,10 +345,10 @@ mod tests {
                 }
             })
             .collect();
-        let mut q = TrialQueue::new(sampler(), Params::new(), stored.clone());
+        let mut q = queue(stored.clone());
         let retried = q.next_trial().unwrap();
         assert_eq!((retried.trial, retried.attempt), (4, 2));
-        let rest = run(TrialQueue::new(sampler(), Params::new(), stored), 2, |_| 0);
+        let rest = run(queue(stored), 2, |_| 0);
         assert_eq!(rest.keys().copied().collect::<Vec<_>>(), [4, 5, 6, 7]);
         for t in 4..8 {
             assert_eq!(rest[&t], whole[&t], "trial {t}");
@@ -324,6 +360,8 @@ mod tests {
         let space = crate::sweep::space::Space::default();
         let mut q = TrialQueue::new(
             Box::new(crate::sweep::sampler::RandomSampler::new(space, 1, 3)),
+            Box::new(NoPruner),
+            None,
             Params::new(),
             vec![],
         );

@@ -20,7 +20,6 @@ use models::{Direction, FoldScores, ModelInfo};
 use tracing::{debug, info, warn};
 use trainer::{Event, SweepSetup, Task, TrialTask};
 
-use super::pruner::Pruner;
 use super::queue::TrialQueue;
 use super::sampler::TrialResult;
 use crate::config::MetricSpec;
@@ -119,7 +118,6 @@ pub fn run_sweep(
     job: SweepJob<'_>,
     supervisor: Supervisor,
     queue: TrialQueue,
-    pruner: Box<dyn Pruner>,
     store: Store,
     already: u64,
 ) -> Result<(SweepEnd, Store), SchedulerError> {
@@ -139,7 +137,6 @@ pub fn run_sweep(
         },
         job,
         queue,
-        pruner,
         store,
         supervisor,
         assigned: (0..slots).map(|_| VecDeque::new()).collect(),
@@ -159,7 +156,6 @@ pub fn run_sweep(
 struct Scheduler<'j> {
     job: SweepJob<'j>,
     queue: TrialQueue,
-    pruner: Box<dyn Pruner>,
     store: StoreWriter,
     supervisor: Supervisor,
     /// Per slot, the trials sent to its trainer, in the order it runs them.
@@ -227,6 +223,7 @@ impl Scheduler<'_> {
                     trial: next.trial,
                     attempt: next.attempt,
                     params: full,
+                    stop: next.stop,
                 });
                 if !self.supervisor.send(slot, task) {
                     // The trainer is dying; its Died notice will come. Put the trial back.
@@ -447,7 +444,7 @@ impl Scheduler<'_> {
             return Ok(());
         };
         a.reports.push((step, v));
-        if !a.stopping && self.pruner.report(trial, step, v) {
+        if !a.stopping && self.queue.live_report(trial, step, v) {
             a.stopping = true;
             debug!(trial, step, "asking the trainer to stop the trial");
             self.supervisor
