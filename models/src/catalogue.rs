@@ -68,8 +68,10 @@ use crate::dummy::{ClassStrategy, DummyClassifier, DummyRegressor, ValueStrategy
 use crate::error::ModelError;
 use crate::estimator::Estimator;
 use crate::hyper::{HyperKind, HyperSpec, ParamValue, Params, hint};
+use crate::iterative::IterativeEstimator;
 use crate::linear::ElasticNet;
 use crate::logistic::LogisticRegression;
+use crate::sgd::{Activation, PenaltyKind, ScheduleKind, SgdEstimator, SgdKind, SgdSpec};
 use crate::tree::Tree;
 
 /// A model in the catalogue.
@@ -81,6 +83,9 @@ pub struct ModelInfo {
     pub problem: ProblemKind,
     /// Whether it predicts class probabilities (needed by `log_loss`).
     pub probabilistic: bool,
+    /// Whether it learns epoch by epoch (each epoch a report point): built by
+    /// [`build_iterative`], else by [`build`].
+    pub iterative: bool,
     /// One line on what it is.
     pub summary: &'static str,
     /// Its hyperparameters.
@@ -186,6 +191,102 @@ fn linear_params(with_l1_ratio: bool) -> Vec<HyperSpec> {
     v
 }
 
+/// The hyperparameters of the SGD models and the MLP (`mlp`: no L1, hidden layers).
+fn sgd_params(mlp: bool, schedule: &'static str, batch: i64) -> Vec<HyperSpec> {
+    let penalties: &'static [&'static str] = if mlp {
+        &["none", "l2"]
+    } else {
+        &["none", "l2", "l1", "elastic_net"]
+    };
+    let mut v = vec![
+        spec(
+            "alpha",
+            at_least(0.0),
+            float(1e-4),
+            "regularization strength (also sets the optimal schedule's rates)",
+        ),
+        spec(
+            "penalty",
+            HyperKind::Choice(penalties),
+            choice("l2"),
+            "the penalty on the weights (intercepts and biases are never penalized)",
+        ),
+    ];
+    if !mlp {
+        v.push(spec(
+            "l1_ratio",
+            HyperKind::Float {
+                min: 0.0,
+                max: 1.0,
+                min_exclusive: false,
+            },
+            float(0.15),
+            "share of L1 in elastic_net",
+        ));
+    }
+    v.extend([
+        spec(
+            "learning_rate",
+            HyperKind::Choice(&["constant", "inverse_scaling", "optimal"]),
+            choice(schedule),
+            "the step-size schedule (scikit-learn's formulas)",
+        ),
+        spec(
+            "eta0",
+            above(0.0),
+            float(0.01),
+            "initial step size of constant and inverse_scaling",
+        ),
+        spec(
+            "power_t",
+            at_least(0.0),
+            float(0.25),
+            "exponent of inverse_scaling",
+        ),
+        spec(
+            "batch_size",
+            HyperKind::Int {
+                min: 1,
+                max: 1_000_000,
+            },
+            int(batch),
+            "rows per step",
+        ),
+        spec(
+            "epochs",
+            HyperKind::Int {
+                min: 1,
+                max: 10_000,
+            },
+            int(10),
+            "passes over the training rows; each epoch is a report point",
+        ),
+    ]);
+    if mlp {
+        v.extend([
+            spec(
+                "hidden_units",
+                HyperKind::Int { min: 1, max: 4096 },
+                int(64),
+                "units in each hidden layer",
+            ),
+            spec(
+                "hidden_layers",
+                HyperKind::Int { min: 1, max: 2 },
+                int(1),
+                "hidden layers",
+            ),
+            spec(
+                "activation",
+                HyperKind::Choice(&["relu", "tanh"]),
+                choice("relu"),
+                "the hidden units' non-linearity",
+            ),
+        ]);
+    }
+    v
+}
+
 /// The catalogue, built on first use.
 static CATALOGUE: LazyLock<Vec<ModelInfo>> = LazyLock::new(|| {
     vec![
@@ -193,6 +294,7 @@ static CATALOGUE: LazyLock<Vec<ModelInfo>> = LazyLock::new(|| {
             name: "logistic_regression",
             problem: ProblemKind::Classification,
             probabilistic: true,
+            iterative: false,
             summary: "L2-regularized logistic regression (binary or multinomial), scikit-learn's lbfgs objective",
             hyperparams: vec![
                 spec(
@@ -234,6 +336,7 @@ static CATALOGUE: LazyLock<Vec<ModelInfo>> = LazyLock::new(|| {
             name: "elastic_net",
             problem: ProblemKind::Regression,
             probabilistic: false,
+            iterative: false,
             summary: "linear regression with combined L1 and L2 penalties (coordinate descent)",
             hyperparams: linear_params(true),
         },
@@ -241,6 +344,7 @@ static CATALOGUE: LazyLock<Vec<ModelInfo>> = LazyLock::new(|| {
             name: "lasso",
             problem: ProblemKind::Regression,
             probabilistic: false,
+            iterative: false,
             summary: "linear regression with an L1 penalty (coordinate descent)",
             hyperparams: linear_params(false),
         },
@@ -248,6 +352,7 @@ static CATALOGUE: LazyLock<Vec<ModelInfo>> = LazyLock::new(|| {
             name: "ridge",
             problem: ProblemKind::Regression,
             probabilistic: false,
+            iterative: false,
             summary: "linear regression with an L2 penalty (coordinate descent; alpha is scikit-learn's Ridge alpha / n)",
             hyperparams: linear_params(false),
         },
@@ -255,6 +360,7 @@ static CATALOGUE: LazyLock<Vec<ModelInfo>> = LazyLock::new(|| {
             name: "decision_tree",
             problem: ProblemKind::Classification,
             probabilistic: true,
+            iterative: false,
             summary: "CART classification tree (scikit-learn's splitting rules, deterministic tie-breaks)",
             hyperparams: vec![
                 spec(
@@ -299,9 +405,34 @@ static CATALOGUE: LazyLock<Vec<ModelInfo>> = LazyLock::new(|| {
             ],
         },
         ModelInfo {
+            name: "sgd_logistic",
+            problem: ProblemKind::Classification,
+            probabilistic: true,
+            iterative: true,
+            summary: "logistic regression by SGD (scikit-learn's SGDClassifier(loss=\"log_loss\")), epoch by epoch",
+            hyperparams: sgd_params(false, "optimal", 1),
+        },
+        ModelInfo {
+            name: "sgd_linear_regression",
+            problem: ProblemKind::Regression,
+            probabilistic: false,
+            iterative: true,
+            summary: "least-squares linear regression by SGD (scikit-learn's SGDRegressor), epoch by epoch",
+            hyperparams: sgd_params(false, "inverse_scaling", 1),
+        },
+        ModelInfo {
+            name: "mlp",
+            problem: ProblemKind::Classification,
+            probabilistic: true,
+            iterative: true,
+            summary: "multi-layer perceptron classifier (one or two hidden layers) by mini-batch SGD, epoch by epoch",
+            hyperparams: sgd_params(true, "constant", 32),
+        },
+        ModelInfo {
             name: "dummy_classifier",
             problem: ProblemKind::Classification,
             probabilistic: true,
+            iterative: false,
             summary: "baseline: predicts the most frequent training class, ignoring the features",
             hyperparams: vec![spec(
                 "strategy",
@@ -314,6 +445,7 @@ static CATALOGUE: LazyLock<Vec<ModelInfo>> = LazyLock::new(|| {
             name: "dummy_regressor",
             problem: ProblemKind::Regression,
             probabilistic: false,
+            iterative: false,
             summary: "baseline: predicts the training mean or median, ignoring the features",
             hyperparams: vec![spec(
                 "strategy",
@@ -385,6 +517,15 @@ pub fn build(name: &str, params: &Params, seed: u64) -> Result<Box<dyn Estimator
         model: model.name,
         params: check_params(model, params)?,
     };
+    if model.iterative {
+        return Err(ModelError::InvalidParam {
+            model: model.name.to_string(),
+            name: "model".to_string(),
+            value: model.name.to_string(),
+            expected: "a model that fits in one go (this one is iterative: build_iterative)"
+                .to_string(),
+        });
+    }
     let estimator: Box<dyn Estimator> = match model.name {
         "logistic_regression" => Box::new(LogisticRegression {
             c: p.float("C")?,
@@ -437,6 +578,69 @@ pub fn build(name: &str, params: &Params, seed: u64) -> Result<Box<dyn Estimator
         }
     };
     Ok(estimator)
+}
+
+/// Build the iterative model `name` (one with `iterative` set) with `params` (checked as by
+/// [`check_params`]); `seed` sets its initial parameters and each epoch's row order.
+pub fn build_iterative(
+    name: &str,
+    params: &Params,
+    seed: u64,
+) -> Result<Box<dyn IterativeEstimator>, ModelError> {
+    let model = lookup(name)?;
+    let p = Checked {
+        model: model.name,
+        params: check_params(model, params)?,
+    };
+    let kind = match model.name {
+        "sgd_logistic" => SgdKind::Logistic,
+        "sgd_linear_regression" => SgdKind::LinearRegression,
+        "mlp" => SgdKind::Mlp,
+        other => {
+            return Err(ModelError::InvalidParam {
+                model: other.to_string(),
+                name: "model".to_string(),
+                value: other.to_string(),
+                expected: "an iterative model (sgd_logistic, sgd_linear_regression, mlp)"
+                    .to_string(),
+            });
+        }
+    };
+    let schedule = match p.choice("learning_rate")? {
+        "constant" => ScheduleKind::Constant,
+        "inverse_scaling" => ScheduleKind::InverseScaling,
+        _ => ScheduleKind::Optimal,
+    };
+    let penalty = match p.choice("penalty")? {
+        "none" => PenaltyKind::None,
+        "l1" => PenaltyKind::L1,
+        "elastic_net" => PenaltyKind::ElasticNet,
+        _ => PenaltyKind::L2,
+    };
+    let mut spec = SgdSpec {
+        penalty,
+        alpha: p.float("alpha")?,
+        learning_rate: Some(schedule),
+        eta0: p.float("eta0")?,
+        power_t: p.float("power_t")?,
+        batch_size: p.count("batch_size")?,
+        ..SgdSpec::new(kind)
+    };
+    if kind == SgdKind::Mlp {
+        spec.hidden = vec![p.count("hidden_units")?; p.count("hidden_layers")?];
+        spec.activation = if p.choice("activation")? == "tanh" {
+            Activation::Tanh
+        } else {
+            Activation::Relu
+        };
+    } else {
+        spec.l1_ratio = p.float("l1_ratio")?;
+    }
+    Ok(Box::new(SgdEstimator {
+        spec,
+        epochs: p.count("epochs")?,
+        seed,
+    }))
 }
 
 /// A checked, defaults-filled parameter set, read by type.
@@ -521,13 +725,25 @@ mod tests {
         let y_class: Array1<f64> = (0..40).map(|i| (i % 2) as f64).collect();
         let y_value: Array1<f64> = x.column(0).mapv(|v| 2.0 * v + 1.0);
         for m in catalogue() {
-            let est = build(m.name, &Params::new(), 0).unwrap();
             let y = match m.problem {
                 ProblemKind::Classification => &y_class,
                 ProblemKind::Regression => &y_value,
             };
-            let fitted = est.fit(x.view(), y.view()).unwrap();
-            match (m.problem, fitted.predict(x.view())) {
+            let prediction = if m.iterative {
+                let est = build_iterative(m.name, &Params::new(), 0).unwrap();
+                let classes = if m.problem == ProblemKind::Classification {
+                    2
+                } else {
+                    0
+                };
+                let mut learner = est.start(x.view(), y.view(), classes).unwrap();
+                learner.epoch(x.view(), y.view()).unwrap();
+                learner.predict(x.view()).unwrap()
+            } else {
+                let est = build(m.name, &Params::new(), 0).unwrap();
+                est.fit(x.view(), y.view()).unwrap().predict(x.view())
+            };
+            match (m.problem, prediction) {
                 (ProblemKind::Classification, crate::Prediction::Classes { proba, .. }) => {
                     assert_eq!(proba.is_some(), m.probabilistic, "{}", m.name)
                 }
@@ -535,6 +751,42 @@ mod tests {
                 _ => panic!("{} predicts the wrong kind", m.name),
             }
         }
+    }
+
+    #[test]
+    fn an_iterative_model_is_built_only_as_iterative_and_learns_epoch_by_epoch() {
+        assert!(build("sgd_logistic", &Params::new(), 0).is_err());
+        assert!(build_iterative("logistic_regression", &Params::new(), 0).is_err());
+        let (x, y) = crate::synth::make_classification(400, 5, 3, 2, 1).unwrap();
+        let est = build_iterative(
+            "mlp",
+            &params(&[
+                ("epochs", ParamValue::Int(10)),
+                ("hidden_units", ParamValue::Int(8)),
+                ("eta0", ParamValue::Float(0.1)),
+            ]),
+            7,
+        )
+        .unwrap();
+        assert_eq!(est.epochs(), 10);
+        let mut learner = est.start(x.view(), y.view(), 2).unwrap();
+        let accuracy = |p: crate::Prediction| match p {
+            crate::Prediction::Classes { class, .. } => {
+                class
+                    .iter()
+                    .zip(&y)
+                    .filter(|(c, t)| **c as f64 == **t)
+                    .count() as f64
+                    / 400.0
+            }
+            crate::Prediction::Values(_) => 0.0,
+        };
+        let before = accuracy(learner.predict(x.view()).unwrap());
+        for _ in 0..10 {
+            learner.epoch(x.view(), y.view()).unwrap();
+        }
+        let after = accuracy(learner.predict(x.view()).unwrap());
+        assert!(after > before.max(0.7), "{before} -> {after}");
     }
 
     #[test]

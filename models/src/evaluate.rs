@@ -9,6 +9,7 @@ use crate::cv::Folds;
 use crate::dataset::{DataView, Problem};
 use crate::error::ModelError;
 use crate::estimator::Estimator;
+use crate::iterative::IterativeEstimator;
 use crate::metrics::Metric;
 use crate::preprocess::Standardizer;
 
@@ -18,9 +19,12 @@ pub type FoldScores = BTreeMap<String, f64>;
 /// What a cross-validation produced: every fold, or the folds before it was told to stop.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Evaluation {
-    /// Scores of each fold evaluated, in fold order.
+    /// Scores of each fold evaluated, in fold order (for an iterative model, at its last epoch).
     pub folds: Vec<FoldScores>,
-    /// The fold (report point) after which the caller asked to stop, if it did.
+    /// The values at each report point, when report points are not the folds (an iterative
+    /// model's epochs: the mean over folds of each metric after that epoch).
+    pub reports: Option<Vec<FoldScores>>,
+    /// The report point after which the caller asked to stop, if it did.
     pub stopped_after: Option<usize>,
 }
 
@@ -95,17 +99,7 @@ impl<'a> CrossValidator<'a> {
         metrics: &[Metric],
         on_fold: &mut dyn FnMut(usize, &FoldScores) -> ControlFlow<()>,
     ) -> Result<Evaluation, ModelError> {
-        let kind = self.problem.kind();
-        if let Some(m) = metrics.iter().find(|m| m.problem() != kind) {
-            let (wants, has) = match kind {
-                crate::ProblemKind::Classification => ("regression", "classification"),
-                crate::ProblemKind::Regression => ("classification", "regression"),
-            };
-            return Err(ModelError::MetricMismatch {
-                metric: m.name().to_string(),
-                reason: format!("it scores {wants}, and the data poses a {has} problem"),
-            });
-        }
+        self.check_metrics(metrics)?;
         let n_classes = self.problem.n_classes();
         let mut all = Vec::with_capacity(self.folds.len());
         for i in 0..self.folds.len() {
@@ -124,14 +118,87 @@ impl<'a> CrossValidator<'a> {
             if flow.is_break() {
                 return Ok(Evaluation {
                     folds: all,
+                    reports: None,
                     stopped_after: Some(i),
                 });
             }
         }
         Ok(Evaluation {
             folds: all,
+            reports: None,
             stopped_after: None,
         })
+    }
+
+    /// Train an iterative model on every fold in lockstep, one epoch at a time: after each
+    /// epoch, every fold is scored and `on_epoch(epoch, &mean scores over folds)` is called, a
+    /// report point where `ControlFlow::Break` stops the training.
+    ///
+    /// Metrics are checked as in [`CrossValidator::evaluate`]; the first failing fit or score
+    /// ends the evaluation with its error.
+    pub fn evaluate_iterative(
+        &mut self,
+        estimator: &dyn IterativeEstimator,
+        metrics: &[Metric],
+        on_epoch: &mut dyn FnMut(usize, &FoldScores) -> ControlFlow<()>,
+    ) -> Result<Evaluation, ModelError> {
+        self.check_metrics(metrics)?;
+        let n_classes = self.problem.n_classes();
+        let k = self.folds.len();
+        let mut learners = Vec::with_capacity(k);
+        for i in 0..k {
+            let fold = self.prepare(i)?;
+            learners.push(estimator.start(fold.train_x.view(), fold.train_y.view(), n_classes)?);
+        }
+        let mut reports = Vec::with_capacity(estimator.epochs());
+        let mut folds = Vec::new();
+        for epoch in 0..estimator.epochs() {
+            folds = Vec::with_capacity(k);
+            for (i, learner) in learners.iter_mut().enumerate() {
+                let fold = self.prepare(i)?;
+                learner.epoch(fold.train_x.view(), fold.train_y.view())?;
+                let prediction = learner.predict(fold.test_x.view())?;
+                let mut scores = FoldScores::new();
+                for &metric in metrics {
+                    scores.insert(
+                        metric.name().to_string(),
+                        metric.score(&prediction, fold.test_y.view(), n_classes)?,
+                    );
+                }
+                folds.push(scores);
+            }
+            let mean = mean_scores(&folds);
+            let flow = on_epoch(epoch, &mean);
+            reports.push(mean);
+            if flow.is_break() {
+                return Ok(Evaluation {
+                    folds,
+                    reports: Some(reports),
+                    stopped_after: Some(epoch),
+                });
+            }
+        }
+        Ok(Evaluation {
+            folds,
+            reports: Some(reports),
+            stopped_after: None,
+        })
+    }
+
+    /// Refuse a metric for the other kind of problem before any fit.
+    fn check_metrics(&self, metrics: &[Metric]) -> Result<(), ModelError> {
+        let kind = self.problem.kind();
+        if let Some(m) = metrics.iter().find(|m| m.problem() != kind) {
+            let (wants, has) = match kind {
+                crate::ProblemKind::Classification => ("regression", "classification"),
+                crate::ProblemKind::Regression => ("classification", "regression"),
+            };
+            return Err(ModelError::MetricMismatch {
+                metric: m.name().to_string(),
+                reason: format!("it scores {wants}, and the data poses a {has} problem"),
+            });
+        }
+        Ok(())
     }
 
     /// Fold `i`, prepared on first use.
@@ -176,6 +243,19 @@ impl<'a> CrossValidator<'a> {
         slot.as_ref()
             .ok_or_else(|| ModelError::Data(format!("fold {i} could not be prepared")))
     }
+}
+
+/// Each metric's mean over the folds' scores.
+fn mean_scores(folds: &[FoldScores]) -> FoldScores {
+    let mut sums = FoldScores::new();
+    for f in folds {
+        for (name, v) in f {
+            *sums.entry(name.clone()).or_insert(0.0) += v;
+        }
+    }
+    let n = folds.len().max(1) as f64;
+    sums.values_mut().for_each(|v| *v /= n);
+    sums
 }
 
 /// The rows `rows` of `x`, in that order, as a new row-major matrix.
@@ -397,6 +477,46 @@ mod tests {
         assert_eq!(out.stopped_after, Some(1));
         assert_eq!(out.folds.len(), 2);
         assert_eq!(seen.lock().unwrap().len(), 2, "no fit after the stop");
+    }
+
+    #[test]
+    fn an_iterative_model_reports_the_mean_over_folds_after_each_epoch() {
+        let (x, y) = problem();
+        let folds = Folds::stratified(y.view(), 2, 3, Some(1)).unwrap();
+        let mut cv = CrossValidator::new(view(&x, &y), classification(), folds, true);
+        let params: Params = [("epochs".to_string(), ParamValue::Int(4))].into();
+        let est = crate::build_iterative("sgd_logistic", &params, 3).unwrap();
+        let mut seen = Vec::new();
+        let out = cv
+            .evaluate_iterative(est.as_ref(), &[Metric::Accuracy], &mut |e, s| {
+                seen.push((e, s["accuracy"]));
+                ControlFlow::Continue(())
+            })
+            .unwrap();
+        assert_eq!(seen.iter().map(|s| s.0).collect::<Vec<_>>(), [0, 1, 2, 3]);
+        let last_mean = out.folds.iter().map(|f| f["accuracy"]).sum::<f64>() / 3.0;
+        assert!((seen[3].1 - last_mean).abs() < 1e-12);
+        assert_eq!(out.reports.as_ref().map(Vec::len), Some(4));
+        assert!(seen[3].1 > 0.9, "{seen:?}");
+    }
+
+    #[test]
+    fn an_iterative_model_stops_at_the_epoch_it_is_told_to() {
+        let (x, y) = problem();
+        let folds = Folds::stratified(y.view(), 2, 3, Some(1)).unwrap();
+        let mut cv = CrossValidator::new(view(&x, &y), classification(), folds, true);
+        let est = crate::build_iterative("sgd_logistic", &Params::new(), 3).unwrap();
+        let out = cv
+            .evaluate_iterative(est.as_ref(), &[Metric::Accuracy], &mut |e, _| {
+                if e == 1 {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            })
+            .unwrap();
+        assert_eq!(out.stopped_after, Some(1));
+        assert_eq!(out.reports.map(|r| r.len()), Some(2));
     }
 
     #[test]

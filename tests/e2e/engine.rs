@@ -308,3 +308,52 @@ fn a_shard_killed_right_after_the_last_round_of_an_epoch_rejoins_and_training_fi
         std::fs::remove_dir_all(s.path().join("t")).unwrap();
     }
 }
+
+#[test]
+fn an_iterative_model_reports_every_epoch_and_stops_at_the_epoch_it_is_told() {
+    let s = Scratch::new();
+    let c = s.write(
+        "c.toml",
+        "[study]\nseed = 3\nmetric = \"accuracy\"\n[data]\npath = \"{data}/iris.csv\"\n[model]\nname = \"sgd_logistic\"\nparams = { epochs = 6 }\n[cv]\nfolds = 3\n[search]\nsampler = \"grid\"\n[search.space]\nalpha = [0.0001, 0.001, 0.01]\n",
+    );
+    let child = s
+        .cohort(&[
+            "sweep",
+            c.to_str().unwrap(),
+            "--study-dir",
+            "st",
+            "--workers",
+            "1",
+            "--json",
+        ])
+        .env("COHORT_FAULT", "sleep30@*,slowreport50@1,prune@1:2")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let o = wait_output(child, 120.0);
+    assert_status(&o, 0);
+    let v = json(&o);
+    let trial = |n: u64| {
+        v["trials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["trial"] == n)
+            .unwrap()
+            .clone()
+    };
+    let (t0, t1) = (trial(0), trial(1));
+    assert_eq!(t0["state"], "complete", "{t0}");
+    assert_eq!(t0["reports"].as_array().unwrap().len(), 6, "{t0}");
+    assert_eq!(t0["folds"].as_array().unwrap().len(), 3, "{t0}");
+    assert_eq!(t1["state"], "pruned", "{t1}");
+    assert_eq!(t1["step"], 2, "{t1}");
+    assert_eq!(t1["reports"].as_array().unwrap().len(), 3, "{t1}");
+    let steps: Vec<i64> = intermediate(&s.path().join("st"))
+        .into_iter()
+        .filter(|r| r.0 == 0)
+        .map(|r| r.2)
+        .collect();
+    assert_eq!(steps, [0, 1, 2, 3, 4, 5]);
+}

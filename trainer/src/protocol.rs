@@ -8,7 +8,7 @@ use models::{FoldScores, Metric, Params, Problem};
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a message changes shape; checked in `Hello`.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// Identifies one trial of a study (its 0-based number).
 pub type TrialId = u64;
@@ -244,6 +244,9 @@ pub enum Event {
         attempt: u32,
         /// Scores of each fold, in fold order.
         folds: Vec<FoldScores>,
+        /// The values at each report point, when those are not the folds (an iterative model's
+        /// epochs).
+        reports: Option<Vec<FoldScores>>,
         /// When, in Unix seconds.
         at: f64,
         /// The next trial, if it was already queued here and started at once: its start rides
@@ -258,8 +261,11 @@ pub enum Event {
         attempt: u32,
         /// The last report point it reached (None: it was stopped before its first).
         step: Option<u32>,
-        /// The values of every report point it reached, in order.
-        reports: Vec<FoldScores>,
+        /// The folds' scores when it stopped (the folds it finished, or every fold at the
+        /// epoch it stopped at).
+        folds: Vec<FoldScores>,
+        /// The values at each report point it reached, when those are not the folds.
+        reports: Option<Vec<FoldScores>>,
         /// When, in Unix seconds.
         at: f64,
         /// The next trial, if it started at once (as in `TrialFinished`).

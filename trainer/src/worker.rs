@@ -139,7 +139,11 @@ fn sweep(
                     events.send(started).map_err(ipc_err)?;
                 }
                 let outcome = if inbox.take_stop(trial.trial, trial.attempt) {
-                    Outcome::Stopped(None, Vec::new())
+                    Outcome::Stopped(models::Evaluation {
+                        folds: Vec::new(),
+                        reports: None,
+                        stopped_after: None,
+                    })
                 } else {
                     match &mut validator {
                         Ok(v) => run_trial(v, &setup, &trial, &faults, events, tasks, &mut inbox),
@@ -166,20 +170,23 @@ fn sweep(
                     _ => None,
                 };
                 let event = match outcome {
-                    Outcome::Finished(folds) => Event::TrialFinished {
+                    Outcome::Finished(eval) => Event::TrialFinished {
                         trial: trial.trial,
                         attempt: trial.attempt,
-                        folds,
+                        folds: eval.folds,
+                        reports: eval.reports,
                         at,
                         next_started,
                     },
-                    Outcome::Stopped(step, reports) => {
+                    Outcome::Stopped(eval) => {
+                        let step = eval.stopped_after.map(|s| s as u32);
                         info!(trial = trial.trial, step, "trial stopped at a report point");
                         Event::TrialPruned {
                             trial: trial.trial,
                             attempt: trial.attempt,
                             step,
-                            reports,
+                            folds: eval.folds,
+                            reports: eval.reports,
                             at,
                             next_started,
                         }
@@ -237,10 +244,10 @@ impl Inbox {
 
 /// How a trial ended inside a live trainer.
 enum Outcome {
-    /// Every fold's scores.
-    Finished(Vec<models::FoldScores>),
-    /// Stopped by the orchestrator after report point `step`, with the reports made so far.
-    Stopped(Option<u32>, Vec<models::FoldScores>),
+    /// Every fold's scores (and every report point's values).
+    Finished(models::Evaluation),
+    /// Stopped at a report point, with what it had scored so far.
+    Stopped(models::Evaluation),
     /// Error or panic, with its message.
     Failed(FailureKind, String),
 }
@@ -263,8 +270,7 @@ fn run_trial(
         if let Some(fault) = faults.get(task.trial, task.attempt) {
             crate::fault::trigger(fault)?;
         }
-        let estimator =
-            models::build(&setup.model, &task.params, setup.seed).map_err(|e| e.to_string())?;
+        let info = models::lookup(&setup.model).map_err(|e| e.to_string())?;
         let mut report = |fold: usize, scores: &models::FoldScores| {
             // The pruner's rule, decided before the trial started, applies at every report
             // point however long the trial has run.
@@ -301,15 +307,21 @@ fn run_trial(
                 ControlFlow::Continue(())
             }
         };
-        validator
-            .evaluate(estimator.as_ref(), &setup.metrics, &mut report)
-            .map_err(|e| e.to_string())
+        // Each fold is a report point, or each epoch of an iterative model.
+        let evaluated = if info.iterative {
+            let estimator = models::build_iterative(&setup.model, &task.params, setup.seed)
+                .map_err(|e| e.to_string())?;
+            validator.evaluate_iterative(estimator.as_ref(), &setup.metrics, &mut report)
+        } else {
+            let estimator =
+                models::build(&setup.model, &task.params, setup.seed).map_err(|e| e.to_string())?;
+            validator.evaluate(estimator.as_ref(), &setup.metrics, &mut report)
+        };
+        evaluated.map_err(|e| e.to_string())
     }));
     match result {
-        Ok(Ok(eval)) => match eval.stopped_after {
-            Some(step) => Outcome::Stopped(Some(step as u32), eval.folds),
-            None => Outcome::Finished(eval.folds),
-        },
+        Ok(Ok(eval)) if eval.stopped_after.is_some() => Outcome::Stopped(eval),
+        Ok(Ok(eval)) => Outcome::Finished(eval),
         Ok(Err(message)) => Outcome::Failed(FailureKind::Error, message),
         Err(payload) => Outcome::Failed(FailureKind::Panic, panic_message(payload.as_ref())),
     }

@@ -35,6 +35,7 @@
 //! and real values for regression. Features must have contiguous rows (row-major), which is
 //! how datasets are stored; `train_steps` refuses other layouts rather than copy per call.
 
+mod estimator;
 mod kernels;
 mod linear;
 mod mlp;
@@ -49,6 +50,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+pub use estimator::SgdEstimator;
 use kernels::{Rows, Targets};
 use linear::{LogLoss, SquaredLoss};
 pub use mlp::Activation;

@@ -9,8 +9,10 @@ pub const STORE_FORMAT: &str = "2";
 
 /// Tables and views of a new study.
 ///
-/// A finished (or pruned) trial's metrics and per-step reports are JSON in its one row (a
+/// A finished (or pruned) trial's metrics, folds and report points are JSON in its one row (a
 /// result dirties one b-tree, so a commit writes few pages); views read them relationally.
+/// `reports` is NULL when the report points are the folds (every cross-validated model that
+/// fits in one go); an iterative model's epochs fill it.
 /// Live reports of running attempts go to `reports`; `intermediate_values` joins both.
 pub const SCHEMA: &str = "
 CREATE TABLE study (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -23,6 +25,7 @@ CREATE TABLE trials (
     value_std   REAL,
     metrics     TEXT,
     folds       TEXT,
+    reports     TEXT,
     step        INTEGER,
     worker      INTEGER,
     started_at  REAL,
@@ -48,7 +51,7 @@ CREATE TABLE reports (
 CREATE VIEW intermediate_values AS
     SELECT t.trial AS trial, t.attempts AS attempt, CAST(f.key AS INTEGER) AS step,
            json_extract(f.value, '$.\"' || (SELECT value FROM study WHERE key = 'objective') || '\"') AS value
-    FROM trials AS t, json_each(t.folds) AS f
+    FROM trials AS t, json_each(COALESCE(t.reports, t.folds)) AS f
     WHERE t.state IN ('complete', 'pruned')
     UNION ALL
     SELECT r.trial, r.attempt, r.step, r.value FROM reports AS r

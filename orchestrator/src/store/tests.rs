@@ -20,7 +20,8 @@ fn a_finished_trial_reads_back_with_fold_metrics_and_summary() {
         BTreeMap::from([("accuracy".to_string(), 0.8)]),
         BTreeMap::from([("accuracy".to_string(), 0.9)]),
     ];
-    s.trial_finished(0, &folds, "accuracy", 101.5).unwrap();
+    s.trial_finished(0, &folds, None, "accuracy", 101.5)
+        .unwrap();
     s.commit().unwrap();
     let r = Store::open_readonly(dir.path()).unwrap().trials().unwrap();
     assert_eq!(r.len(), 1);
@@ -77,7 +78,7 @@ fn fold_and_trial_metrics_read_relationally_through_views() {
             ("log_loss".to_string(), 0.6),
         ]),
     ];
-    s.trial_finished(4, &folds, "accuracy", 2.0).unwrap();
+    s.trial_finished(4, &folds, None, "accuracy", 2.0).unwrap();
     s.commit().unwrap();
     let rows: Vec<(i64, i64, String, f64)> = s
         .conn
@@ -136,12 +137,17 @@ fn every_report_is_an_intermediate_value_the_last_fold_included() {
     // trial 2 was pruned after two report points.
     s.trial_started(0, &Params::new(), 1, 0, 1.0).unwrap();
     s.report(0, 1, 0, Some(0.5), &fold(0.5)).unwrap();
-    s.trial_finished(0, &[fold(0.5), fold(0.7), fold(0.9)], "accuracy", 2.0)
+    s.trial_finished(0, &[fold(0.5), fold(0.7), fold(0.9)], None, "accuracy", 2.0)
         .unwrap();
     s.trial_started(1, &Params::new(), 1, 1, 1.0).unwrap();
     s.report(1, 1, 0, Some(0.25), &fold(0.25)).unwrap();
     s.trial_started(2, &Params::new(), 1, 0, 2.0).unwrap();
-    s.trial_pruned(2, Some(1), &[fold(0.1), fold(0.2)], 3.0)
+    s.trial_pruned(2, Some(1), &[fold(0.1), fold(0.2)], None, 3.0)
+        .unwrap();
+    // Trial 3 learns epoch by epoch: its report points are its epochs, not its folds.
+    s.trial_started(3, &Params::new(), 1, 1, 2.0).unwrap();
+    let epochs = [fold(0.6), fold(0.7), fold(0.85)];
+    s.trial_finished(3, &[fold(0.8), fold(0.9)], Some(&epochs), "accuracy", 4.0)
         .unwrap();
     s.commit().unwrap();
     let rows: Vec<(i64, i64, i64, f64)> = s
@@ -160,7 +166,10 @@ fn every_report_is_an_intermediate_value_the_last_fold_included() {
             (0, 1, 2, 0.9),
             (1, 1, 0, 0.25),
             (2, 1, 0, 0.1),
-            (2, 1, 1, 0.2)
+            (2, 1, 1, 0.2),
+            (3, 1, 0, 0.6),
+            (3, 1, 1, 0.7),
+            (3, 1, 2, 0.85)
         ]
     );
     let pruned = &s.trials().unwrap()[2];

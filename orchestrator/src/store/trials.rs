@@ -112,6 +112,9 @@ pub struct TrialRecord {
     pub metrics: BTreeMap<String, Summary>,
     /// Each report point's values (a fold's metrics), when complete or pruned.
     pub folds: Vec<BTreeMap<String, f64>>,
+    /// The values at each report point, when those are not the folds (an iterative model's
+    /// epochs).
+    pub reports: Option<Vec<BTreeMap<String, f64>>>,
     /// The last report point reached, when pruned.
     pub step: Option<u32>,
     /// The worker of the last attempt.
@@ -214,17 +217,21 @@ impl Store {
         &mut self,
         trial: u64,
         step: Option<u32>,
-        reports: &[FoldScores],
+        folds: &[FoldScores],
+        reports: Option<&[FoldScores]>,
         at: f64,
     ) -> Result<(), StoreError> {
         self.begin()?;
-        let folds_json = serde_json::to_string(reports).map_err(|e| self.corrupt(e))?;
+        let folds_json = serde_json::to_string(folds).map_err(|e| self.corrupt(e))?;
+        let reports_json = reports
+            .map(|r| serde_json::to_string(r).map_err(|e| self.corrupt(e)))
+            .transpose()?;
         self.conn
             .prepare_cached(
                 "UPDATE trials SET state = 'pruned', value = NULL, value_std = NULL, metrics = NULL, folds = ?2,
-                 step = ?3, finished_at = ?4, duration_s = ?4 - started_at, error = NULL WHERE trial = ?1",
+                 reports = ?5, step = ?3, finished_at = ?4, duration_s = ?4 - started_at, error = NULL WHERE trial = ?1",
             )
-            .and_then(|mut st| st.execute(params![trial as i64, folds_json, step, at]))
+            .and_then(|mut st| st.execute(params![trial as i64, folds_json, step, at, reports_json]))
             .map_err(|e| self.err(e))?;
         Ok(())
     }
@@ -238,6 +245,7 @@ impl Store {
         &mut self,
         trial: u64,
         folds: &[FoldScores],
+        reports: Option<&[FoldScores]>,
         objective: &str,
         at: f64,
     ) -> Result<(), StoreError> {
@@ -256,12 +264,15 @@ impl Store {
         });
         let metrics_json = serde_json::to_string(&summaries).map_err(|e| self.corrupt(e))?;
         let folds_json = serde_json::to_string(folds).map_err(|e| self.corrupt(e))?;
+        let reports_json = reports
+            .map(|r| serde_json::to_string(r).map_err(|e| self.corrupt(e)))
+            .transpose()?;
         self.conn
             .prepare_cached(
-                "UPDATE trials SET state = 'complete', value = ?2, value_std = ?3, metrics = ?4, folds = ?5, step = NULL,
-                 finished_at = ?6, duration_s = ?6 - started_at, error = NULL WHERE trial = ?1",
+                "UPDATE trials SET state = 'complete', value = ?2, value_std = ?3, metrics = ?4, folds = ?5, reports = ?7,
+                 step = NULL, finished_at = ?6, duration_s = ?6 - started_at, error = NULL WHERE trial = ?1",
             )
-            .and_then(|mut st| st.execute(params![trial as i64, s.mean, s.std, metrics_json, folds_json, at]))
+            .and_then(|mut st| st.execute(params![trial as i64, s.mean, s.std, metrics_json, folds_json, at, reports_json]))
             .map_err(|e| self.err(e))?;
         Ok(())
     }
@@ -335,7 +346,7 @@ impl Store {
     ) -> Result<Vec<TrialRecord>, StoreError> {
         let w = |e| self.err(e);
         let sql = format!(
-            "SELECT trial, params, state, attempts, value, worker, started_at, finished_at, duration_s, error, metrics, folds, step FROM trials {clause}"
+            "SELECT trial, params, state, attempts, value, worker, started_at, finished_at, duration_s, error, metrics, folds, step, reports FROM trials {clause}"
         );
         let mut stmt = self.conn.prepare(&sql).map_err(w)?;
         let mut rows = stmt.query(args).map_err(w)?;
@@ -387,6 +398,12 @@ impl Store {
                 duration_s: r.get(8).map_err(w)?,
                 error: r.get(9).map_err(w)?,
                 step: r.get(12).map_err(w)?,
+                reports: match r.get::<_, Option<String>>(13).map_err(w)? {
+                    Some(j) => Some(
+                        serde_json::from_str(&j).map_err(|e| corrupt("reports", e.to_string()))?,
+                    ),
+                    None => None,
+                },
             });
         }
         Ok(out)

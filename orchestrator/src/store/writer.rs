@@ -50,6 +50,8 @@ pub enum Write {
         attempt: u32,
         /// Each fold's scores.
         folds: Vec<FoldScores>,
+        /// Each report point's values, when those are not the folds.
+        reports: Option<Vec<FoldScores>>,
         /// When.
         at: f64,
     },
@@ -61,8 +63,10 @@ pub enum Write {
         attempt: u32,
         /// The last report point it reached.
         step: Option<u32>,
-        /// The values of each report point it reached.
-        reports: Vec<FoldScores>,
+        /// The folds' scores when it stopped.
+        folds: Vec<FoldScores>,
+        /// Each report point's values, when those are not the folds.
+        reports: Option<Vec<FoldScores>>,
         /// When.
         at: f64,
     },
@@ -161,15 +165,20 @@ impl Store {
                 values,
             } => self.report(trial, attempt, step, value, &values),
             Write::Finished {
-                trial, folds, at, ..
-            } => self.trial_finished(trial, &folds, objective, at),
-            Write::Pruned {
                 trial,
-                step,
+                folds,
                 reports,
                 at,
                 ..
-            } => self.trial_pruned(trial, step, &reports, at),
+            } => self.trial_finished(trial, &folds, reports.as_deref(), objective, at),
+            Write::Pruned {
+                trial,
+                step,
+                folds,
+                reports,
+                at,
+                ..
+            } => self.trial_pruned(trial, step, &folds, reports.as_deref(), at),
             Write::Ended {
                 trial,
                 attempt,

@@ -322,7 +322,9 @@ fn stored(record: TrialRecord, objective: &str) -> Stored {
             .value
             .filter(|_| record.state == TrialState::Complete),
         intermediate: record
-            .folds
+            .reports
+            .as_ref()
+            .unwrap_or(&record.folds)
             .iter()
             .enumerate()
             .filter_map(|(i, f)| f.get(objective).map(|v| (i as u32, *v)))

@@ -281,14 +281,19 @@ impl Scheduler<'_> {
                 trial,
                 attempt,
                 folds,
+                reports,
                 at,
                 ..
             } => {
                 let a = self.finish_assignment(slot, trial);
                 self.consecutive_deaths = 0;
-                let intermediate = self.objective_per_step(&folds);
-                let values: Vec<f64> = intermediate.iter().map(|(_, v)| *v).collect();
-                let value = values.iter().sum::<f64>() / values.len().max(1) as f64;
+                let per_fold = self.objective_per_step(&folds);
+                let value =
+                    per_fold.iter().map(|(_, v)| *v).sum::<f64>() / per_fold.len().max(1) as f64;
+                let intermediate = match &reports {
+                    Some(r) => self.objective_per_step(r),
+                    None => per_fold,
+                };
                 let took = a
                     .as_ref()
                     .and_then(|a| a.started_at)
@@ -305,6 +310,7 @@ impl Scheduler<'_> {
                     trial,
                     attempt,
                     folds,
+                    reports,
                     at,
                 })?;
                 let p = &mut self.progress;
@@ -333,6 +339,7 @@ impl Scheduler<'_> {
                 trial,
                 attempt,
                 step,
+                folds,
                 reports,
                 at,
                 ..
@@ -340,12 +347,13 @@ impl Scheduler<'_> {
                 self.finish_assignment(slot, trial);
                 self.consecutive_deaths = 0;
                 info!(trial, worker, step, "trial pruned");
-                let intermediate = self.objective_per_step(&reports);
+                let intermediate = self.objective_per_step(reports.as_deref().unwrap_or(&folds));
                 let params = self.queue.params(trial).cloned().unwrap_or_default();
                 self.write(Write::Pruned {
                     trial,
                     attempt,
                     step,
+                    folds,
                     reports,
                     at,
                 })?;
