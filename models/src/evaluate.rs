@@ -185,6 +185,62 @@ impl<'a> CrossValidator<'a> {
         })
     }
 
+    /// Successive halving over rows: fit on a growing share of every training fold (`shares`,
+    /// increasing, the last normally 1.0), score on the whole test fold, and call
+    /// `on_budget(k, &mean scores over folds)` after each share: a report point where
+    /// `ControlFlow::Break` stops. Shares take the first rows of each training fold, which is
+    /// shuffled and stratified when the folds are, so each budget is a sample of the fold.
+    ///
+    /// The folds' scores returned are those at the last share evaluated.
+    pub fn evaluate_budgeted(
+        &mut self,
+        estimator: &dyn Estimator,
+        metrics: &[Metric],
+        shares: &[f64],
+        on_budget: &mut dyn FnMut(usize, &FoldScores) -> ControlFlow<()>,
+    ) -> Result<Evaluation, ModelError> {
+        self.check_metrics(metrics)?;
+        let n_classes = self.problem.n_classes();
+        let k = self.folds.len();
+        let mut reports = Vec::with_capacity(shares.len());
+        let mut folds = Vec::new();
+        for (b, &share) in shares.iter().enumerate() {
+            folds = Vec::with_capacity(k);
+            for i in 0..k {
+                let fold = self.prepare(i)?;
+                let n = fold.train_x.nrows();
+                let rows = ((share * n as f64).ceil() as usize).clamp(1, n);
+                let x = fold.train_x.slice(ndarray::s![..rows, ..]);
+                let y = fold.train_y.slice(ndarray::s![..rows]);
+                let fitted = estimator.fit(x, y)?;
+                let prediction = fitted.predict(fold.test_x.view());
+                let mut scores = FoldScores::new();
+                for &metric in metrics {
+                    scores.insert(
+                        metric.name().to_string(),
+                        metric.score(&prediction, fold.test_y.view(), n_classes)?,
+                    );
+                }
+                folds.push(scores);
+            }
+            let mean = mean_scores(&folds);
+            let flow = on_budget(b, &mean);
+            reports.push(mean);
+            if flow.is_break() {
+                return Ok(Evaluation {
+                    folds,
+                    reports: Some(reports),
+                    stopped_after: Some(b),
+                });
+            }
+        }
+        Ok(Evaluation {
+            folds,
+            reports: Some(reports),
+            stopped_after: None,
+        })
+    }
+
     /// Refuse a metric for the other kind of problem before any fit.
     fn check_metrics(&self, metrics: &[Metric]) -> Result<(), ModelError> {
         let kind = self.problem.kind();
@@ -349,7 +405,7 @@ mod tests {
 
     /// Records the training matrix it is given (address and column means).
     /// Per fit: address of the training matrix, its column means.
-    type Seen = Arc<Mutex<Vec<(usize, Vec<f64>)>>>;
+    type Seen = Arc<Mutex<Vec<(usize, Vec<f64>, usize)>>>;
 
     /// A borrowed dataset over test arrays.
     fn view<'a>(x: &'a ndarray::Array2<f64>, y: &'a Array1<f64>) -> DataView<'a> {
@@ -371,7 +427,10 @@ mod tests {
                 .mean_axis(ndarray::Axis(0))
                 .map(|m| m.to_vec())
                 .unwrap_or_default();
-            self.0.lock().unwrap().push((x.as_ptr() as usize, means));
+            self.0
+                .lock()
+                .unwrap()
+                .push((x.as_ptr() as usize, means, x.nrows()));
             Ok(Box::new(Constant))
         }
     }
@@ -418,7 +477,7 @@ mod tests {
             ControlFlow::Continue(())
         })
         .unwrap();
-        for (_, means) in seen.lock().unwrap().iter() {
+        for (_, means, _) in seen.lock().unwrap().iter() {
             assert!(means.iter().all(|m| m.abs() < 1e-12), "{means:?}");
         }
     }
@@ -517,6 +576,31 @@ mod tests {
             .unwrap();
         assert_eq!(out.stopped_after, Some(1));
         assert_eq!(out.reports.map(|r| r.len()), Some(2));
+    }
+
+    #[test]
+    fn a_row_budget_fits_on_a_growing_share_of_each_training_fold() {
+        let (x, y) = problem();
+        let folds = Folds::kfold(200, 4, Some(2)).unwrap();
+        let mut cv = CrossValidator::new(view(&x, &y), classification(), folds, true);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let mut reported = Vec::new();
+        let out = cv
+            .evaluate_budgeted(
+                &Probe(seen.clone()),
+                &[Metric::Accuracy],
+                &[0.1, 0.5, 1.0],
+                &mut |b, _| {
+                    reported.push(b);
+                    ControlFlow::Continue(())
+                },
+            )
+            .unwrap();
+        assert_eq!(reported, [0, 1, 2]);
+        assert_eq!(out.reports.map(|r| r.len()), Some(3));
+        // 150 training rows a fold: 15, 75 and 150 rows, on each of the 4 folds.
+        let rows: Vec<usize> = seen.lock().unwrap().iter().map(|s| s.2).collect();
+        assert_eq!(rows, [15, 15, 15, 15, 75, 75, 75, 75, 150, 150, 150, 150]);
     }
 
     #[test]

@@ -357,3 +357,30 @@ fn an_iterative_model_reports_every_epoch_and_stops_at_the_epoch_it_is_told() {
         .collect();
     assert_eq!(steps, [0, 1, 2, 3, 4, 5]);
 }
+
+#[test]
+fn a_row_budget_reports_each_share_and_scores_the_full_fit_as_without_it() {
+    let s = Scratch::new();
+    let plain = s.write("plain.toml", &quick_config("sampler = \"grid\""));
+    let budgeted = s.write(
+        "budget.toml",
+        &quick_config("sampler = \"grid\"\nbudget = { rows = 0.2, factor = 3 }"),
+    );
+    let run = |c: &std::path::Path, dir: &str| {
+        let o = s.run(&["sweep", c.to_str().unwrap(), "--study-dir", dir, "--json"]);
+        assert_status(&o, 0);
+        json(&o)
+    };
+    let (a, b) = (run(&plain, "a"), run(&budgeted, "b"));
+    for (x, y) in a["trials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(b["trials"].as_array().unwrap())
+    {
+        assert_eq!(x["value"], y["value"], "trial {}", x["trial"]);
+        // 20%, 60%, then every training row.
+        assert_eq!(y["reports"].as_array().map(Vec::len), Some(3), "{y}");
+        assert!(x["reports"].is_null(), "{x}");
+    }
+}

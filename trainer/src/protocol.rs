@@ -55,6 +55,10 @@ pub struct SweepSetup {
     pub metrics: Vec<Metric>,
     /// The objective's name: its value at each report point feeds pruning.
     pub objective: String,
+    /// Successive halving over rows: the shares of each training fold a trial is fitted on, in
+    /// turn, each a report point (None: the folds are the report points). Models that learn
+    /// epoch by epoch ignore it.
+    pub row_budgets: Option<Vec<f64>>,
     /// Live reports are sent for trials running at least this long (shorter trials report
     /// every fold inside their result): a report costs an IPC message.
     pub live_reports_after: std::time::Duration,

@@ -307,7 +307,7 @@ fn run_trial(
                 ControlFlow::Continue(())
             }
         };
-        // Each fold is a report point, or each epoch of an iterative model.
+        // Each fold is a report point, or each epoch of an iterative model, or each row budget.
         let evaluated = if info.iterative {
             let estimator = models::build_iterative(&setup.model, &task.params, setup.seed)
                 .map_err(|e| e.to_string())?;
@@ -315,7 +315,15 @@ fn run_trial(
         } else {
             let estimator =
                 models::build(&setup.model, &task.params, setup.seed).map_err(|e| e.to_string())?;
-            validator.evaluate(estimator.as_ref(), &setup.metrics, &mut report)
+            match &setup.row_budgets {
+                Some(shares) => validator.evaluate_budgeted(
+                    estimator.as_ref(),
+                    &setup.metrics,
+                    shares,
+                    &mut report,
+                ),
+                None => validator.evaluate(estimator.as_ref(), &setup.metrics, &mut report),
+            }
         };
         evaluated.map_err(|e| e.to_string())
     }));

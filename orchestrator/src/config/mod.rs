@@ -127,6 +127,44 @@ struct RawSearch {
     trials: Option<i64>,
     #[serde(default)]
     space: BTreeMap<String, toml::Value>,
+    budget: Option<RawBudget>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBudget {
+    rows: f64,
+    #[serde(default = "default_factor")]
+    factor: f64,
+}
+
+fn default_factor() -> f64 {
+    3.0
+}
+
+/// Successive halving over training rows, for models that fit in one go: each trial is fitted
+/// on a growing share of every training fold, each share a report point (as scikit-learn's
+/// `HalvingGridSearchCV` budgets by samples).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RowBudget {
+    /// The first share of the training rows, in (0, 1).
+    pub min_share: f64,
+    /// Each share is this many times the last (> 1); the last share is always 1.
+    pub factor: f64,
+}
+
+impl RowBudget {
+    /// The shares of the training rows, increasing, ending at 1.
+    pub fn shares(&self) -> Vec<f64> {
+        let mut out = Vec::new();
+        let mut share = self.min_share;
+        while share < 1.0 - 1e-9 {
+            out.push(share);
+            share *= self.factor;
+        }
+        out.push(1.0);
+        out
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -244,6 +282,8 @@ pub struct StudyConfig {
     pub sampler: SamplerKind,
     /// The searched hyperparameters.
     pub space: Space,
+    /// Successive halving over training rows, if asked for.
+    pub budget: Option<RowBudget>,
     /// Resources and fault handling.
     pub run: RunSpec,
 }
@@ -441,6 +481,39 @@ impl Checker<'_> {
             }
         };
 
+        let budget = match &raw.search.budget {
+            None => None,
+            Some(_) if model.iterative => {
+                return Err(self.err(
+                    "search.budget",
+                    format!(
+                        "`{}` learns epoch by epoch: its epochs are its report points; a row budget is for models that fit in one go",
+                        model.name
+                    ),
+                ));
+            }
+            Some(b) => {
+                if !(b.rows > 0.0 && b.rows < 1.0) {
+                    return Err(self.err(
+                        "search.budget.rows",
+                        format!("expected the first share of the training rows, strictly between 0 and 1, found {}", b.rows),
+                    ));
+                }
+                if !(b.factor > 1.0 && b.factor <= 100.0) {
+                    return Err(self.err(
+                        "search.budget.factor",
+                        format!(
+                            "expected a growth factor above 1 (at most 100), found {}",
+                            b.factor
+                        ),
+                    ));
+                }
+                Some(RowBudget {
+                    min_share: b.rows,
+                    factor: b.factor,
+                })
+            }
+        };
         let run = self.run(&raw.run)?;
         Ok(StudyConfig {
             path: path.to_path_buf(),
@@ -455,6 +528,7 @@ impl Checker<'_> {
             cv,
             sampler,
             space,
+            budget,
             run,
         })
     }
@@ -844,6 +918,28 @@ mod tests {
         let err = parse(&text).unwrap_err().to_string();
         assert!(err.contains("2000000000 points"), "{err}");
         assert!(err.contains("`search.space`"), "{err}");
+    }
+
+    #[test]
+    fn a_row_budget_grows_by_its_factor_and_ends_with_every_row() {
+        let b = RowBudget {
+            min_share: 0.1,
+            factor: 3.0,
+        };
+        let shares = b.shares();
+        assert_eq!(shares.len(), 4);
+        assert!(
+            (shares[2] - 0.9).abs() < 1e-12 && shares[3] == 1.0,
+            "{shares:?}"
+        );
+        let text = format!(
+            "[study]\nmetric = \"accuracy\"\n[data]\npath = \"data/wine.csv\"\n[model]\nname = \"mlp\"\n[search]\nsampler = \"grid\"\nbudget = {{ rows = 0.1 }}\n"
+        );
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(
+            err.contains("`search.budget`") && err.contains("epoch"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -72,6 +72,12 @@ fn fingerprint(cfg: &StudyConfig, data: &Dataset) -> BTreeMap<&'static str, Stri
         ("seed", cfg.seed.to_string()),
         ("cross-validation", format!("{:?}", cfg.cv)),
         (
+            "row budget",
+            cfg.budget
+                .map(|b| format!("{} x{}", b.min_share, b.factor))
+                .unwrap_or_else(|| "none".into()),
+        ),
+        (
             "metrics",
             cfg.metrics
                 .iter()
@@ -380,6 +386,7 @@ fn run(
         standardize: cfg.cv.standardize,
         metrics: cfg.builtin_metrics(),
         objective: cfg.objective().name.clone(),
+        row_budgets: cfg.budget.map(|b| b.shares()),
         live_reports_after: std::time::Duration::from_millis(10),
     };
     let backend = crate::backends::Local::current()
