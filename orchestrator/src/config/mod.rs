@@ -932,9 +932,7 @@ mod tests {
             (shares[2] - 0.9).abs() < 1e-12 && shares[3] == 1.0,
             "{shares:?}"
         );
-        let text = format!(
-            "[study]\nmetric = \"accuracy\"\n[data]\npath = \"data/wine.csv\"\n[model]\nname = \"mlp\"\n[search]\nsampler = \"grid\"\nbudget = {{ rows = 0.1 }}\n"
-        );
+        let text = "[study]\nmetric = \"accuracy\"\n[data]\npath = \"data/wine.csv\"\n[model]\nname = \"mlp\"\n[search]\nsampler = \"grid\"\nbudget = { rows = 0.1 }\n";
         let err = parse(&text).unwrap_err().to_string();
         assert!(
             err.contains("`search.budget`") && err.contains("epoch"),
