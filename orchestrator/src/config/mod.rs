@@ -933,7 +933,7 @@ mod tests {
             "{shares:?}"
         );
         let text = "[study]\nmetric = \"accuracy\"\n[data]\npath = \"data/wine.csv\"\n[model]\nname = \"mlp\"\n[search]\nsampler = \"grid\"\nbudget = { rows = 0.1 }\n";
-        let err = parse(&text).unwrap_err().to_string();
+        let err = parse(text).unwrap_err().to_string();
         assert!(
             err.contains("`search.budget`") && err.contains("epoch"),
             "{err}"
