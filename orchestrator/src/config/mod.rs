@@ -3,16 +3,20 @@
 //! Every error names the file and the field (or line and column) and what was expected.
 
 use std::collections::BTreeMap;
-use std::num::NonZeroUsize;
+use std::num::{NonZeroU64, NonZeroUsize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use models::{Direction, Metric, ModelInfo, ParamValue, Params, ProblemKind};
 use serde::Deserialize;
 
+use crate::sweep::pruner::PrunerSpec;
 use crate::sweep::space::{Distribution, Space};
 
+mod pruning;
 mod units;
+
+pub use pruning::DEFAULT_BATCH;
 
 pub(crate) use units::{parse_bytes, parse_duration};
 
@@ -127,6 +131,8 @@ struct RawSearch {
     trials: Option<i64>,
     #[serde(default)]
     space: BTreeMap<String, toml::Value>,
+    batch: Option<i64>,
+    pruner: Option<pruning::RawPruner>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -244,6 +250,10 @@ pub struct StudyConfig {
     pub sampler: SamplerKind,
     /// The searched hyperparameters.
     pub space: Space,
+    /// Where trials stop early (None: they run to the end).
+    pub pruner: Option<PrunerSpec>,
+    /// Trials proposed together (`[search] batch`; `DEFAULT_BATCH` with a pruner).
+    pub batch: Option<NonZeroU64>,
     /// Resources and fault handling.
     pub run: RunSpec,
 }
@@ -441,6 +451,7 @@ impl Checker<'_> {
             }
         };
 
+        let (pruner, batch) = self.pruning(raw.search.pruner.as_ref(), raw.search.batch)?;
         let run = self.run(&raw.run)?;
         Ok(StudyConfig {
             path: path.to_path_buf(),
@@ -455,6 +466,8 @@ impl Checker<'_> {
             cv,
             sampler,
             space,
+            pruner,
+            batch,
             run,
         })
     }
