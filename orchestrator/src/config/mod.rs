@@ -3,16 +3,20 @@
 //! Every error names the file and the field (or line and column) and what was expected.
 
 use std::collections::BTreeMap;
-use std::num::NonZeroUsize;
+use std::num::{NonZeroU64, NonZeroUsize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use models::{Direction, Metric, ModelInfo, ParamValue, Params, ProblemKind};
 use serde::Deserialize;
 
+use crate::sweep::pruner::PrunerSpec;
 use crate::sweep::space::{Distribution, Space};
 
+mod pruning;
 mod units;
+
+pub use pruning::DEFAULT_BATCH;
 
 pub(crate) use units::{parse_bytes, parse_duration};
 
@@ -128,6 +132,8 @@ struct RawSearch {
     #[serde(default)]
     space: BTreeMap<String, toml::Value>,
     budget: Option<RawBudget>,
+    batch: Option<i64>,
+    pruner: Option<pruning::RawPruner>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -284,6 +290,10 @@ pub struct StudyConfig {
     pub space: Space,
     /// Successive halving over training rows, if asked for.
     pub budget: Option<RowBudget>,
+    /// Where trials stop early (None: they run to the end).
+    pub pruner: Option<PrunerSpec>,
+    /// Trials proposed together (`[search] batch`; `DEFAULT_BATCH` with a pruner).
+    pub batch: Option<NonZeroU64>,
     /// Resources and fault handling.
     pub run: RunSpec,
 }
@@ -514,6 +524,7 @@ impl Checker<'_> {
                 })
             }
         };
+        let (pruner, batch) = self.pruning(raw.search.pruner.as_ref(), raw.search.batch)?;
         let run = self.run(&raw.run)?;
         Ok(StudyConfig {
             path: path.to_path_buf(),
@@ -529,6 +540,8 @@ impl Checker<'_> {
             sampler,
             space,
             budget,
+            pruner,
+            batch,
             run,
         })
     }

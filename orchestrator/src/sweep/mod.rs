@@ -61,7 +61,7 @@ fn fingerprint(cfg: &StudyConfig, data: &Dataset) -> BTreeMap<&'static str, Stri
         SamplerKind::Grid => "grid".to_string(),
         SamplerKind::Random { trials } => format!("random ({trials} trials)"),
     };
-    BTreeMap::from([
+    let mut f = BTreeMap::from([
         ("model", cfg.model.name.to_string()),
         (
             "fixed hyperparameters",
@@ -87,7 +87,31 @@ fn fingerprint(cfg: &StudyConfig, data: &Dataset) -> BTreeMap<&'static str, Stri
         ),
         ("dataset checksum", data.checksum.clone()),
         ("target column", data.target_name.clone()),
-    ])
+    ]);
+    // Present only with a pruner, so that studies from before pruners keep their identity.
+    if let Some(p) = &cfg.pruner {
+        f.insert("pruner", p.to_string());
+        f.insert("batch", cfg.batch.map_or(0, |b| b.get()).to_string());
+    }
+    f
+}
+
+/// How a stored fingerprint and a new one differ, one line per key (a key either lacks counts).
+fn fingerprint_differences(
+    old: &BTreeMap<String, String>,
+    new: &BTreeMap<String, String>,
+) -> Vec<String> {
+    let keys: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    keys.into_iter()
+        .filter(|k| old.get(*k) != new.get(*k))
+        .map(|k| {
+            format!(
+                "{k}: stored {}, now {}",
+                old.get(k).map_or("(none)", String::as_str),
+                new.get(k).map_or("(none)", String::as_str)
+            )
+        })
+        .collect()
 }
 
 fn study_meta(cfg: &StudyConfig, data: &Dataset) -> BTreeMap<String, String> {
@@ -109,6 +133,10 @@ fn study_meta(cfg: &StudyConfig, data: &Dataset) -> BTreeMap<String, String> {
         ("metrics".to_string(), json!(metrics).to_string()),
         ("searched".to_string(), json!(searched).to_string()),
         ("sampler".to_string(), sampler),
+        (
+            "pruner".to_string(),
+            cfg.pruner.map_or("none", |p| p.kind()).to_string(),
+        ),
         ("folds".to_string(), cfg.cv.folds.to_string()),
         ("seed".to_string(), cfg.seed.to_string()),
         ("config".to_string(), cfg.text.clone()),
@@ -186,16 +214,7 @@ fn open_or_create(
             .get("fingerprint")
             .and_then(|f| serde_json::from_str(f).ok())
             .unwrap_or_default();
-        let differs: Vec<String> = new
-            .iter()
-            .filter(|(k, v)| old.get(*k) != Some(v))
-            .map(|(k, v)| {
-                format!(
-                    "{k}: stored {}, now {v}",
-                    old.get(k).map_or("(none)", String::as_str)
-                )
-            })
-            .collect();
+        let differs = fingerprint_differences(&old, &new);
         if differs.is_empty() {
             info!(dir = %dir.display(), "resuming the study");
             return Ok((store, true, lock));
@@ -415,8 +434,13 @@ fn run(
         .into_iter()
         .map(|r| stored(r, &objective))
         .collect();
-    let pruner = pruner::injected().unwrap_or_else(|| Box::new(pruner::NoPruner));
-    let batch = sampler.batch();
+    let pruner = pruner::injected()
+        .or_else(|| cfg.pruner.map(|p| p.build(cfg.objective().direction)))
+        .unwrap_or_else(|| Box::new(pruner::NoPruner));
+    // A pruner's rules come from earlier batches only, so it needs batches like a learning sampler.
+    let batch = sampler
+        .batch()
+        .or(cfg.pruner.and(cfg.batch).map(|b| b.get()));
     let queue = TrialQueue::new(sampler, pruner, batch, cfg.fixed.clone(), stored);
     let (end, mut store) = run_sweep(job, supervisor, queue, store, already)?;
     let status = match end {
@@ -431,4 +455,31 @@ fn run(
         store,
         lock,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_fingerprint_key_added_or_removed_is_a_difference() {
+        let plain = map(&[("seed", "1")]);
+        let pruned = map(&[("seed", "1"), ("pruner", "median")]);
+        assert_eq!(
+            fingerprint_differences(&plain, &pruned),
+            ["pruner: stored (none), now median"]
+        );
+        assert_eq!(
+            fingerprint_differences(&pruned, &plain),
+            ["pruner: stored median, now (none)"]
+        );
+        assert!(fingerprint_differences(&pruned, &pruned).is_empty());
+    }
 }

@@ -259,29 +259,36 @@ mod tests {
             Some(ParamValue::Int(x)) => *x as f64,
             _ => 0.0,
         };
+        let value = x + (n.trial % 3) as f64 * 0.1;
         TrialResult {
             trial: n.trial,
             params: n.params.clone(),
             state: TrialState::Complete,
-            value: Some(x + (n.trial % 3) as f64 * 0.1),
-            intermediate: Vec::new(),
+            value: Some(value),
+            intermediate: vec![(0, value)],
         }
     }
 
     /// Run the queue with `workers` trials in flight, finishing them in the order `pick`
     /// chooses; the parameters of each trial.
-    fn run(
+    fn run(q: TrialQueue, workers: usize, pick: impl Fn(usize) -> usize) -> BTreeMap<u64, Params> {
+        run_keeping(q, workers, pick, |n| n.params.clone())
+    }
+
+    /// As `run`, keeping what `keep` takes of each trial handed out.
+    fn run_keeping<T>(
         mut q: TrialQueue,
         workers: usize,
         pick: impl Fn(usize) -> usize,
-    ) -> BTreeMap<u64, Params> {
+        keep: impl Fn(&Next) -> T,
+    ) -> BTreeMap<u64, T> {
         let mut seen = BTreeMap::new();
         let mut running: Vec<Next> = Vec::new();
         loop {
             while running.len() < workers
                 && let Some(n) = q.next_trial()
             {
-                seen.insert(n.trial, n.params.clone());
+                seen.insert(n.trial, keep(&n));
                 running.push(n);
             }
             if running.is_empty() {
@@ -306,6 +313,26 @@ mod tests {
         // It did learn: later batches propose larger x than the first.
         assert_eq!(one[&0]["x"], ParamValue::Int(0));
         assert_ne!(one[&7]["x"], ParamValue::Int(0));
+    }
+
+    #[test]
+    fn stop_rules_are_the_same_whatever_the_workers_and_timing() {
+        let rules = |workers, pick: fn(usize) -> usize| {
+            let pruner = crate::sweep::pruner::MedianPruner::new(
+                models::Direction::Maximize,
+                std::num::NonZeroUsize::MIN,
+                0,
+            );
+            let s = sampler();
+            let batch = s.batch();
+            let q = TrialQueue::new(s, Box::new(pruner), batch, Params::new(), vec![]);
+            run_keeping(q, workers, pick, |n| n.stop.clone())
+        };
+        let one = rules(1, |_| 0);
+        assert_eq!(one, rules(2, |n| n - 1));
+        assert_eq!(one, rules(3, |n| n / 2));
+        assert_eq!(one[&1], None, "the first batch has nothing to compare with");
+        assert!(one[&7].is_some());
     }
 
     #[test]
