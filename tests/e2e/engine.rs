@@ -384,3 +384,89 @@ fn a_row_budget_reports_each_share_and_scores_the_full_fit_as_without_it() {
         assert!(x["reports"].is_null(), "{x}");
     }
 }
+
+/// An MLP sweep of 24 random trials, pruned by `pruner`, on `workers` workers.
+fn pruned_sweep(s: &Scratch, pruner: &str, workers: &str, dir: &str) -> serde_json::Value {
+    let c = s.write(
+        &format!("{dir}.toml"),
+        &format!(
+            "[study]\nseed = 11\nmetric = \"accuracy\"\n[data]\npath = \"{{data}}/wine.csv\"\n[model]\nname = \"mlp\"\nparams = {{ epochs = 12, batch_size = 16 }}\n[cv]\nfolds = 3\n[search]\nsampler = \"random\"\ntrials = 24\nbatch = 4\n[search.space]\neta0 = {{ type = \"log_uniform\", low = 1e-4, high = 0.3 }}\nhidden_units = {{ type = \"int\", low = 2, high = 32 }}\n[search.pruner]\n{pruner}\n"
+        ),
+    );
+    let o = s.run(&[
+        "sweep",
+        c.to_str().unwrap(),
+        "--study-dir",
+        dir,
+        "--workers",
+        workers,
+        "--json",
+    ]);
+    assert_status(&o, 0);
+    json(&o)
+}
+
+/// (trial, state, step, value) of every trial.
+fn outcomes(v: &serde_json::Value) -> Vec<(u64, String, Option<u64>, Option<f64>)> {
+    v["trials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["trial"].as_u64().unwrap(),
+                t["state"].as_str().unwrap().to_string(),
+                t["step"].as_u64(),
+                t["value"].as_f64(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn pruned_sweeps_end_the_same_whatever_the_number_of_workers() {
+    let s = Scratch::new();
+    for pruner in [
+        "kind = \"median\"\nmin_trials = 4",
+        "kind = \"asha\"\nmin_trials = 4",
+    ] {
+        let one = outcomes(&pruned_sweep(&s, pruner, "1", "one"));
+        let two = outcomes(&pruned_sweep(&s, pruner, "2", "two"));
+        assert_eq!(one, two, "{pruner}");
+        let pruned = one.iter().filter(|t| t.1 == "pruned").count();
+        assert!(pruned >= 3, "{pruner}: only {pruned} pruned: {one:?}");
+        assert!(
+            one.iter().filter(|t| t.1 == "complete").count() >= 4,
+            "{one:?}"
+        );
+        for dir in ["one", "two"] {
+            std::fs::remove_dir_all(s.path().join(dir)).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_pruned_sweep_killed_mid_way_resumes_to_the_same_end_as_an_unbroken_one() {
+    let s = Scratch::new();
+    let pruner = "kind = \"median\"\nmin_trials = 4";
+    let whole = outcomes(&pruned_sweep(&s, pruner, "2", "whole"));
+    // The same study, slowed down so it can be killed with some trials final and some not.
+    let c = s.path().join("whole.toml");
+    let child = sweep_cmd(&s, &c, "sleep40@*", &[]).spawn().unwrap();
+    let study = s.path().join("st");
+    let finals = |rows: &[(i64, String, i64, Option<f64>)]| {
+        rows.iter()
+            .filter(|r| r.1 == "complete" || r.1 == "pruned")
+            .count()
+    };
+    assert!(
+        wait_for(60.0, || finals(&trial_rows(&study)) >= 9),
+        "the sweep made no progress"
+    );
+    signal(child.id(), libc::SIGKILL);
+    let _ = wait_output(child, 30.0);
+    assert!(finals(&trial_rows(&study)) < 24, "it had finished");
+    let o = s.run(&["resume", "st", "--workers", "2", "--json"]);
+    assert_status(&o, 0);
+    assert_eq!(outcomes(&json(&o)), whole);
+}
