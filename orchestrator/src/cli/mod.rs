@@ -313,6 +313,18 @@ fn finish(outcome: study::StudyOutcome, json: bool) -> Result<u8> {
                 outcome.dir.display()
             )),
         }
+        let mib = |key: &str| {
+            view.meta
+                .get(key)
+                .and_then(|v| v.parse::<f64>().ok())
+                .map_or("?".to_string(), |b| format!("{:.0} MiB", b / 1048576.0))
+        };
+        text.push_str(&format!(
+            "memory: peak {} for the orchestrator and its trainers ({} resident summed), data {}\n",
+            mib("peak_memory_pss"),
+            mib("peak_memory_rss"),
+            mib("data_bytes")
+        ));
         print(&text)?;
     }
     Ok(match outcome.end {

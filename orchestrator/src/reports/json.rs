@@ -43,6 +43,11 @@ pub fn study_json(view: &StudyView, status: &str) -> Value {
                 "sha256": get("data_checksum"),
             },
             "created_at": get("created_at").parse::<f64>().ok(),
+            "memory": {
+                "peak_rss_bytes": get("peak_memory_rss").parse::<u64>().ok(),
+                "peak_pss_bytes": get("peak_memory_pss").parse::<u64>().ok(),
+                "data_bytes": get("data_bytes").parse::<u64>().ok(),
+            },
             "counts": view.counts(),
         },
         "best_trial": view.best().map(|t| trial_json(t, Some(1))),

@@ -18,6 +18,7 @@
 
 pub mod cores;
 mod logs;
+pub mod memory;
 pub mod signals;
 mod worker;
 
@@ -205,6 +206,11 @@ impl Supervisor {
         self.members[slot]
             .as_ref()
             .is_some_and(|m| m.tasks.is_some() && m.verdict.is_none())
+    }
+
+    /// The memory of this orchestrator and its trainers now.
+    pub fn memory(&self) -> memory::TreeMemory {
+        memory::tree_memory(self.members.iter().flatten().map(|m| m.worker.pid))
     }
 
     /// The process id of the trainer in `slot`.

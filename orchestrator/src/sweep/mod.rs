@@ -31,7 +31,7 @@ use crate::store::{Store, TrialRecord, TrialState, now};
 use crate::supervisor::{Limits, PoolSpec, Supervisor, cores};
 use queue::{Stored, TrialQueue};
 use sampler::{GridSampler, RandomSampler, Sampler, TrialResult};
-use scheduler::{SweepEnd, SweepJob, run_sweep};
+use scheduler::{SweepEnd, SweepJob, SweepOutcome, run_sweep};
 
 /// What `cohort sweep` was asked to do.
 pub struct SweepOptions {
@@ -390,6 +390,7 @@ fn run(
         .map_or_else(|| cores.len().saturating_sub(1).max(1), |n| n.get());
     // The dataset crosses into shared memory once; every trainer maps the same pages.
     let image = data.to_image();
+    let data_bytes = image.len();
     let shm = IpcSharedMemory::from_bytes(&image);
     drop(image);
     let problem = data.problem.clone();
@@ -442,12 +443,20 @@ fn run(
         .batch()
         .or(cfg.pruner.and(cfg.batch).map(|b| b.get()));
     let queue = TrialQueue::new(sampler, pruner, batch, cfg.fixed.clone(), stored);
-    let (end, mut store) = run_sweep(job, supervisor, queue, store, already)?;
+    let SweepOutcome {
+        end,
+        mut store,
+        peak_memory,
+    } = run_sweep(job, supervisor, queue, store, already)?;
     let status = match end {
         SweepEnd::Finished => "finished",
         SweepEnd::Interrupted => "interrupted",
     };
     store.set_meta("status", status)?;
+    // Of this run (a resumed study reports its last run's).
+    store.set_meta("peak_memory_rss", &peak_memory.rss.to_string())?;
+    store.set_meta("peak_memory_pss", &peak_memory.pss.to_string())?;
+    store.set_meta("data_bytes", &data_bytes.to_string())?;
     store.commit()?;
     Ok(StudyOutcome {
         dir,

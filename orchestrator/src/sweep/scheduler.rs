@@ -24,6 +24,7 @@ use super::queue::TrialQueue;
 use super::sampler::TrialResult;
 use crate::config::MetricSpec;
 use crate::store::{Store, StoreError, StoreWriter, TrialState, Write, now};
+use crate::supervisor::memory::TreeMemory;
 use crate::supervisor::{Cause, Death, Notice, Stop, Supervisor, SupervisorError, signals};
 
 /// A worker that dies this many times in a row without finishing a trial means trainers
@@ -113,6 +114,19 @@ impl Progress {
     }
 }
 
+/// How a sweep went.
+pub struct SweepOutcome {
+    /// Finished or interrupted.
+    pub end: SweepEnd,
+    /// The store, every write committed.
+    pub store: Store,
+    /// The peak memory of the orchestrator and its trainers, sampled as it ran.
+    pub peak_memory: TreeMemory,
+}
+
+/// How often the process tree's memory is sampled.
+const MEMORY_EVERY: Duration = Duration::from_millis(250);
+
 /// Run `queue` on the supervisor's pool until every trial is final or a signal stops it.
 pub fn run_sweep(
     job: SweepJob<'_>,
@@ -120,7 +134,7 @@ pub fn run_sweep(
     queue: TrialQueue,
     store: Store,
     already: u64,
-) -> Result<(SweepEnd, Store), SchedulerError> {
+) -> Result<SweepOutcome, SchedulerError> {
     let objective = job.metrics[0].name.clone();
     let store = StoreWriter::spawn(store, objective)
         .map_err(|e| SchedulerError::Pool(format!("cannot start the store writer: {e}")))?;
@@ -141,15 +155,22 @@ pub fn run_sweep(
         supervisor,
         assigned: (0..slots).map(|_| VecDeque::new()).collect(),
         consecutive_deaths: 0,
+        peak_memory: TreeMemory::default(),
+        memory_sampled: Instant::now(),
     };
     let result = s.run();
     let interrupted = result.as_ref().map_or(true, |e| *e != SweepEnd::Finished);
     s.stop_all(interrupted);
     // A store failure is the cause when both failed (the scheduler then saw the writer gone).
+    let peak_memory = s.peak_memory;
     match (result, s.store.finish()) {
         (_, Err(e)) => Err(e.into()),
         (Err(e), Ok(_)) => Err(e),
-        (Ok(end), Ok(store)) => Ok((end, store)),
+        (Ok(end), Ok(store)) => Ok(SweepOutcome {
+            end,
+            store,
+            peak_memory,
+        }),
     }
 }
 
@@ -162,6 +183,8 @@ struct Scheduler<'j> {
     assigned: Vec<VecDeque<Assignment>>,
     consecutive_deaths: u32,
     progress: Progress,
+    peak_memory: TreeMemory,
+    memory_sampled: Instant,
 }
 
 impl Scheduler<'_> {
@@ -169,6 +192,7 @@ impl Scheduler<'_> {
         for slot in 0..self.supervisor.slots() {
             self.supervisor.spawn(slot)?;
         }
+        self.peak_memory = self.supervisor.memory();
         loop {
             if signals::received() > 0 {
                 info!("stopping: no new trials; running trials will be recorded as interrupted");
@@ -184,6 +208,10 @@ impl Scheduler<'_> {
                 while let Some(n) = self.supervisor.try_next() {
                     self.handle(n)?;
                 }
+            }
+            if self.memory_sampled.elapsed() >= MEMORY_EVERY {
+                self.memory_sampled = Instant::now();
+                self.peak_memory = self.peak_memory.max(self.supervisor.memory());
             }
             self.log_progress(false);
         }
