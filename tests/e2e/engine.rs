@@ -470,3 +470,63 @@ fn a_pruned_sweep_killed_mid_way_resumes_to_the_same_end_as_an_unbroken_one() {
     assert_status(&o, 0);
     assert_eq!(outcomes(&json(&o)), whole);
 }
+
+/// The shipped TPE example, shortened.
+fn tpe_config(s: &Scratch) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(repo().join("configs/tpe-search.toml"))
+        .unwrap()
+        .replace("path = \"data/wine.csv\"", "path = \"{data}/wine.csv\"")
+        .replace("trials = 48", "trials = 24")
+        .replace("epochs = 27", "epochs = 9");
+    s.write("tpe.toml", &text)
+}
+
+#[test]
+fn tpe_sweeps_end_the_same_whatever_the_workers_and_after_a_kill() {
+    let s = Scratch::new();
+    let c = tpe_config(&s);
+    let run = |dir: &str, workers: &str| {
+        let o = s.run(&[
+            "sweep",
+            c.to_str().unwrap(),
+            "--study-dir",
+            dir,
+            "--workers",
+            workers,
+            "--json",
+        ]);
+        assert_status(&o, 0);
+        let v = json(&o);
+        let params: Vec<String> = v["trials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["params"].to_string())
+            .collect();
+        (outcomes(&v), params)
+    };
+    let one = run("one", "1");
+    assert_eq!(one, run("two", "2"));
+    assert!(one.0.iter().any(|t| t.1 == "pruned"), "{:?}", one.0);
+    // Killed with some batches told and some not, then resumed: the same end.
+    let child = sweep_cmd(&s, &c, "sleep30@*", &[]).spawn().unwrap();
+    let study = s.path().join("st");
+    assert!(
+        wait_for(60.0, || trial_rows(&study)
+            .iter()
+            .filter(|r| r.1 == "complete" || r.1 == "pruned")
+            .count()
+            >= 10),
+        "the sweep made no progress"
+    );
+    signal(child.id(), libc::SIGKILL);
+    let _ = wait_output(child, 30.0);
+    let finals = trial_rows(&study)
+        .iter()
+        .filter(|r| r.1 == "complete" || r.1 == "pruned")
+        .count();
+    assert!(finals < 24, "it had finished");
+    let o = s.run(&["resume", "st", "--workers", "2", "--json"]);
+    assert_status(&o, 0);
+    assert_eq!(outcomes(&json(&o)), one.0);
+}

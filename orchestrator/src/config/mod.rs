@@ -129,10 +129,11 @@ fn yes() -> bool {
 struct RawSearch {
     sampler: String,
     trials: Option<i64>,
+    batch: Option<i64>,
+    tpe: Option<RawTpe>,
     #[serde(default)]
     space: BTreeMap<String, toml::Value>,
     budget: Option<RawBudget>,
-    batch: Option<i64>,
     pruner: Option<pruning::RawPruner>,
 }
 
@@ -171,6 +172,14 @@ impl RowBudget {
         out.push(1.0);
         out
     }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTpe {
+    startup: Option<i64>,
+    candidates: Option<i64>,
+    multivariate: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -230,6 +239,19 @@ pub enum SamplerKind {
     Random {
         /// How many.
         trials: u64,
+    },
+    /// `trials` proposals of the Tree-structured Parzen Estimator.
+    Tpe {
+        /// How many.
+        trials: u64,
+        /// Trials proposed together from the same results.
+        batch: u64,
+        /// Random trials first.
+        startup: u64,
+        /// Candidates drawn per proposal.
+        candidates: u32,
+        /// One joint density over all parameters.
+        multivariate: bool,
     },
 }
 
@@ -433,12 +455,21 @@ impl Checker<'_> {
         let space = Space(space);
         self.check_against_model(model, &fixed, &space)?;
 
+        // Checked here for every sampler; whether one may have a batch is checked with the pruner.
+        if let Some(b) = raw.search.batch
+            && !(1..=1024).contains(&b)
+        {
+            return Err(self.err(
+                "search.batch",
+                format!("expected an integer from 1 to 1024, found {b}"),
+            ));
+        }
         let sampler = match raw.search.sampler.as_str() {
             "grid" => {
                 if raw.search.trials.is_some() {
                     return Err(self.err(
                         "search.trials",
-                        "grid search runs every combination; `trials` applies to random search",
+                        "grid search runs every combination; `trials` applies to random and TPE search",
                     ));
                 }
                 for (k, d) in &space.0 {
@@ -466,30 +497,23 @@ impl Checker<'_> {
                 }
                 SamplerKind::Grid
             }
-            "random" => {
-                let trials = raw.search.trials.ok_or_else(|| {
-                    self.err("search.trials", "random search needs the number of trials")
-                })?;
-                if !(1..=10_000_000).contains(&trials) {
-                    return Err(self.err(
-                        "search.trials",
-                        format!("expected an integer from 1 to 10000000, found {trials}"),
-                    ));
-                }
-                SamplerKind::Random {
-                    trials: trials as u64,
-                }
-            }
+            "random" | "tpe" => self.trials_sampler(&raw.search)?,
             other => {
-                let hint = models::hyper::closest(other, ["grid", "random"])
+                let hint = models::hyper::closest(other, ["grid", "random", "tpe"])
                     .map(|c| format!(" (did you mean `{c}`?)"))
                     .unwrap_or_default();
                 return Err(self.err(
                     "search.sampler",
-                    format!("unknown sampler `{other}`{hint}; expected `grid` or `random`"),
+                    format!("unknown sampler `{other}`{hint}; expected `grid`, `random` or `tpe`"),
                 ));
             }
         };
+        if raw.search.tpe.is_some() && !matches!(sampler, SamplerKind::Tpe { .. }) {
+            return Err(self.err(
+                "search.tpe",
+                "`[search.tpe]` applies to `sampler = \"tpe\"` only",
+            ));
+        }
 
         let budget = match &raw.search.budget {
             None => None,
@@ -524,7 +548,8 @@ impl Checker<'_> {
                 })
             }
         };
-        let (pruner, batch) = self.pruning(raw.search.pruner.as_ref(), raw.search.batch)?;
+        let learns = matches!(sampler, SamplerKind::Tpe { .. });
+        let (pruner, batch) = self.pruning(raw.search.pruner.as_ref(), raw.search.batch, learns)?;
         let run = self.run(&raw.run)?;
         Ok(StudyConfig {
             path: path.to_path_buf(),
@@ -543,6 +568,50 @@ impl Checker<'_> {
             pruner,
             batch,
             run,
+        })
+    }
+
+    /// Random or TPE search: `trials`, and TPE's `batch` and `[search.tpe]` settings.
+    fn trials_sampler(&self, raw: &RawSearch) -> Result<SamplerKind, ConfigError> {
+        let kind = raw.sampler.as_str();
+        let range = |field: &str, v: i64, lo: i64, hi: i64| -> Result<i64, ConfigError> {
+            if (lo..=hi).contains(&v) {
+                Ok(v)
+            } else {
+                Err(self.err(
+                    field,
+                    format!("expected an integer from {lo} to {hi}, found {v}"),
+                ))
+            }
+        };
+        let trials = raw.trials.ok_or_else(|| {
+            self.err(
+                "search.trials",
+                format!("{kind} search needs the number of trials"),
+            )
+        })?;
+        let trials = range("search.trials", trials, 1, 10_000_000)? as u64;
+        let batch = raw.batch.unwrap_or(4) as u64;
+        if kind == "random" {
+            return Ok(SamplerKind::Random { trials });
+        }
+        let tpe = raw.tpe.as_ref();
+        let startup = tpe
+            .and_then(|t| t.startup)
+            .map(|v| range("search.tpe.startup", v, 0, 10_000_000))
+            .transpose()?
+            .unwrap_or(10) as u64;
+        let candidates = tpe
+            .and_then(|t| t.candidates)
+            .map(|v| range("search.tpe.candidates", v, 1, 10_000))
+            .transpose()?
+            .unwrap_or(24) as u32;
+        Ok(SamplerKind::Tpe {
+            trials,
+            batch,
+            startup,
+            candidates,
+            multivariate: tpe.and_then(|t| t.multivariate).unwrap_or(false),
         })
     }
 
@@ -949,6 +1018,55 @@ mod tests {
         let err = parse(text).unwrap_err().to_string();
         assert!(
             err.contains("`search.budget`") && err.contains("epoch"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_tpe_study_takes_its_settings_and_their_defaults() {
+        let text = format!(
+            "[study]\nmetric = \"accuracy\"\n{BASE}[search]\nsampler = \"tpe\"\ntrials = 50\n[search.tpe]\nmultivariate = true\n[search.space]\nC = {{ type = \"log_uniform\", low = 0.01, high = 10.0 }}\n"
+        );
+        assert_eq!(
+            parse(&text).unwrap().sampler,
+            SamplerKind::Tpe {
+                trials: 50,
+                batch: 4,
+                startup: 10,
+                candidates: 24,
+                multivariate: true
+            }
+        );
+    }
+
+    #[test]
+    fn a_bad_or_unknown_tpe_setting_is_refused_naming_it() {
+        let tpe = |table: &str| {
+            let text = format!(
+                "[study]\nmetric = \"accuracy\"\n{BASE}[search]\nsampler = \"tpe\"\ntrials = 50\n[search.tpe]\n{table}\n"
+            );
+            parse(&text).unwrap_err().to_string()
+        };
+        let err = tpe("candidates = 0");
+        assert!(
+            err.contains("`search.tpe.candidates`") && err.contains("from 1 to 10000"),
+            "{err}"
+        );
+        let err = tpe("start_up = 5");
+        assert!(
+            err.contains("start_up") && err.contains("`startup`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_batch_out_of_range_is_refused_for_any_sampler() {
+        let text = format!(
+            "[study]\nmetric = \"accuracy\"\n{BASE}[search]\nsampler = \"random\"\ntrials = 5\nbatch = 0\n"
+        );
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(
+            err.contains("`search.batch`") && err.contains("from 1 to 1024"),
             "{err}"
         );
     }

@@ -22,11 +22,13 @@ pub(super) struct RawPruner {
 }
 
 impl Checker<'_> {
-    /// The pruner (None: trials run to the end) and the batch.
+    /// The pruner (None: trials run to the end) and the batch; `learns`: the sampler uses
+    /// results, so a batch is its own (TPE reads it) even without a pruner.
     pub(super) fn pruning(
         &self,
         raw: Option<&RawPruner>,
         batch: Option<i64>,
+        learns: bool,
     ) -> Result<(Option<PrunerSpec>, Option<NonZeroU64>), ConfigError> {
         let none = RawPruner::default();
         let raw = raw.unwrap_or(&none);
@@ -106,12 +108,13 @@ impl Checker<'_> {
                     format!("expected an integer from 1 to 1024, found {b}"),
                 ));
             }
-            (Some(_), None) => {
+            (Some(_), None) if !learns => {
                 return Err(self.err(
                     "search.batch",
-                    "batches keep a pruner's decisions reproducible, and no `[search.pruner]` is configured: remove `batch` or add a pruner",
+                    "batches keep a learning sampler's proposals and a pruner's decisions reproducible, and this study has neither (`sampler = \"tpe\"`, `[search.pruner]`): remove `batch` or add one",
                 ));
             }
+            (Some(_), None) => None,
             (Some(b), Some(_)) => NonZeroU64::new(b as u64),
             (None, Some(_)) => NonZeroU64::new(DEFAULT_BATCH),
             (None, None) => None,

@@ -30,7 +30,7 @@ use crate::store::lock::StudyLock;
 use crate::store::{Store, TrialRecord, TrialState, now};
 use crate::supervisor::{Limits, PoolSpec, Supervisor, cores};
 use queue::{Stored, TrialQueue};
-use sampler::{GridSampler, RandomSampler, Sampler, TrialResult};
+use sampler::{GridSampler, RandomSampler, Sampler, TpeOptions, TpeSampler, TrialResult};
 use scheduler::{SweepEnd, SweepJob, SweepOutcome, run_sweep};
 
 /// What `cohort sweep` was asked to do.
@@ -60,6 +60,20 @@ fn fingerprint(cfg: &StudyConfig, data: &Dataset) -> BTreeMap<&'static str, Stri
     let sampler = match cfg.sampler {
         SamplerKind::Grid => "grid".to_string(),
         SamplerKind::Random { trials } => format!("random ({trials} trials)"),
+        SamplerKind::Tpe {
+            trials,
+            batch,
+            startup,
+            candidates,
+            multivariate,
+        } => format!(
+            "tpe ({trials} trials, batch {batch}, startup {startup}, candidates {candidates}, {})",
+            if multivariate {
+                "multivariate"
+            } else {
+                "univariate"
+            }
+        ),
     };
     let mut f = BTreeMap::from([
         ("model", cfg.model.name.to_string()),
@@ -120,6 +134,7 @@ fn study_meta(cfg: &StudyConfig, data: &Dataset) -> BTreeMap<String, String> {
     let sampler = match cfg.sampler {
         SamplerKind::Grid => "grid".to_string(),
         SamplerKind::Random { .. } => "random".to_string(),
+        SamplerKind::Tpe { .. } => "tpe".to_string(),
     };
     let data_path = std::path::absolute(&cfg.data_path).unwrap_or_else(|_| cfg.data_path.clone());
     let mut m = BTreeMap::from([
@@ -378,6 +393,24 @@ fn run(
         SamplerKind::Random { trials } => {
             Box::new(RandomSampler::new(cfg.space.clone(), cfg.seed, trials))
         }
+        SamplerKind::Tpe {
+            trials,
+            batch,
+            startup,
+            candidates,
+            multivariate,
+        } => Box::new(TpeSampler::new(
+            cfg.space.clone(),
+            cfg.seed,
+            trials,
+            cfg.objective().direction,
+            TpeOptions {
+                batch,
+                startup,
+                candidates,
+                multivariate,
+            },
+        )),
     };
     let total = sampler.len();
     let already = existing.iter().filter(|t| t.state.is_final()).count() as u64;
