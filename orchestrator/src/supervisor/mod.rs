@@ -196,11 +196,6 @@ impl Supervisor {
         Ok(id)
     }
 
-    /// Whether `slot` holds a trainer (connected or not).
-    pub fn is_occupied(&self, slot: usize) -> bool {
-        self.members[slot].is_some()
-    }
-
     /// Whether `slot` holds a connected trainer.
     pub fn is_ready(&self, slot: usize) -> bool {
         self.members[slot]
