@@ -115,7 +115,8 @@ impl<'a> CrossValidator<'a> {
             }
             let flow = on_fold(i, &scores);
             all.push(scores);
-            if flow.is_break() {
+            // A stop at the last report point changes nothing: the trial is complete.
+            if flow.is_break() && i + 1 < self.folds.len() {
                 return Ok(Evaluation {
                     folds: all,
                     reports: None,
@@ -170,7 +171,7 @@ impl<'a> CrossValidator<'a> {
             let mean = mean_scores(&folds);
             let flow = on_epoch(epoch, &mean);
             reports.push(mean);
-            if flow.is_break() {
+            if flow.is_break() && epoch + 1 < estimator.epochs() {
                 return Ok(Evaluation {
                     folds,
                     reports: Some(reports),
@@ -226,7 +227,7 @@ impl<'a> CrossValidator<'a> {
             let mean = mean_scores(&folds);
             let flow = on_budget(b, &mean);
             reports.push(mean);
-            if flow.is_break() {
+            if flow.is_break() && b + 1 < shares.len() {
                 return Ok(Evaluation {
                     folds,
                     reports: Some(reports),
@@ -601,6 +602,30 @@ mod tests {
         // 150 training rows a fold: 15, 75 and 150 rows, on each of the 4 folds.
         let rows: Vec<usize> = seen.lock().unwrap().iter().map(|s| s.2).collect();
         assert_eq!(rows, [15, 15, 15, 15, 75, 75, 75, 75, 150, 150, 150, 150]);
+    }
+
+    #[test]
+    fn a_stop_at_the_last_report_point_leaves_the_trial_complete() {
+        let (x, y) = problem();
+        let folds = Folds::stratified(y.view(), 2, 3, None).unwrap();
+        let mut cv = CrossValidator::new(view(&x, &y), classification(), folds, true);
+        let est = crate::build("dummy_classifier", &Params::new(), 0).unwrap();
+        let out = cv
+            .evaluate(est.as_ref(), &[Metric::Accuracy], &mut |_, _| {
+                ControlFlow::Break(())
+            })
+            .unwrap();
+        assert_eq!((out.stopped_after, out.folds.len()), (Some(0), 1));
+        let out = cv
+            .evaluate(est.as_ref(), &[Metric::Accuracy], &mut |i, _| {
+                if i == 2 {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            })
+            .unwrap();
+        assert_eq!((out.stopped_after, out.folds.len()), (None, 3));
     }
 
     #[test]
