@@ -8,7 +8,7 @@ use models::{FoldScores, Metric, Params, Problem};
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a message changes shape; checked in `Hello`.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// Identifies one trial of a study (its 0-based number).
 pub type TrialId = u64;
@@ -18,6 +18,8 @@ pub type TrialId = u64;
 pub enum Task {
     /// Sent once, first: the dataset and how every trial of this sweep is evaluated.
     Setup(Box<SweepSetup>),
+    /// Sent once, first, instead of `Setup`: every trial of this sweep runs the user's program.
+    ProgramSetup(Box<ProgramSetup>),
     /// Evaluate one hyperparameter set.
     Trial(TrialTask),
     /// Stop this trial at its next report point: it ends with `TrialPruned`. Ignored when the
@@ -35,7 +37,7 @@ pub enum Task {
 }
 
 /// How a sweep's trials are evaluated: identical for every trial, so sent once.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SweepSetup {
     /// The dataset image (see `models::Dataset::to_image`), shared, never copied.
     pub data: IpcSharedMemory,
@@ -62,6 +64,31 @@ pub struct SweepSetup {
     /// Live reports are sent for trials running at least this long (shorter trials report
     /// every fold inside their result): a report costs an IPC message.
     pub live_reports_after: std::time::Duration,
+}
+
+/// How a sweep's trials run the user's own program: identical for every trial, so sent once.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProgramSetup {
+    /// The argv template (see `program::template`), checked by the orchestrator.
+    pub command: Vec<String>,
+    /// The program's working directory (absolute).
+    pub cwd: std::path::PathBuf,
+    /// Variables added to the program's environment (they win over cohort's own).
+    pub env: std::collections::BTreeMap<String, String>,
+    /// How boolean parameters are written, by name: the words for true and false.
+    pub bool_styles: std::collections::BTreeMap<String, (String, String)>,
+    /// A regex with groups `name`, `value` (and optional `step`) read on every output line.
+    pub metrics_regex: Option<String>,
+    /// The objective's name: a trial that ends without reporting it failed.
+    pub objective: String,
+    /// The study directory (absolute): trial directories go to `trials/<n>/` in it.
+    pub study_dir: std::path::PathBuf,
+    /// The study seed (each trial's seed derives from it).
+    pub seed: u64,
+    /// How long a stopped program gets between SIGTERM and SIGKILL.
+    pub grace: std::time::Duration,
+    /// Threads each trial may use (OMP, MKL, OpenBLAS, RAYON variables): its cores.
+    pub threads: usize,
 }
 
 /// How shards merge into the ParamArray.
@@ -163,6 +190,9 @@ pub enum FailureKind {
     Error,
     /// The model panicked.
     Panic,
+    /// The trial's program was killed by a signal it did not ask for: retried like a trial
+    /// whose trainer died.
+    Crashed,
 }
 
 /// What a trainer sends back.

@@ -77,6 +77,7 @@ pub fn run(args: TrainerArgs) -> Result<(), TrainerError> {
     };
     match first {
         Task::Setup(setup) => sweep(*setup, &tasks, &to_orchestrator),
+        Task::ProgramSetup(setup) => crate::program::sweep(*setup, tasks, &to_orchestrator),
         Task::Train(setup) => crate::train::train(*setup, &tasks, &to_orchestrator),
         Task::Shutdown => Ok(()),
         Task::Trial(TrialTask { trial, .. }) | Task::StopTrial { trial, .. } => Err(
@@ -210,7 +211,7 @@ fn sweep(
                 debug!("shutdown requested");
                 return Ok(());
             }
-            Task::Setup(_) | Task::Train(_) => {
+            Task::Setup(_) | Task::ProgramSetup(_) | Task::Train(_) => {
                 return Err(TrainerError::Protocol("a second setup arrived".into()));
             }
         }

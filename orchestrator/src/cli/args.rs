@@ -81,6 +81,16 @@ pub(super) enum Command {
         /// The study directory.
         dir: PathBuf,
     },
+    /// Print a program trial's logs and how it ended (from DIR/trials/TRIAL/).
+    Logs {
+        /// The study directory.
+        dir: PathBuf,
+        /// The trial's number.
+        trial: u64,
+        /// Only this stream, as it was written.
+        #[arg(long, value_enum)]
+        stream: Option<Stream>,
+    },
     /// Train one model data-parallel: one trainer per shard, merging into shared memory.
     Train {
         /// The training config.
@@ -119,6 +129,13 @@ pub(super) enum Command {
         #[arg(long)]
         parent: Option<u32>,
     },
+}
+
+/// One of a program's output streams.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(super) enum Stream {
+    Stdout,
+    Stderr,
 }
 
 /// How `results` prints.

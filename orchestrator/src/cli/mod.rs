@@ -15,7 +15,7 @@ use crate::reports::{self as report, StudyView};
 use crate::store::{Store, TrialState};
 use crate::sweep::scheduler::SweepEnd;
 use crate::sweep::{self as study, SweepOptions};
-use args::{Cli, Command, Format};
+use args::{Cli, Command, Format, Stream};
 
 fn init_logging(verbose: u8, quiet: bool) {
     let default = match (quiet, verbose) {
@@ -38,6 +38,14 @@ fn init_logging(verbose: u8, quiet: bool) {
 
 /// The `cohort` binary's entry point.
 pub fn main() -> ExitCode {
+    // The program guard starts once per program trial: routed before any parsing, to start fast.
+    let mut args = std::env::args_os();
+    if args
+        .nth(1)
+        .is_some_and(|a| a == trainer::program::guard::SUBCOMMAND)
+    {
+        trainer::program::guard::main(args.collect());
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -123,6 +131,55 @@ fn is_disk_full(e: &anyhow::Error) -> bool {
         }
         false
     })
+}
+
+/// `cohort logs`: a program trial's command, exit status and output, from its directory.
+fn logs(dir: &Path, trial: u64, stream: Option<Stream>) -> Result<u8> {
+    let tdir = dir.join("trials").join(trial.to_string());
+    if !tdir.is_dir() {
+        let why = if dir.join(crate::store::DB_FILE).is_file() {
+            format!(
+                "{}: no such trial directory (trial {trial} never ran, or the study runs a built-in model)",
+                tdir.display()
+            )
+        } else {
+            format!("{}: not a study directory", dir.display())
+        };
+        return Err(BadInput::new(anyhow::anyhow!(why)).into());
+    }
+    let read = |name: &str| std::fs::read_to_string(tdir.join(name)).unwrap_or_default();
+    let text = match stream {
+        Some(Stream::Stdout) => read("stdout.log"),
+        Some(Stream::Stderr) => read("stderr.log"),
+        None => {
+            let command: serde_json::Value =
+                serde_json::from_str(&read("command.json")).unwrap_or_default();
+            let exit: serde_json::Value =
+                serde_json::from_str(&read("exit.json")).unwrap_or_default();
+            let argv = command["argv"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .unwrap_or_default();
+            let status = match exit["status"].as_str() {
+                Some(s) => format!("{s} ({})", exit["state"].as_str().unwrap_or("?")),
+                None => "still running (or stopped before it ended)".into(),
+            };
+            format!(
+                "trial {trial}, attempt {}\ncommand: {argv}\ncwd: {}\nstatus: {status}\n\n--- stdout ---\n{}\n--- stderr ---\n{}",
+                command["attempt"],
+                command["cwd"].as_str().unwrap_or("?"),
+                read("stdout.log"),
+                read("stderr.log"),
+            )
+        }
+    };
+    print(&text)?;
+    Ok(exit::OK)
 }
 
 fn print(text: &str) -> Result<()> {
@@ -212,6 +269,7 @@ fn run(command: Command) -> Result<u8> {
                 }
             }
         }
+        Command::Logs { dir, trial, stream } => logs(&dir, trial, stream),
         Command::Status { dir } => {
             let view = open_view(&dir)?;
             let text = report::status_text(&view, crate::store::now());

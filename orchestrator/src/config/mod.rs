@@ -60,10 +60,10 @@ pub enum ConfigError {
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     study: RawStudy,
-    data: RawData,
-    model: RawModel,
-    #[serde(default)]
-    cv: RawCv,
+    data: Option<RawData>,
+    model: Option<RawModel>,
+    cv: Option<RawCv>,
+    program: Option<RawProgram>,
     search: RawSearch,
     #[serde(default)]
     run: RawRun,
@@ -94,6 +94,19 @@ struct RawModel {
     name: String,
     #[serde(default)]
     params: BTreeMap<String, toml::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProgram {
+    command: Vec<String>,
+    cwd: Option<PathBuf>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    #[serde(default)]
+    format: BTreeMap<String, String>,
+    metrics_regex: Option<String>,
+    grace: Option<toml::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -283,6 +296,50 @@ pub struct RunSpec {
     pub grace: Duration,
 }
 
+/// A study whose trials are a built-in model, cross-validated on a dataset.
+#[derive(Debug, Clone)]
+pub struct ModelTrials {
+    /// The data file (absolute).
+    pub data_path: PathBuf,
+    /// The target column (None: the last).
+    pub target: Option<String>,
+    /// The model.
+    pub model: &'static ModelInfo,
+    /// Cross-validation.
+    pub cv: CvSpec,
+    /// Successive halving over training rows, if asked for.
+    pub budget: Option<RowBudget>,
+}
+
+/// A study whose trials run the user's own command (`[program]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProgramSpec {
+    /// The argv template (checked against the space).
+    pub command: Vec<String>,
+    /// The working directory (absolute; relative to the config file in the config).
+    pub cwd: PathBuf,
+    /// Variables added to the program's environment.
+    pub env: BTreeMap<String, String>,
+    /// How boolean parameters are written, by name: the words for true and false.
+    pub bool_styles: BTreeMap<String, (String, String)>,
+    /// A regex with named groups `name`, `value` (and optional `step`) for metric lines.
+    pub metrics_regex: Option<String>,
+    /// Between SIGTERM and SIGKILL when a trial is stopped.
+    pub grace: Duration,
+}
+
+/// How long a stopped program gets between SIGTERM and SIGKILL by default.
+pub const DEFAULT_PROGRAM_GRACE: Duration = Duration::from_secs(10);
+
+/// What a study's trials are.
+#[derive(Debug, Clone)]
+pub enum TrialKind {
+    /// A built-in model (`[model]`, `[data]`, `[cv]`).
+    Model(ModelTrials),
+    /// The user's own command (`[program]`).
+    Program(ProgramSpec),
+}
+
 /// A checked study config.
 #[derive(Debug, Clone)]
 pub struct StudyConfig {
@@ -296,22 +353,14 @@ pub struct StudyConfig {
     pub seed: u64,
     /// Metrics to record; the first is the objective.
     pub metrics: Vec<MetricSpec>,
-    /// The data file (absolute).
-    pub data_path: PathBuf,
-    /// The target column (None: the last).
-    pub target: Option<String>,
-    /// The model.
-    pub model: &'static ModelInfo,
+    /// What the trials are: a built-in model or the user's program.
+    pub kind: TrialKind,
     /// Hyperparameters fixed for every trial.
     pub fixed: Params,
-    /// Cross-validation.
-    pub cv: CvSpec,
     /// How trials are proposed.
     pub sampler: SamplerKind,
     /// The searched hyperparameters.
     pub space: Space,
-    /// Successive halving over training rows, if asked for.
-    pub budget: Option<RowBudget>,
     /// Where trials stop early (None: they run to the end).
     pub pruner: Option<PrunerSpec>,
     /// Trials proposed together (`[search] batch`; `DEFAULT_BATCH` with a pruner).
@@ -407,8 +456,47 @@ impl Checker<'_> {
     }
 
     fn check(&self, raw: RawConfig, path: &Path, text: &str) -> Result<StudyConfig, ConfigError> {
-        let model =
-            models::lookup(&raw.model.name).map_err(|e| self.err("model.name", e.to_string()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        if raw.program.is_some() {
+            for (given, section) in [
+                (raw.model.is_some(), "model"),
+                (raw.data.is_some(), "data"),
+                (raw.cv.is_some(), "cv"),
+            ] {
+                if given {
+                    return Err(self.err(
+                        section,
+                        format!("`[program]` replaces `[model]`, `[data]` and `[cv]`: give `[program]` or `[{section}]`, not both"),
+                    ));
+                }
+            }
+            if raw.search.budget.is_some() {
+                return Err(self.err(
+                    "search.budget",
+                    "a row budget is for built-in models; a program's report points are its own reports",
+                ));
+            }
+        }
+        let (raw_model, raw_data) = match (raw.program.is_some(), raw.model, raw.data) {
+            (true, _, _) => (None, None),
+            (false, Some(m), Some(d)) => (Some(m), Some(d)),
+            (false, None, _) => {
+                return Err(self.err(
+                    "model",
+                    "missing: give `[model]` and `[data]` for a built-in model, or `[program]` to run your own command",
+                ));
+            }
+            (false, Some(_), None) => {
+                return Err(self.err(
+                    "data",
+                    "missing: a built-in model needs `[data]` with its `path`",
+                ));
+            }
+        };
+        let model = raw_model
+            .as_ref()
+            .map(|m| models::lookup(&m.name).map_err(|e| self.err("model.name", e.to_string())))
+            .transpose()?;
 
         let name = match raw.study.name.clone() {
             Some(n) => n,
@@ -421,14 +509,13 @@ impl Checker<'_> {
 
         let metrics = self.metrics(&raw.study, model)?;
 
-        let data_path = path.parent().unwrap_or(Path::new(".")).join(&raw.data.path);
-
         let mut fixed = Params::new();
-        for (k, v) in &raw.model.params {
+        for (k, v) in raw_model.iter().flat_map(|m| &m.params) {
             fixed.insert(k.clone(), self.value(&format!("model.params.{k}"), v)?);
         }
 
-        let folds = raw.cv.folds;
+        let raw_cv = raw.cv.unwrap_or_default();
+        let folds = raw_cv.folds;
         if !(2..=1000).contains(&folds) {
             return Err(self.err(
                 "cv.folds",
@@ -437,8 +524,8 @@ impl Checker<'_> {
         }
         let cv = CvSpec {
             folds: folds as usize,
-            shuffle: raw.cv.shuffle,
-            standardize: raw.cv.standardize,
+            shuffle: raw_cv.shuffle,
+            standardize: raw_cv.standardize,
         };
 
         let mut space = BTreeMap::new();
@@ -453,7 +540,9 @@ impl Checker<'_> {
             space.insert(k.clone(), self.distribution(&field, v)?);
         }
         let space = Space(space);
-        self.check_against_model(model, &fixed, &space)?;
+        if let Some(model) = model {
+            self.check_against_model(model, &fixed, &space)?;
+        }
 
         // Checked here for every sampler; whether one may have a batch is checked with the pruner.
         if let Some(b) = raw.search.batch
@@ -517,12 +606,12 @@ impl Checker<'_> {
 
         let budget = match &raw.search.budget {
             None => None,
-            Some(_) if model.iterative => {
+            Some(_) if model.is_some_and(|m| m.iterative) => {
                 return Err(self.err(
                     "search.budget",
                     format!(
                         "`{}` learns epoch by epoch: its epochs are its report points; a row budget is for models that fit in one go",
-                        model.name
+                        model.map_or("", |m| m.name)
                     ),
                 ));
             }
@@ -551,20 +640,28 @@ impl Checker<'_> {
         let learns = matches!(sampler, SamplerKind::Tpe { .. });
         let (pruner, batch) = self.pruning(raw.search.pruner.as_ref(), raw.search.batch, learns)?;
         let run = self.run(&raw.run)?;
+        let kind = match (raw.program, model, raw_data) {
+            (Some(p), _, _) => TrialKind::Program(self.program(p, &space, base)?),
+            (None, Some(model), Some(data)) => TrialKind::Model(ModelTrials {
+                data_path: base.join(&data.path),
+                target: data.target,
+                model,
+                cv,
+                budget,
+            }),
+            // Refused above.
+            _ => return Err(self.err("model", "missing")),
+        };
         Ok(StudyConfig {
             path: path.to_path_buf(),
             text: text.to_string(),
             name,
             seed: raw.study.seed,
             metrics,
-            data_path,
-            target: raw.data.target,
-            model,
+            kind,
             fixed,
-            cv,
             sampler,
             space,
-            budget,
             pruner,
             batch,
             run,
@@ -616,7 +713,11 @@ impl Checker<'_> {
     }
 
     /// The objective and the other recorded metrics, each with its direction.
-    fn metrics(&self, raw: &RawStudy, model: &ModelInfo) -> Result<Vec<MetricSpec>, ConfigError> {
+    fn metrics(
+        &self,
+        raw: &RawStudy,
+        model: Option<&ModelInfo>,
+    ) -> Result<Vec<MetricSpec>, ConfigError> {
         let direction = match raw.direction.as_deref() {
             None => None,
             Some("maximize") => Some(Direction::Maximize),
@@ -635,9 +736,11 @@ impl Checker<'_> {
             } else {
                 format!("study.metrics[{}]", i - 1)
             };
-            let spec = match Metric::from_name(m) {
-                Some(metric) => {
-                    self.check_builtin(&field, metric, model)?;
+            let spec = match (Metric::from_name(m), model) {
+                (Some(metric), _) => {
+                    if let Some(model) = model {
+                        self.check_builtin(&field, metric, model)?;
+                    }
                     if i == 0
                         && let Some(d) = direction
                         && d != metric.direction()
@@ -652,7 +755,21 @@ impl Checker<'_> {
                     }
                     MetricSpec::builtin(metric)
                 }
-                None => {
+                // A program reports any name; only the objective's direction matters.
+                (None, None) => match (i, direction) {
+                    (0, None) => {
+                        return Err(self.err(
+                            "study.direction",
+                            format!("`{m}` is not a metric cohort knows: say whether to `maximize` or `minimize` it"),
+                        ));
+                    }
+                    (_, d) => MetricSpec {
+                        name: m.clone(),
+                        direction: d.unwrap_or(Direction::Minimize),
+                        builtin: None,
+                    },
+                },
+                (None, Some(model)) => {
                     // Built-in models compute the built-in metrics only: any other name could
                     // never be reported.
                     let names: Vec<&str> = Metric::ALL
@@ -678,6 +795,117 @@ impl Checker<'_> {
             }
         }
         Ok(metrics)
+    }
+
+    /// The `[program]` section, checked: the command against the space, the directory, the
+    /// executable, the regex and the boolean styles.
+    fn program(
+        &self,
+        p: RawProgram,
+        space: &Space,
+        base: &Path,
+    ) -> Result<ProgramSpec, ConfigError> {
+        let names = space.0.keys().map(String::as_str);
+        trainer::program::template::check(&p.command, names).map_err(|e| {
+            let field = if p.command.is_empty() {
+                "program.command".to_string()
+            } else {
+                format!("program.command[{}]", e.index)
+            };
+            self.err(field, e.message)
+        })?;
+        let cwd = base.join(p.cwd.as_deref().unwrap_or(Path::new(".")));
+        let cwd = std::path::absolute(&cwd).unwrap_or(cwd);
+        if !cwd.is_dir() {
+            return Err(self.err(
+                "program.cwd",
+                format!(
+                    "`{}` is not a directory (a relative cwd is relative to the config file)",
+                    cwd.display()
+                ),
+            ));
+        }
+        self.check_executable(&p.command[0], &cwd, p.env.get("PATH"))?;
+        if let Some(re) = &p.metrics_regex {
+            trainer::program::lines::check_regex(re)
+                .map_err(|m| self.err("program.metrics_regex", m))?;
+        }
+        let mut bool_styles = BTreeMap::new();
+        for (name, style) in &p.format {
+            let field = format!("program.format.{name}");
+            let boolean = matches!(space.0.get(name), Some(Distribution::Categorical(v)) if v.iter().all(|x| matches!(x, ParamValue::Bool(_))));
+            if !boolean {
+                return Err(self.err(
+                    &field,
+                    format!(
+                        "`{name}` is not a searched true/false parameter; a format applies to one"
+                    ),
+                ));
+            }
+            let Some((t, f)) = style
+                .split_once('/')
+                .filter(|(t, f)| !f.contains('/') && t != f)
+            else {
+                return Err(self.err(
+                    &field,
+                    format!("expected the words for true and false as \"true/false\", \"1/0\" or \"yes/no\", found \"{style}\""),
+                ));
+            };
+            bool_styles.insert(name.clone(), (t.to_string(), f.to_string()));
+        }
+        let grace = p
+            .grace
+            .as_ref()
+            .map(|v| parse_duration(v).map_err(|m| self.err("program.grace", m)))
+            .transpose()?
+            .unwrap_or(DEFAULT_PROGRAM_GRACE);
+        Ok(ProgramSpec {
+            command: p.command,
+            cwd,
+            env: p.env,
+            bool_styles,
+            metrics_regex: p.metrics_regex,
+            grace,
+        })
+    }
+
+    /// The program must exist: a path (relative to `cwd`), or a name on the PATH.
+    fn check_executable(
+        &self,
+        program: &str,
+        cwd: &Path,
+        path_var: Option<&String>,
+    ) -> Result<(), ConfigError> {
+        use std::os::unix::fs::PermissionsExt;
+        if program.contains('{') {
+            return Ok(()); // chosen per trial
+        }
+        let runnable = |p: &Path| {
+            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        };
+        if program.contains('/') {
+            let p = cwd.join(program);
+            if runnable(&p) {
+                return Ok(());
+            }
+            let why = if p.exists() {
+                "is not an executable file"
+            } else {
+                "does not exist"
+            };
+            return Err(self.err("program.command[0]", format!("`{}` {why}", p.display())));
+        }
+        let path = path_var
+            .cloned()
+            .or_else(|| std::env::var("PATH").ok())
+            .unwrap_or_default();
+        if std::env::split_paths(&path).any(|d| runnable(&cwd.join(d).join(program))) {
+            return Ok(());
+        }
+        Err(self.err(
+            "program.command[0]",
+            format!("`{program}` is not found on the PATH"),
+        ))
     }
 
     /// A built-in metric must suit the model's problem and predictions.

@@ -22,9 +22,9 @@ use ipc_channel::ipc::IpcSharedMemory;
 use models::{Dataset, Folds, Problem};
 use serde_json::json;
 use tracing::info;
-use trainer::SweepSetup;
+use trainer::{ProgramSetup, SweepSetup, Task};
 
-use crate::config::{SamplerKind, StudyConfig, direction_name};
+use crate::config::{SamplerKind, StudyConfig, TrialKind, direction_name};
 use crate::error::BadInput;
 use crate::store::lock::StudyLock;
 use crate::store::{Store, TrialRecord, TrialState, now};
@@ -56,7 +56,7 @@ pub struct StudyOutcome {
 }
 
 /// The identity of a study: what must not change between a run and its resume.
-fn fingerprint(cfg: &StudyConfig, data: &Dataset) -> BTreeMap<&'static str, String> {
+fn fingerprint(cfg: &StudyConfig, data: Option<&Dataset>) -> BTreeMap<&'static str, String> {
     let sampler = match cfg.sampler {
         SamplerKind::Grid => "grid".to_string(),
         SamplerKind::Random { trials } => format!("random ({trials} trials)"),
@@ -76,21 +76,9 @@ fn fingerprint(cfg: &StudyConfig, data: &Dataset) -> BTreeMap<&'static str, Stri
         ),
     };
     let mut f = BTreeMap::from([
-        ("model", cfg.model.name.to_string()),
-        (
-            "fixed hyperparameters",
-            serde_json::to_string(&cfg.fixed).unwrap_or_default(),
-        ),
         ("search space", format!("{:?}", cfg.space.0)),
         ("sampler", sampler),
         ("seed", cfg.seed.to_string()),
-        ("cross-validation", format!("{:?}", cfg.cv)),
-        (
-            "row budget",
-            cfg.budget
-                .map(|b| format!("{} x{}", b.min_share, b.factor))
-                .unwrap_or_else(|| "none".into()),
-        ),
         (
             "metrics",
             cfg.metrics
@@ -99,9 +87,41 @@ fn fingerprint(cfg: &StudyConfig, data: &Dataset) -> BTreeMap<&'static str, Stri
                 .collect::<Vec<_>>()
                 .join(","),
         ),
-        ("dataset checksum", data.checksum.clone()),
-        ("target column", data.target_name.clone()),
     ]);
+    match (&cfg.kind, data) {
+        (TrialKind::Model(m), Some(data)) => {
+            f.extend([
+                ("model", m.model.name.to_string()),
+                (
+                    "fixed hyperparameters",
+                    serde_json::to_string(&cfg.fixed).unwrap_or_default(),
+                ),
+                ("cross-validation", format!("{:?}", m.cv)),
+                (
+                    "row budget",
+                    m.budget
+                        .map(|b| format!("{} x{}", b.min_share, b.factor))
+                        .unwrap_or_else(|| "none".into()),
+                ),
+                ("dataset checksum", data.checksum.clone()),
+                ("target column", data.target_name.clone()),
+            ]);
+        }
+        (TrialKind::Program(p), _) => {
+            // What the program is, not how it is stopped: a resume may change the grace.
+            f.extend([
+                ("program command", json!(p.command).to_string()),
+                ("program cwd", p.cwd.display().to_string()),
+                ("program env", json!(p.env).to_string()),
+                ("program formats", json!(p.bool_styles).to_string()),
+                (
+                    "metrics regex",
+                    p.metrics_regex.clone().unwrap_or_else(|| "none".into()),
+                ),
+            ]);
+        }
+        (TrialKind::Model(_), None) => {}
+    }
     // Present only with a pruner, so that studies from before pruners keep their identity.
     if let Some(p) = &cfg.pruner {
         f.insert("pruner", p.to_string());
@@ -128,7 +148,7 @@ fn fingerprint_differences(
         .collect()
 }
 
-fn study_meta(cfg: &StudyConfig, data: &Dataset) -> BTreeMap<String, String> {
+fn study_meta(cfg: &StudyConfig, data: Option<&Dataset>) -> BTreeMap<String, String> {
     let metrics: Vec<&str> = cfg.metrics.iter().map(|m| m.name.as_str()).collect();
     let searched: Vec<&String> = cfg.space.0.keys().collect();
     let sampler = match cfg.sampler {
@@ -136,10 +156,8 @@ fn study_meta(cfg: &StudyConfig, data: &Dataset) -> BTreeMap<String, String> {
         SamplerKind::Random { .. } => "random".to_string(),
         SamplerKind::Tpe { .. } => "tpe".to_string(),
     };
-    let data_path = std::path::absolute(&cfg.data_path).unwrap_or_else(|_| cfg.data_path.clone());
     let mut m = BTreeMap::from([
         ("name".to_string(), cfg.name.clone()),
-        ("model".to_string(), cfg.model.name.to_string()),
         ("objective".to_string(), cfg.objective().name.clone()),
         (
             "direction".to_string(),
@@ -152,7 +170,6 @@ fn study_meta(cfg: &StudyConfig, data: &Dataset) -> BTreeMap<String, String> {
             "pruner".to_string(),
             cfg.pruner.map_or("none", |p| p.kind()).to_string(),
         ),
-        ("folds".to_string(), cfg.cv.folds.to_string()),
         ("seed".to_string(), cfg.seed.to_string()),
         ("config".to_string(), cfg.text.clone()),
         (
@@ -162,10 +179,6 @@ fn study_meta(cfg: &StudyConfig, data: &Dataset) -> BTreeMap<String, String> {
                 .display()
                 .to_string(),
         ),
-        ("data_path".to_string(), data_path.display().to_string()),
-        ("data_checksum".to_string(), data.checksum.clone()),
-        ("data_rows".to_string(), data.n_rows().to_string()),
-        ("data_features".to_string(), data.n_features().to_string()),
         ("created_at".to_string(), now().to_string()),
         (
             "cohort_version".to_string(),
@@ -173,6 +186,29 @@ fn study_meta(cfg: &StudyConfig, data: &Dataset) -> BTreeMap<String, String> {
         ),
         ("status".to_string(), "running".to_string()),
     ]);
+    match (&cfg.kind, data) {
+        (TrialKind::Model(t), Some(data)) => {
+            let data_path =
+                std::path::absolute(&t.data_path).unwrap_or_else(|_| t.data_path.clone());
+            m.extend([
+                ("model".to_string(), t.model.name.to_string()),
+                ("folds".to_string(), t.cv.folds.to_string()),
+                ("data_path".to_string(), data_path.display().to_string()),
+                ("data_checksum".to_string(), data.checksum.clone()),
+                ("data_rows".to_string(), data.n_rows().to_string()),
+                ("data_features".to_string(), data.n_features().to_string()),
+            ]);
+        }
+        (TrialKind::Program(p), _) => {
+            m.extend([
+                ("model".to_string(), "program".to_string()),
+                ("folds".to_string(), "1".to_string()),
+                ("program".to_string(), json!(p.command).to_string()),
+                ("program_cwd".to_string(), p.cwd.display().to_string()),
+            ]);
+        }
+        (TrialKind::Model(_), None) => {}
+    }
     m.insert(
         "fingerprint".to_string(),
         json!(fingerprint(cfg, data)).to_string(),
@@ -180,33 +216,42 @@ fn study_meta(cfg: &StudyConfig, data: &Dataset) -> BTreeMap<String, String> {
     m
 }
 
-/// Load a config and its data, checked; every failure is bad input (exit 2).
-pub fn load_checked(config: &Path) -> Result<(StudyConfig, Dataset)> {
+/// Load a config and its data (a built-in model's), checked; every failure is bad input (exit 2).
+pub fn load_checked(config: &Path) -> Result<(StudyConfig, Option<Dataset>)> {
     let cfg = StudyConfig::load(config).map_err(BadInput::new)?;
-    let data = Dataset::read_csv(&cfg.data_path, cfg.target.as_deref(), cfg.model.problem)
+    let data = load_data(&cfg)?;
+    Ok((cfg, data))
+}
+
+/// The dataset of a built-in model's study, with its folds checked (a program has none).
+fn load_data(cfg: &StudyConfig) -> Result<Option<Dataset>> {
+    let TrialKind::Model(t) = &cfg.kind else {
+        return Ok(None);
+    };
+    let data = Dataset::read_csv(&t.data_path, t.target.as_deref(), t.model.problem)
         .map_err(BadInput::new)?;
     // The folds are a pure function of the data and the seed: checking them here means no
     // trainer ever meets data it cannot split.
-    let seed = cfg.cv.shuffle.then_some(cfg.seed);
+    let seed = t.cv.shuffle.then_some(cfg.seed);
     let folds = match &data.problem {
         Problem::Classification { classes } => {
             if let Some(note) =
-                models::cv::stratification_warning(data.y.view(), classes.len(), cfg.cv.folds)
+                models::cv::stratification_warning(data.y.view(), classes.len(), t.cv.folds)
             {
-                tracing::warn!("{}: {note}", cfg.data_path.display());
+                tracing::warn!("{}: {note}", t.data_path.display());
             }
-            Folds::stratified(data.y.view(), classes.len(), cfg.cv.folds, seed)
+            Folds::stratified(data.y.view(), classes.len(), t.cv.folds, seed)
         }
-        Problem::Regression => Folds::kfold(data.n_rows(), cfg.cv.folds, seed),
+        Problem::Regression => Folds::kfold(data.n_rows(), t.cv.folds, seed),
     };
     folds.map_err(|e| {
         BadInput::new(anyhow::anyhow!(
             "{}: `cv.folds` = {}: {e}",
             cfg.path.display(),
-            cfg.cv.folds
+            t.cv.folds
         ))
     })?;
-    Ok((cfg, data))
+    Ok(Some(data))
 }
 
 /// Open the study in `dir` if it is this study, or create it; refuse a different one.
@@ -315,7 +360,7 @@ pub fn sweep(config: &Path, opts: &SweepOptions) -> Result<StudyOutcome> {
         .study_dir
         .clone()
         .unwrap_or_else(|| Path::new("runs").join(&cfg.name));
-    let meta = study_meta(&cfg, &data);
+    let meta = study_meta(&cfg, data.as_ref());
     let (store, resumed, lock) = open_or_create(&dir, &meta, opts.force_new)?;
     run(cfg, data, dir, store, lock, resumed, opts.workers)
 }
@@ -336,17 +381,22 @@ pub fn resume(dir: &Path, workers: Option<NonZeroUsize>) -> Result<StudyOutcome>
             .map_or("config.toml", String::as_str),
     );
     let cfg = StudyConfig::parse(&config_path, text).map_err(BadInput::new)?;
-    let data = Dataset::read_csv(&cfg.data_path, cfg.target.as_deref(), cfg.model.problem)
-        .map_err(BadInput::new)?;
-    let fresh = study_meta(&cfg, &data);
+    let data = load_data(&cfg)?;
+    let fresh = study_meta(&cfg, data.as_ref());
     if fresh.get("fingerprint") != meta.get("fingerprint") {
-        return Err(BadInput::new(anyhow::anyhow!(
-            "{}: the data file changed since the study started (sha256 was {}, now {})",
-            cfg.data_path.display(),
-            meta.get("data_checksum").map_or("?", String::as_str),
-            data.checksum
-        ))
-        .into());
+        let what = match (&cfg.kind, &data) {
+            (TrialKind::Model(t), Some(data)) => format!(
+                "{}: the data file changed since the study started (sha256 was {}, now {})",
+                t.data_path.display(),
+                meta.get("data_checksum").map_or("?", String::as_str),
+                data.checksum
+            ),
+            _ => format!(
+                "{}: the study's program or its working directory changed since it started",
+                dir.display()
+            ),
+        };
+        return Err(BadInput::new(anyhow::anyhow!(what)).into());
     }
     info!(dir = %dir.display(), "resuming the study");
     run(cfg, data, dir.to_path_buf(), store, lock, true, workers)
@@ -380,7 +430,7 @@ fn stored(record: TrialRecord, objective: &str) -> Stored {
 
 fn run(
     cfg: StudyConfig,
-    data: Dataset,
+    data: Option<Dataset>,
     dir: PathBuf,
     store: Store,
     lock: StudyLock,
@@ -421,26 +471,51 @@ fn run(
     let workers = workers
         .or(cfg.run.workers)
         .map_or_else(|| cores.len().saturating_sub(1).max(1), |n| n.get());
-    // The dataset crosses into shared memory once; every trainer maps the same pages.
-    let image = data.to_image();
-    let data_bytes = image.len();
-    let shm = IpcSharedMemory::from_bytes(&image);
-    drop(image);
-    let problem = data.problem.clone();
-    info!(study = %cfg.name, dir = %dir.display(), rows = data.n_rows(), features = data.n_features(), trials = total, workers, "sweep starting");
-    drop(data);
-    let setup = || SweepSetup {
-        data: shm.clone(),
-        problem: problem.clone(),
-        model: cfg.model.name.to_string(),
-        folds: cfg.cv.folds,
-        shuffle: cfg.cv.shuffle,
-        seed: cfg.seed,
-        standardize: cfg.cv.standardize,
-        metrics: cfg.builtin_metrics(),
-        objective: cfg.objective().name.clone(),
-        row_budgets: cfg.budget.map(|b| b.shares()),
-        live_reports_after: std::time::Duration::from_millis(10),
+    let mut data_bytes = 0;
+    let setup: Box<dyn Fn() -> Task> = match (&cfg.kind, data) {
+        (TrialKind::Model(t), Some(data)) => {
+            // The dataset crosses into shared memory once; every trainer maps the same pages.
+            let image = data.to_image();
+            data_bytes = image.len();
+            let shm = IpcSharedMemory::from_bytes(&image);
+            drop(image);
+            let problem = data.problem.clone();
+            info!(study = %cfg.name, dir = %dir.display(), rows = data.n_rows(), features = data.n_features(), trials = total, workers, "sweep starting");
+            drop(data);
+            let setup = SweepSetup {
+                data: shm,
+                problem,
+                model: t.model.name.to_string(),
+                folds: t.cv.folds,
+                shuffle: t.cv.shuffle,
+                seed: cfg.seed,
+                standardize: t.cv.standardize,
+                metrics: cfg.builtin_metrics(),
+                objective: cfg.objective().name.clone(),
+                row_budgets: t.budget.map(|b| b.shares()),
+                live_reports_after: std::time::Duration::from_millis(10),
+            };
+            Box::new(move || Task::Setup(Box::new(setup.clone())))
+        }
+        (TrialKind::Program(p), _) => {
+            info!(study = %cfg.name, dir = %dir.display(), command = ?p.command, trials = total, workers, "sweep starting");
+            let setup = ProgramSetup {
+                command: p.command.clone(),
+                cwd: p.cwd.clone(),
+                env: p.env.clone(),
+                bool_styles: p.bool_styles.clone(),
+                metrics_regex: p.metrics_regex.clone(),
+                objective: cfg.objective().name.clone(),
+                study_dir: std::path::absolute(&dir).unwrap_or_else(|_| dir.clone()),
+                seed: cfg.seed,
+                grace: p.grace,
+                threads: 1,
+            };
+            Box::new(move || Task::ProgramSetup(Box::new(setup.clone())))
+        }
+        (TrialKind::Model(_), None) => {
+            return Err(anyhow::anyhow!("a built-in model's study has no dataset"));
+        }
     };
     let backend = crate::backends::Local::current()
         .context("locating the cohort binary to start trainers")?;
@@ -457,8 +532,11 @@ fn run(
     let remaining = total.saturating_sub(already).max(1);
     let supervisor = Supervisor::new(pool, limits, workers.min(remaining as usize));
     let job = SweepJob {
-        setup: &setup,
-        model: cfg.model,
+        setup: setup.as_ref(),
+        model: match &cfg.kind {
+            TrialKind::Model(t) => Some(t.model),
+            TrialKind::Program(_) => None,
+        },
         metrics: cfg.metrics.clone(),
         retries: cfg.run.retries,
         timeout: cfg.run.timeout,

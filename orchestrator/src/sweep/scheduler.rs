@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use models::{Direction, FoldScores, ModelInfo};
 use tracing::{debug, info, warn};
-use trainer::{Event, SweepSetup, Task, TrialTask};
+use trainer::{Event, FailureKind, Task, TrialTask};
 
 use super::queue::TrialQueue;
 use super::sampler::TrialResult;
@@ -37,15 +37,21 @@ const PREFETCH_BELOW: Duration = Duration::from_millis(20);
 /// How much work (by mean trial time) to keep queued at a worker, at most `MAX_DEPTH` trials.
 const QUEUED_WORK: Duration = Duration::from_millis(2);
 const MAX_DEPTH: usize = 8;
+/// A program study stops when its first this-many trials all fail within `FAILS_WITHIN` of
+/// their start: a typo or a missing file, not a bad hyperparameter.
+const FAIL_FAST_TRIALS: u32 = 3;
+const FAILS_WITHIN: f64 = 1.0;
 /// The scheduler wakes at least this often to check limits, signals and progress.
 const TICK: Duration = Duration::from_millis(50);
 
 /// What the scheduler needs to run a sweep.
 pub struct SweepJob<'a> {
-    /// Builds the setup message (a handle on the shared dataset) for each new trainer.
-    pub setup: &'a dyn Fn() -> SweepSetup,
-    /// The model (to complete each trial's hyperparameters with defaults).
-    pub model: &'static ModelInfo,
+    /// Builds the setup message (a handle on the shared dataset, or the program) for each new
+    /// trainer.
+    pub setup: &'a dyn Fn() -> Task,
+    /// The built-in model (to complete each trial's hyperparameters with defaults); None for
+    /// a program, which gets the parameters as they are.
+    pub model: Option<&'static ModelInfo>,
     /// Metrics recorded; the first is the objective.
     pub metrics: Vec<MetricSpec>,
     /// Retries of a trial whose trainer died.
@@ -75,6 +81,9 @@ pub enum SchedulerError {
     /// Trainers cannot be started or keep dying before doing anything.
     #[error("trainers cannot run: {0}")]
     Pool(String),
+    /// The study's program fails at once on every trial: running the rest would only burn them.
+    #[error("{0}")]
+    ProgramFails(String),
 }
 
 impl From<SupervisorError> for SchedulerError {
@@ -157,6 +166,8 @@ pub fn run_sweep(
         consecutive_deaths: 0,
         peak_memory: TreeMemory::default(),
         memory_sampled: Instant::now(),
+        quick_failures: 0,
+        any_success: false,
     };
     let result = s.run();
     let interrupted = result.as_ref().map_or(true, |e| *e != SweepEnd::Finished);
@@ -182,6 +193,10 @@ struct Scheduler<'j> {
     /// Per slot, the trials sent to its trainer, in the order it runs them.
     assigned: Vec<VecDeque<Assignment>>,
     consecutive_deaths: u32,
+    /// Trials of this run that failed within `FAILS_WITHIN` before any trial succeeded.
+    quick_failures: u32,
+    /// Whether a trial of this run finished or was pruned.
+    any_success: bool,
     progress: Progress,
     peak_memory: TreeMemory,
     memory_sampled: Instant,
@@ -235,7 +250,11 @@ impl Scheduler<'_> {
                 let Some(next) = self.queue.next_trial() else {
                     return Ok(());
                 };
-                let full = match models::catalogue::check_params(self.job.model, &next.params) {
+                let checked = match self.job.model {
+                    Some(model) => models::catalogue::check_params(model, &next.params),
+                    None => Ok(next.params.clone()),
+                };
+                let full = match checked {
                     Ok(p) => p,
                     Err(e) => {
                         // The config was checked at the edge, so this is a sampler bug: record it, go on.
@@ -275,7 +294,7 @@ impl Scheduler<'_> {
             Notice::Ready { slot, .. } => {
                 let setup = (self.job.setup)();
                 // A failed send means it died already: its Died notice follows.
-                self.supervisor.send(slot, Task::Setup(Box::new(setup)));
+                self.supervisor.send(slot, setup);
                 Ok(())
             }
             Notice::Event {
@@ -315,6 +334,7 @@ impl Scheduler<'_> {
             } => {
                 let a = self.finish_assignment(slot, trial);
                 self.consecutive_deaths = 0;
+                self.any_success = true;
                 let per_fold = self.objective_per_step(&folds);
                 let value =
                     per_fold.iter().map(|(_, v)| *v).sum::<f64>() / per_fold.len().max(1) as f64;
@@ -374,6 +394,7 @@ impl Scheduler<'_> {
             } => {
                 self.finish_assignment(slot, trial);
                 self.consecutive_deaths = 0;
+                self.any_success = true;
                 info!(trial, worker, step, "trial pruned");
                 let intermediate = self.objective_per_step(reports.as_deref().unwrap_or(&folds));
                 let params = self.queue.params(trial).cloned().unwrap_or_default();
@@ -400,12 +421,30 @@ impl Scheduler<'_> {
                 attempt,
                 kind,
                 message,
+                at,
                 ..
             } => {
-                self.finish_assignment(slot, trial);
+                let a = self.finish_assignment(slot, trial);
                 self.consecutive_deaths = 0;
+                // A program killed by a signal is retried like a trial whose trainer died.
+                let state = if kind == FailureKind::Crashed && attempt <= self.job.retries {
+                    TrialState::Retrying
+                } else {
+                    TrialState::Failed
+                };
                 warn!(trial, worker, ?kind, "trial failed: {message}");
-                self.end(trial, attempt, TrialState::Failed, message)?;
+                let quick = a
+                    .and_then(|a| a.started_at)
+                    .is_some_and(|s| at - s < FAILS_WITHIN);
+                self.end(trial, attempt, state, message.clone())?;
+                if self.job.model.is_none() && kind == FailureKind::Error && !self.any_success {
+                    self.quick_failures += u32::from(quick);
+                    if self.quick_failures >= FAIL_FAST_TRIALS {
+                        return Err(SchedulerError::ProgramFails(format!(
+                            "the program failed within {FAILS_WITHIN:.0}s on each of the first {FAIL_FAST_TRIALS} trials, so the sweep stopped instead of running the rest (`cohort logs DIR TRIAL` shows each); the last failure: {message}"
+                        )));
+                    }
+                }
             }
             other => warn!(worker, "unexpected event ignored: {other:?}"),
         }

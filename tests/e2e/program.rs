@@ -1,0 +1,414 @@
+//! Program trials: the user's own command as the trial, parameters in through argv, the
+//! environment and params.json, metrics out through `cohort:` lines, one process group per
+//! trial that never outlives its trial, its trainer or the orchestrator.
+
+use crate::util::*;
+use std::path::{Path, PathBuf};
+
+/// A config running `command` (TOML array items) over `space`, objective `loss` (minimize);
+/// `extra` is appended (more sections or `[run]`).
+fn config(command: &str, space: &str, extra: &str) -> String {
+    format!(
+        r#"
+[study]
+name = "prog"
+seed = 3
+metric = "loss"
+direction = "minimize"
+
+[program]
+command = [{command}]
+{extra}
+
+[search]
+sampler = "grid"
+
+[search.space]
+{space}
+"#
+    )
+}
+
+/// Write `body` as an executable shell script `name` in the scratch directory.
+fn script(s: &Scratch, name: &str, body: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let p = s.write(name, &format!("#!/bin/sh\n{body}"));
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p
+}
+
+/// Run a sweep of `cfg` with 2 workers and `--json`; fault rules as in `COHORT_FAULT`.
+fn sweep(s: &Scratch, cfg: &str, fault: &str) -> std::process::Output {
+    let c = s.write("c.toml", cfg);
+    let child = sweep_cmd(s, &c, fault, &["--json"]).spawn().unwrap();
+    wait_output(child, 120.0)
+}
+
+fn trial_dir(s: &Scratch, n: u64) -> PathBuf {
+    s.path().join("st/trials").join(n.to_string())
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// Pids a script wrote, one a line, to `pids` in its trial directory.
+fn pids(dir: &Path) -> Vec<u32> {
+    std::fs::read_to_string(dir.join("pids"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect()
+}
+
+/// A script that starts a grandchild `sleep`, records both pids, reports, then waits forever.
+const FORKS_AND_WAITS: &str = r#"sleep 1000 &
+echo $$ >> "$COHORT_TRIAL_DIR/pids"
+echo $! >> "$COHORT_TRIAL_DIR/pids"
+echo "cohort: loss=1"
+echo "cohort: loss=2"
+wait
+"#;
+
+#[test]
+fn parameters_arrive_through_argv_environment_and_params_json_encoded_predictably() {
+    let s = Scratch::new();
+    script(
+        &s,
+        "p.sh",
+        r#"printf '%s\n' "$@" > "$COHORT_TRIAL_DIR/argv"
+env | grep '^COHORT_' | sort > "$COHORT_TRIAL_DIR/env"
+echo "cohort: loss=$COHORT_TRIAL"
+"#,
+    );
+    let cfg = config(
+        r#""./p.sh", "--lr={lr}", "-n{layers}", "{flag}", "{args}""#,
+        "lr = [1e-5, 3.0]\nlayers = [3]\nflag = [true, false]",
+        "format = { flag = \"1/0\" }",
+    );
+    let o = sweep(&s, &cfg, "");
+    assert_status(&o, 0);
+    let v = json(&o);
+    assert_eq!(v["trials"].as_array().unwrap().len(), 4);
+    // Grid order: flag slowest (true first), then layers, then lr.
+    let argv = read(&trial_dir(&s, 0).join("argv"));
+    assert_eq!(
+        argv.lines().collect::<Vec<_>>(),
+        [
+            "--lr=1e-5",
+            "-n3",
+            "1",
+            "--flag=1",
+            "--layers=3",
+            "--lr=1e-5"
+        ],
+        "{argv}"
+    );
+    let argv = read(&trial_dir(&s, 3).join("argv"));
+    assert!(argv.starts_with("--lr=3.0\n-n3\n0\n"), "{argv}");
+    let env = read(&trial_dir(&s, 3).join("env"));
+    for want in [
+        "COHORT_PARAM_LR=3.0",
+        "COHORT_PARAM_LAYERS=3",
+        "COHORT_PARAM_FLAG=0",
+        "COHORT_TRIAL=3",
+    ] {
+        assert!(env.lines().any(|l| l == want), "{want} in\n{env}");
+    }
+    let dir = trial_dir(&s, 3);
+    assert!(
+        env.contains(&format!("COHORT_TRIAL_DIR={}", dir.display())),
+        "{env}"
+    );
+    assert!(env.contains("COHORT_SEED="), "{env}");
+    let params: serde_json::Value = serde_json::from_str(&read(&dir.join("params.json"))).unwrap();
+    assert_eq!(
+        params,
+        serde_json::json!({"lr": 3.0, "layers": 3, "flag": false})
+    );
+    assert!(params["layers"].is_i64() && params["lr"].is_f64());
+    // Every trial's record is on disk.
+    for n in 0..4 {
+        for f in [
+            "command.json",
+            "stdout.log",
+            "stderr.log",
+            "metrics.jsonl",
+            "exit.json",
+        ] {
+            assert!(trial_dir(&s, n).join(f).is_file(), "trial {n}: {f}");
+        }
+    }
+}
+
+#[test]
+fn metric_lines_are_read_from_stdout_and_stderr_as_json_or_pairs_and_every_name_is_stored() {
+    let s = Scratch::new();
+    script(
+        &s,
+        "p.sh",
+        r#"echo 'cohort: {"step": 0, "loss": 0.9, "acc": 0.5}'
+echo 'noise: not a metric'
+echo 'cohort: step=1 loss=0.7 acc=0.6' >&2
+printf 'cohort: step=2 loss=0.5\r'
+echo 'cohort: final loss=0.4'
+"#,
+    );
+    let o = sweep(&s, &config(r#""./p.sh""#, "x = [1]", ""), "");
+    assert_status(&o, 0);
+    let t = &json(&o)["trials"][0];
+    assert_eq!(t["state"], "complete", "{t}");
+    assert_eq!(t["value"], 0.4, "{t}");
+    assert_eq!(t["folds"][0]["acc"], 0.6, "{t}");
+    // Two streams are read side by side: lines of one keep their order, not across both.
+    let mut losses: Vec<f64> = t["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["loss"].as_f64().unwrap())
+        .collect();
+    losses.sort_by(f64::total_cmp);
+    assert_eq!(losses, [0.5, 0.7, 0.9], "{t}");
+    let metrics = read(&trial_dir(&s, 0).join("metrics.jsonl"));
+    assert_eq!(metrics.lines().count(), 4, "{metrics}");
+}
+
+#[test]
+fn a_metrics_regex_reads_a_program_that_prints_its_own_format() {
+    let s = Scratch::new();
+    script(
+        &s,
+        "p.sh",
+        "echo 'epoch 0 loss: 0.8'\necho 'epoch 1 loss: 0.6'\n",
+    );
+    let cfg = config(
+        r#""./p.sh""#,
+        "x = [1]",
+        r#"metrics_regex = 'epoch (?P<step>\d+) (?P<name>\w+): (?P<value>[0-9.]+)'"#,
+    );
+    let o = sweep(&s, &cfg, "");
+    assert_status(&o, 0);
+    let t = &json(&o)["trials"][0];
+    assert_eq!(t["value"], 0.6, "{t}");
+    assert_eq!(t["reports"].as_array().unwrap().len(), 2, "{t}");
+}
+
+#[test]
+fn a_program_that_exits_zero_without_its_objective_is_a_failed_trial_saying_so() {
+    let s = Scratch::new();
+    script(&s, "p.sh", "echo 'cohort: acc=0.5'\n");
+    let o = sweep(&s, &config(r#""./p.sh""#, "x = [1]", ""), "");
+    let t = &json(&o)["trials"][0];
+    assert_eq!(t["state"], "failed", "{t}");
+    let e = t["error"].as_str().unwrap();
+    assert!(
+        e.contains("without reporting `loss`") && e.contains("acc"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_nonzero_exit_fails_the_trial_with_the_tail_of_its_stderr_and_logs_shows_it() {
+    let s = Scratch::new();
+    script(
+        &s,
+        "p.sh",
+        "echo 'cohort: loss=1'\necho 'hello from stdout'\necho 'Traceback: boom' >&2\nexit 3\n",
+    );
+    let o = sweep(&s, &config(r#""./p.sh""#, "x = [1]", ""), "");
+    let t = &json(&o)["trials"][0];
+    assert_eq!(t["state"], "failed", "{t}");
+    let e = t["error"].as_str().unwrap();
+    assert!(
+        e.contains("exited with status 3") && e.contains("Traceback: boom"),
+        "{e}"
+    );
+    let logs = s.run(&["logs", "st", "0"]);
+    assert_status(&logs, 0);
+    let text = stdout(&logs);
+    assert!(text.contains("exited with status 3"), "{text}");
+    assert!(
+        text.contains("hello from stdout") && text.contains("Traceback: boom"),
+        "{text}"
+    );
+    let only = s.run(&["logs", "st", "0", "--stream", "stderr"]);
+    assert_eq!(stdout(&only), "Traceback: boom\n");
+}
+
+#[test]
+fn a_program_killed_by_a_signal_is_retried_like_a_crashed_trainer() {
+    let s = Scratch::new();
+    script(
+        &s,
+        "p.sh",
+        "if [ \"$COHORT_ATTEMPT\" = 1 ]; then kill -9 $$; fi\necho 'cohort: loss=1'\n",
+    );
+    let o = sweep(&s, &config(r#""./p.sh""#, "x = [1, 2]", ""), "");
+    assert_status(&o, 0);
+    for t in json(&o)["trials"].as_array().unwrap() {
+        assert_eq!(t["state"], "complete", "{t}");
+        assert_eq!(t["attempts"], 2, "{t}");
+    }
+}
+
+#[test]
+fn a_command_that_fails_at_once_on_every_trial_stops_the_sweep_with_one_message() {
+    let s = Scratch::new();
+    script(&s, "p.sh", "echo 'No such file: data.csv' >&2\nexit 1\n");
+    let o = sweep(
+        &s,
+        &config(
+            r#""./p.sh""#,
+            "x = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]",
+            "",
+        ),
+        "",
+    );
+    assert_status(&o, 1);
+    let err = stderr(&o);
+    assert!(
+        err.contains("each of the first 3 trials") && err.contains("data.csv"),
+        "{err}"
+    );
+    let rows = trial_rows(&s.path().join("st"));
+    assert!(rows.len() < 12, "{rows:?}");
+}
+
+#[test]
+fn a_pruned_program_is_recorded_pruned_first_and_its_whole_group_is_killed() {
+    let s = Scratch::new();
+    script(&s, "p.sh", FORKS_AND_WAITS);
+    let cfg = config(r#""./p.sh""#, "x = [1, 2]", "grace = \"1s\"");
+    // The orchestrator's test pruner stops trial 1 at its report point 1.
+    let c = s.write("c.toml", &cfg);
+    let w = Watched::spawn(sweep_cmd(&s, &c, "prune@1:1", &[]));
+    // Trial 0 never ends by itself: wait for trial 1's pruning, then stop the sweep.
+    assert!(
+        w.wait_for_line("trial pruned", 60.0),
+        "trial 1 was never pruned"
+    );
+    let dir = trial_dir(&s, 1);
+    let group = pids(&dir);
+    assert_eq!(group.len(), 2, "{group:?}");
+    assert!(
+        wait_for(10.0, || group.iter().all(|p| !alive(*p))),
+        "still alive: {group:?}"
+    );
+    assert!(dir.join("stop").is_file(), "the cooperative stop file");
+    signal(w.id(), libc::SIGTERM);
+    let _ = w.finish(60.0);
+    let rows = trial_rows(&s.path().join("st"));
+    assert_eq!(rows[1].1, "pruned", "{rows:?}");
+}
+
+#[test]
+fn a_timed_out_program_and_its_children_are_killed() {
+    let s = Scratch::new();
+    script(&s, "p.sh", FORKS_AND_WAITS);
+    let cfg = config(r#""./p.sh""#, "x = [1]", "") + "\n[run]\ntimeout = \"1s\"\n";
+    let o = sweep(&s, &cfg, "");
+    assert_status(&o, 1); // every trial failed
+    let rows = trial_rows(&s.path().join("st"));
+    assert_eq!(rows[0].1, "timed_out", "{rows:?}");
+    let group = pids(&trial_dir(&s, 0));
+    assert_eq!(group.len(), 2, "{group:?}");
+    assert!(
+        wait_for(10.0, || group.iter().all(|p| !alive(*p))),
+        "still alive: {group:?}"
+    );
+}
+
+/// Start a sweep of never-ending trials, wait until both workers' programs run, do `kill` to
+/// the orchestrator, and check that no program or grandchild survives.
+fn nothing_survives(kill: i32) -> std::process::Output {
+    let s = Scratch::new();
+    script(&s, "p.sh", FORKS_AND_WAITS);
+    let c = s.write("c.toml", &config(r#""./p.sh""#, "x = [1, 2]", ""));
+    let w = Watched::spawn(sweep_cmd(&s, &c, "", &[]));
+    let both = wait_for(60.0, || {
+        pids(&trial_dir(&s, 0)).len() == 2 && pids(&trial_dir(&s, 1)).len() == 2
+    });
+    assert!(both, "the programs never started");
+    let group: Vec<u32> = [0, 1]
+        .iter()
+        .flat_map(|n| pids(&trial_dir(&s, *n)))
+        .collect();
+    signal(w.id(), kill);
+    let o = w.finish(60.0);
+    assert!(
+        wait_for(10.0, || group.iter().all(|p| !alive(*p))),
+        "still alive after signal {kill}: {:?}",
+        group.iter().filter(|p| alive(**p)).collect::<Vec<_>>()
+    );
+    o
+}
+
+#[test]
+fn a_killed_orchestrator_leaves_no_program_or_grandchild_behind() {
+    nothing_survives(libc::SIGKILL);
+}
+
+#[test]
+fn ctrl_c_stops_program_trials_and_their_children_with_status_130() {
+    let o = nothing_survives(libc::SIGINT);
+    assert_status(&o, 130);
+}
+
+/// Bad input: exit status 2, one message naming the file and the field, nothing written.
+fn refused(cfg: &str, field: &str, says: &str) {
+    let s = Scratch::new();
+    script(&s, "p.sh", "echo 'cohort: loss=1'\n");
+    let c = s.write("c.toml", cfg);
+    let o = s.run(&["sweep", c.to_str().unwrap(), "--study-dir", "st"]);
+    assert_status(&o, 2);
+    let err = stderr(&o);
+    assert!(
+        err.contains("c.toml") && err.contains(field) && err.contains(says),
+        "{err}"
+    );
+    assert!(!s.path().join("st").exists(), "something was written");
+}
+
+#[test]
+fn an_unknown_placeholder_is_refused_before_anything_runs() {
+    refused(
+        &config(r#""./p.sh", "--lr={lrr}""#, "lr = [0.1]", ""),
+        "`program.command[1]`",
+        "did you mean `lr`",
+    );
+}
+
+#[test]
+fn an_empty_command_is_refused() {
+    refused(&config("", "lr = [0.1]", ""), "`program.command`", "empty");
+}
+
+#[test]
+fn a_cwd_that_does_not_exist_is_refused() {
+    refused(
+        &config(r#""./p.sh""#, "lr = [0.1]", "cwd = \"nowhere\""),
+        "`program.cwd`",
+        "not a directory",
+    );
+}
+
+#[test]
+fn a_program_that_is_not_found_is_refused() {
+    refused(
+        &config(r#""pythn3", "x.py""#, "lr = [0.1]", ""),
+        "`program.command[0]`",
+        "not found on the PATH",
+    );
+}
+
+#[test]
+fn an_unknown_metric_without_a_direction_is_refused() {
+    let cfg = config(r#""./p.sh""#, "lr = [0.1]", "").replace("direction = \"minimize\"\n", "");
+    refused(&cfg, "`study.direction`", "`loss`");
+}
+
+#[test]
+fn a_program_together_with_a_model_is_refused() {
+    let cfg = config(r#""./p.sh""#, "lr = [0.1]", "") + "\n[model]\nname = \"ridge\"\n";
+    refused(&cfg, "`model`", "replaces");
+}

@@ -1,0 +1,150 @@
+//! Program trials: each trial runs the user's own command in a process group of its own,
+//! parameters in through argv, environment and `params.json`, metrics out through lines on
+//! stdout or stderr (`template`, `lines`, `run`; `guard` keeps the group from outliving the
+//! trainer).
+//!
+//! The trainer's loop here differs from the built-in models' in one way: while a program runs,
+//! the trainer must keep hearing both its task channel (a stop, a shutdown) and the program's
+//! output. A thread forwards tasks into the same channel the output readers and the waiter
+//! write to, and the loop reads that one channel.
+
+pub mod guard;
+pub mod lines;
+mod run;
+pub mod template;
+
+use std::collections::VecDeque;
+use std::sync::mpsc;
+
+use ipc_channel::ipc::{IpcReceiver, IpcSender};
+use tracing::{debug, info};
+
+use crate::protocol::{Event, ProgramSetup, Task, TrialId, TrialTask, unix_now};
+use crate::worker::{TrainerError, ipc_err};
+
+/// What the trainer's loop hears while it runs programs.
+enum Msg {
+    /// A task from the orchestrator.
+    Task(Task),
+    /// The orchestrator hung up.
+    Hangup,
+    /// A metric line (or a malformed one) of run `run`.
+    Line {
+        run: u64,
+        line: Result<lines::Line, String>,
+    },
+    /// One of run `run`'s output streams closed.
+    Eof { run: u64 },
+    /// Run `run`'s process group leader ended.
+    Exited {
+        run: u64,
+        status: std::io::Result<std::process::ExitStatus>,
+    },
+}
+
+/// Tasks that arrived while a trial ran, and stop requests for trials not running.
+#[derive(Default)]
+struct Inbox {
+    queued: VecDeque<TrialTask>,
+    stops: Vec<(TrialId, u32)>,
+    shutdown: bool,
+}
+
+impl Inbox {
+    fn take_stop(&mut self, trial: TrialId, attempt: u32) -> bool {
+        let before = self.stops.len();
+        self.stops.retain(|s| *s != (trial, attempt));
+        self.stops.len() != before
+    }
+}
+
+/// Run program trials until shut down or until the orchestrator hangs up.
+pub fn sweep(
+    setup: ProgramSetup,
+    tasks: IpcReceiver<Task>,
+    events: &IpcSender<Event>,
+) -> Result<(), TrainerError> {
+    let reader = lines::Reader::new(setup.metrics_regex.as_deref())
+        .map_err(|e| TrainerError::Protocol(format!("program.metrics_regex: {e}")))?;
+    let guard = std::env::current_exe().map_err(|e| {
+        TrainerError::Protocol(format!("cannot locate this binary to start programs: {e}"))
+    })?;
+    let (tx, rx) = mpsc::channel::<Msg>();
+    let forward = tx.clone();
+    std::thread::Builder::new()
+        .name("tasks".into())
+        .spawn(move || {
+            loop {
+                match tasks.recv() {
+                    Ok(t) => {
+                        if forward.send(Msg::Task(t)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(_) => {
+                        let _ = forward.send(Msg::Hangup);
+                        return;
+                    }
+                }
+            }
+        })
+        .map_err(ipc_err)?;
+    info!(command = ?setup.command, "program sweep setup received");
+    let ctx = run::Context {
+        setup,
+        reader: std::sync::Arc::new(reader),
+        guard,
+        tx,
+    };
+    let mut inbox = Inbox::default();
+    let mut runs = 0u64;
+    loop {
+        let task = match inbox.queued.pop_front() {
+            Some(t) => Task::Trial(t),
+            None => match rx.recv() {
+                Ok(Msg::Task(t)) => t,
+                Ok(Msg::Hangup) | Err(_) => return Ok(()),
+                Ok(_) => continue, // the tail of an earlier run
+            },
+        };
+        match task {
+            Task::Trial(trial) => {
+                events
+                    .send(Event::TrialStarted {
+                        trial: trial.trial,
+                        attempt: trial.attempt,
+                        at: unix_now(),
+                    })
+                    .map_err(ipc_err)?;
+                let event = if inbox.take_stop(trial.trial, trial.attempt) {
+                    Some(Event::TrialPruned {
+                        trial: trial.trial,
+                        attempt: trial.attempt,
+                        step: None,
+                        folds: Vec::new(),
+                        reports: None,
+                        at: unix_now(),
+                        next_started: None,
+                    })
+                } else {
+                    runs += 1;
+                    run::trial(&ctx, &trial, &rx, &mut inbox, runs, events)?
+                };
+                if let Some(e) = event {
+                    events.send(e).map_err(ipc_err)?;
+                }
+                if inbox.shutdown {
+                    return Ok(());
+                }
+            }
+            Task::StopTrial { trial, attempt } => inbox.stops.push((trial, attempt)),
+            Task::Shutdown => {
+                debug!("shutdown requested");
+                return Ok(());
+            }
+            Task::Setup(_) | Task::ProgramSetup(_) | Task::Train(_) => {
+                return Err(TrainerError::Protocol("a second setup arrived".into()));
+            }
+        }
+    }
+}

@@ -1,0 +1,542 @@
+//! One program trial: its directory, its process group, its output, its end.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ipc_channel::ipc::IpcSender;
+use serde_json::json;
+use tracing::warn;
+
+use super::lines::{Line, Reader, Reports};
+use super::template::{self, Values};
+use super::{Inbox, Msg};
+use crate::protocol::{Event, FailureKind, ProgramSetup, Task, TrialTask, unix_now};
+use crate::worker::{TrainerError, ipc_err};
+
+/// How much of a program's stderr a failure message quotes.
+const TAIL_BYTES: usize = 2000;
+/// How long output readers get to finish after the group is killed (a descendant that left
+/// the group can hold the pipes open forever).
+const DRAIN: Duration = Duration::from_secs(2);
+/// How often the loop wakes to escalate a stop.
+const TICK: Duration = Duration::from_millis(50);
+
+/// What every trial of the sweep shares.
+pub(super) struct Context {
+    pub setup: ProgramSetup,
+    pub reader: Arc<Reader>,
+    /// This binary, which runs the guard.
+    pub guard: PathBuf,
+    /// Where output readers and waiters send.
+    pub tx: Sender<Msg>,
+}
+
+/// The files of one trial directory.
+fn trial_dir(setup: &ProgramSetup, trial: u64) -> PathBuf {
+    setup.study_dir.join("trials").join(trial.to_string())
+}
+
+fn failed(task: &TrialTask, kind: FailureKind, message: String) -> Event {
+    Event::TrialFailed {
+        trial: task.trial,
+        attempt: task.attempt,
+        kind,
+        message,
+        at: unix_now(),
+        next_started: None,
+    }
+}
+
+/// Run one trial to its end; the event to send, or None when it was sent already (a stop is
+/// recorded before the program is killed).
+pub(super) fn trial(
+    ctx: &Context,
+    task: &TrialTask,
+    rx: &Receiver<Msg>,
+    inbox: &mut Inbox,
+    run: u64,
+    events: &IpcSender<Event>,
+) -> Result<Option<Event>, TrainerError> {
+    let dir = trial_dir(&ctx.setup, task.trial);
+    let started = match start(ctx, task, &dir, run) {
+        Ok(s) => s,
+        Err(message) => return Ok(Some(failed(task, FailureKind::Error, message))),
+    };
+    let Started {
+        pgid,
+        tail,
+        mut metrics,
+    } = started;
+    let mut reports = Reports::default();
+    let mut stopped = false;
+    let mut kill_at: Option<Instant> = None;
+    let mut open_streams = 2;
+    let status = loop {
+        let msg = match rx.recv_timeout(TICK) {
+            Ok(m) => Some(m),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => break None,
+        };
+        if kill_at.is_some_and(|t| Instant::now() >= t) {
+            kill_group(pgid, libc::SIGKILL);
+            kill_at = None;
+        }
+        match msg {
+            None => {}
+            Some(Msg::Line { run: r, line }) if r == run => match line {
+                Err(e) => warn!(
+                    trial = task.trial,
+                    "a malformed metric line was ignored: {e}"
+                ),
+                Ok(line) if !stopped => {
+                    let Some(i) = note(line, &mut reports, &mut metrics) else {
+                        continue;
+                    };
+                    let values = reports.points[i].clone();
+                    let objective = values.get(&ctx.setup.objective).copied();
+                    events
+                        .send(Event::Report {
+                            trial: task.trial,
+                            attempt: task.attempt,
+                            step: i as u32,
+                            values,
+                        })
+                        .map_err(ipc_err)?;
+                    // The pruner's rule, decided before the trial started, applies at every
+                    // report point without a round trip.
+                    if let (Some(rule), Some(v)) = (&task.stop, objective)
+                        && rule.stops(i, v)
+                    {
+                        stop(task, &dir, pgid, &reports, events)?;
+                        stopped = true;
+                        kill_at = Some(Instant::now() + ctx.setup.grace);
+                    }
+                }
+                Ok(_) => {}
+            },
+            Some(Msg::Eof { run: r }) if r == run => open_streams -= 1,
+            Some(Msg::Exited { run: r, status }) if r == run => break Some(status),
+            Some(Msg::Task(Task::StopTrial { trial, attempt }))
+                if (trial, attempt) == (task.trial, task.attempt) && !stopped =>
+            {
+                stop(task, &dir, pgid, &reports, events)?;
+                stopped = true;
+                kill_at = Some(Instant::now() + ctx.setup.grace);
+            }
+            Some(Msg::Task(Task::StopTrial { trial, attempt }))
+                if (trial, attempt) == (task.trial, task.attempt) => {}
+            Some(Msg::Task(Task::StopTrial { trial, attempt })) => {
+                inbox.stops.push((trial, attempt))
+            }
+            Some(Msg::Task(Task::Trial(t))) => inbox.queued.push_back(t),
+            Some(Msg::Task(Task::Shutdown)) => {
+                // Sent only when no trial is left to run: this one cannot matter any more.
+                inbox.shutdown = true;
+                kill_group(pgid, libc::SIGKILL);
+            }
+            Some(Msg::Task(_)) => {
+                return Err(TrainerError::Protocol("a second setup arrived".into()));
+            }
+            Some(Msg::Hangup) => {
+                // The orchestrator is gone: so is this trial.
+                inbox.shutdown = true;
+                kill_group(pgid, libc::SIGKILL);
+            }
+            Some(_) => {} // the tail of an earlier run
+        }
+    };
+    // Whatever the program left behind in its group goes with it.
+    kill_group(pgid, libc::SIGKILL);
+    let deadline = Instant::now() + DRAIN;
+    while open_streams > 0 {
+        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(Msg::Eof { run: r }) if r == run => open_streams -= 1,
+            Ok(Msg::Line {
+                run: r,
+                line: Ok(line),
+            }) if r == run && !stopped => {
+                note(line, &mut reports, &mut metrics);
+            }
+            Ok(Msg::Task(Task::Trial(t))) => inbox.queued.push_back(t),
+            Ok(Msg::Task(Task::StopTrial { trial, attempt })) => inbox.stops.push((trial, attempt)),
+            Ok(Msg::Task(Task::Shutdown) | Msg::Hangup) => inbox.shutdown = true,
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    let tail_text = tail
+        .lock()
+        .map(|t| String::from_utf8_lossy(&t).trim().to_string())
+        .unwrap_or_default();
+    let status = status.and_then(|s| s.ok());
+    let (state, event) = if stopped {
+        ("pruned", None)
+    } else {
+        outcome(ctx, task, status, &reports, &tail_text)
+    };
+    let exit = json!({
+        "attempt": task.attempt,
+        "state": state,
+        "code": status.and_then(|s| s.code()),
+        "signal": status.and_then(|s| std::os::unix::process::ExitStatusExt::signal(&s)),
+        "status": status.map(describe).unwrap_or_else(|| "unknown".into()),
+        "at": unix_now(),
+    });
+    let _ = std::fs::write(dir.join("exit.json"), format!("{exit:#}\n"));
+    Ok(event)
+}
+
+/// Add a line to the reports and to `metrics.jsonl`; the report point it went to, if any.
+fn note(line: Line, reports: &mut Reports, metrics: &mut std::fs::File) -> Option<usize> {
+    let values = line.values.clone();
+    let point = reports.add(line);
+    let record = match point {
+        Some((i, step)) => json!({"point": i, "step": step, "values": values}),
+        None => json!({"final": true, "values": values}),
+    };
+    let _ = writeln!(metrics, "{record}");
+    point.map(|(i, _)| i)
+}
+
+/// How the trial ended once its program exited on its own.
+fn outcome(
+    ctx: &Context,
+    task: &TrialTask,
+    status: Option<ExitStatus>,
+    reports: &Reports,
+    tail: &str,
+) -> (&'static str, Option<Event>) {
+    use std::os::unix::process::ExitStatusExt;
+    let with_tail = |what: String| {
+        if tail.is_empty() {
+            what
+        } else {
+            format!("{what}; stderr ends with:\n{tail}")
+        }
+    };
+    let Some(status) = status else {
+        return (
+            "failed",
+            Some(failed(
+                task,
+                FailureKind::Error,
+                "lost track of the program".into(),
+            )),
+        );
+    };
+    if status.signal().is_some() {
+        return (
+            "crashed",
+            Some(failed(
+                task,
+                FailureKind::Crashed,
+                with_tail(format!("the program was {}", describe(status))),
+            )),
+        );
+    }
+    if !status.success() {
+        return (
+            "failed",
+            Some(failed(
+                task,
+                FailureKind::Error,
+                with_tail(format!("the program {}", describe(status))),
+            )),
+        );
+    }
+    let finals = reports.finals();
+    if !finals.contains_key(&ctx.setup.objective) {
+        let said = if finals.is_empty() {
+            "nothing".to_string()
+        } else {
+            finals.keys().cloned().collect::<Vec<_>>().join(", ")
+        };
+        return (
+            "failed",
+            Some(failed(
+                task,
+                FailureKind::Error,
+                format!(
+                    "the program exited with status 0 without reporting `{}` (it reported {said}); print a line like `cohort: {}=0.5`",
+                    ctx.setup.objective, ctx.setup.objective
+                ),
+            )),
+        );
+    }
+    (
+        "complete",
+        Some(Event::TrialFinished {
+            trial: task.trial,
+            attempt: task.attempt,
+            folds: vec![finals],
+            reports: Some(reports.points.clone()),
+            at: unix_now(),
+            next_started: None,
+        }),
+    )
+}
+
+/// Record the trial pruned, then ask its program to stop: the stop file, then SIGTERM to the
+/// whole group (SIGKILL follows after the grace period).
+fn stop(
+    task: &TrialTask,
+    dir: &Path,
+    pgid: libc::pid_t,
+    reports: &Reports,
+    events: &IpcSender<Event>,
+) -> Result<(), TrainerError> {
+    let step = reports.points.len().checked_sub(1).map(|s| s as u32);
+    events
+        .send(Event::TrialPruned {
+            trial: task.trial,
+            attempt: task.attempt,
+            step,
+            folds: vec![reports.finals()],
+            reports: Some(reports.points.clone()),
+            at: unix_now(),
+            next_started: None,
+        })
+        .map_err(ipc_err)?;
+    let _ = std::fs::write(dir.join("stop"), b"pruned\n");
+    kill_group(pgid, libc::SIGTERM);
+    Ok(())
+}
+
+/// Signal a whole process group.
+fn kill_group(pgid: libc::pid_t, sig: libc::c_int) {
+    // SAFETY: kill(2) on a negative pid signals that group; pgid is our child's, never 0 or 1.
+    if pgid > 1 {
+        unsafe {
+            libc::kill(-pgid, sig);
+        }
+    }
+}
+
+/// "exited with status 2", "killed by signal 9 (SIGKILL)".
+fn describe(status: ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(c), _) => format!("exited with status {c}"),
+        (None, Some(s)) => format!("killed by signal {s} ({})", signal_name(s)),
+        _ => status.to_string(),
+    }
+}
+
+fn signal_name(s: i32) -> &'static str {
+    match s {
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGINT => "SIGINT",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGILL => "SIGILL",
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGPIPE => "SIGPIPE",
+        _ => "signal",
+    }
+}
+
+/// A started trial: its group, its stderr tail, its metrics file.
+struct Started {
+    pgid: libc::pid_t,
+    tail: Arc<Mutex<Vec<u8>>>,
+    metrics: std::fs::File,
+}
+
+/// Write the trial directory and start the program under its guard.
+fn start(ctx: &Context, task: &TrialTask, dir: &Path, run: u64) -> Result<Started, String> {
+    let s = &ctx.setup;
+    let io =
+        |what: &str, e: std::io::Error| format!("cannot write {what} in {}: {e}", dir.display());
+    std::fs::create_dir_all(dir).map_err(|e| io("the trial directory", e))?;
+    let stop_file = dir.join("stop");
+    let _ = std::fs::remove_file(&stop_file);
+    let params_file = dir.join("params.json");
+    let params = serde_json::to_string_pretty(&task.params).map_err(|e| e.to_string())?;
+    std::fs::write(&params_file, params + "\n").map_err(|e| io("params.json", e))?;
+    let seed = template::trial_seed(s.seed, task.trial);
+    let dir_text = dir.display().to_string();
+    let argv = template::expand(
+        &s.command,
+        &Values {
+            params: &task.params,
+            styles: &s.bool_styles,
+            trial: task.trial,
+            trial_dir: &dir_text,
+            seed,
+        },
+    )
+    .map_err(|e| format!("program.command[{}]: {e}", e.index))?;
+    let mut env: Vec<(String, String)> = vec![("PYTHONUNBUFFERED".into(), "1".into())];
+    let threads = s.threads.to_string();
+    for v in [
+        "OMP_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "NUMEXPR_NUM_THREADS",
+        "RAYON_NUM_THREADS",
+    ] {
+        env.push((v.into(), threads.clone()));
+    }
+    env.extend([
+        ("COHORT_TRIAL".into(), task.trial.to_string()),
+        ("COHORT_ATTEMPT".into(), task.attempt.to_string()),
+        ("COHORT_TRIAL_DIR".into(), dir_text.clone()),
+        ("COHORT_STUDY_DIR".into(), s.study_dir.display().to_string()),
+        ("COHORT_SEED".into(), seed.to_string()),
+        (
+            "COHORT_PARAMS_FILE".into(),
+            params_file.display().to_string(),
+        ),
+        ("COHORT_STOP_FILE".into(), stop_file.display().to_string()),
+    ]);
+    for (name, v) in &task.params {
+        env.push((
+            template::env_name(name),
+            template::encode(v, s.bool_styles.get(name)),
+        ));
+    }
+    // The user's variables win.
+    env.extend(s.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let command = json!({
+        "argv": argv,
+        "cwd": s.cwd,
+        "env": env.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
+        "attempt": task.attempt,
+    });
+    std::fs::write(dir.join("command.json"), format!("{command:#}\n"))
+        .map_err(|e| io("command.json", e))?;
+    let out_log = std::fs::File::create(dir.join("stdout.log")).map_err(|e| io("stdout.log", e))?;
+    let err_log = std::fs::File::create(dir.join("stderr.log")).map_err(|e| io("stderr.log", e))?;
+    let metrics =
+        std::fs::File::create(dir.join("metrics.jsonl")).map_err(|e| io("metrics.jsonl", e))?;
+    let _ = std::fs::remove_file(dir.join("exit.json"));
+
+    let mut cmd = Command::new(&ctx.guard);
+    cmd.arg(super::guard::SUBCOMMAND)
+        .arg(std::process::id().to_string())
+        .arg("--")
+        .args(&argv)
+        .current_dir(&s.cwd)
+        .envs(env)
+        .env_remove(crate::fault::ENV)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    {
+        use std::os::unix::process::CommandExt;
+        // Its own group, so a stop reaches every descendant; and the guard hears of the
+        // trainer's death (see `guard`).
+        cmd.process_group(0);
+        // SAFETY: prctl is async-signal-safe and takes plain integers.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(
+                    libc::PR_SET_PDEATHSIG,
+                    libc::SIGTERM as libc::c_ulong,
+                    0,
+                    0,
+                    0,
+                );
+                Ok(())
+            });
+        }
+    }
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start the program's guard: {e}"))?;
+    let pgid = child.id() as libc::pid_t;
+    let tail = Arc::new(Mutex::new(Vec::new()));
+    let (Some(out), Some(err)) = (child.stdout.take(), child.stderr.take()) else {
+        kill_group(pgid, libc::SIGKILL);
+        let _ = child.wait();
+        return Err("the program's output pipes are missing".into());
+    };
+    let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
+        std::thread::Builder::new()
+            .name(name.into())
+            .spawn(f)
+            .map(|_| ())
+            .map_err(|e| format!("cannot start a thread: {e}"))
+    };
+    let (r1, t1) = (ctx.reader.clone(), ctx.tx.clone());
+    spawn(
+        "program-stdout",
+        Box::new(move || pump(out, out_log, &r1, &t1, run, None)),
+    )?;
+    let (r2, t2, tail2) = (ctx.reader.clone(), ctx.tx.clone(), tail.clone());
+    spawn(
+        "program-stderr",
+        Box::new(move || pump(err, err_log, &r2, &t2, run, Some(&tail2))),
+    )?;
+    let t3 = ctx.tx.clone();
+    spawn(
+        "program-wait",
+        Box::new(move || {
+            let status = child.wait();
+            let _ = t3.send(Msg::Exited { run, status });
+        }),
+    )?;
+    Ok(Started {
+        pgid,
+        tail,
+        metrics,
+    })
+}
+
+/// Copy a program's stream to its log, reading metric lines as they pass (a `\r`, as tqdm
+/// writes, ends a line too), keeping the last bytes when asked.
+fn pump(
+    mut src: impl Read,
+    mut log: std::fs::File,
+    reader: &Reader,
+    tx: &Sender<Msg>,
+    run: u64,
+    tail: Option<&Mutex<Vec<u8>>>,
+) {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut pending: Vec<u8> = Vec::new();
+    let read_line = |line: &[u8]| {
+        if line.is_empty() {
+            return;
+        }
+        let text = String::from_utf8_lossy(line);
+        if let Some(line) = reader.read(&text) {
+            let _ = tx.send(Msg::Line { run, line });
+        }
+    };
+    loop {
+        let n = match src.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        };
+        let chunk = &buf[..n];
+        let _ = log.write_all(chunk);
+        if let Some(t) = tail
+            && let Ok(mut t) = t.lock()
+        {
+            t.extend_from_slice(chunk);
+            let excess = t.len().saturating_sub(TAIL_BYTES);
+            t.drain(..excess);
+        }
+        pending.extend_from_slice(chunk);
+        let mut start = 0;
+        for i in 0..pending.len() {
+            if pending[i] == b'\n' || pending[i] == b'\r' {
+                read_line(&pending[start..i]);
+                start = i + 1;
+            }
+        }
+        pending.drain(..start);
+    }
+    read_line(&pending);
+    let _ = tx.send(Msg::Eof { run });
+}
