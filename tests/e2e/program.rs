@@ -412,3 +412,98 @@ fn a_program_together_with_a_model_is_refused() {
     let cfg = config(r#""./p.sh""#, "lr = [0.1]", "") + "\n[model]\nname = \"ridge\"\n";
     refused(&cfg, "`model`", "replaces");
 }
+
+/// A program that records where it runs: its CPUs, its GPUs and its thread variables.
+fn placement_probe(s: &Scratch) -> PathBuf {
+    script(
+        s,
+        "probe.sh",
+        "grep Cpus_allowed_list /proc/self/status | cut -f2 > \"$COHORT_TRIAL_DIR/cpus\"\n\
+         echo \"${CUDA_VISIBLE_DEVICES:-none}\" > \"$COHORT_TRIAL_DIR/gpus\"\n\
+         echo \"$OMP_NUM_THREADS\" > \"$COHORT_TRIAL_DIR/threads\"\n\
+         echo 'cohort: loss=1'\n",
+    )
+}
+
+#[test]
+fn concurrent_trials_get_their_own_gpus_from_the_visible_set() {
+    let s = Scratch::new();
+    let probe = placement_probe(&s);
+    let cfg = config(
+        &format!("\"{}\"", probe.display()),
+        "x = [1, 2, 3, 4, 5, 6]",
+        "gpus_per_trial = 1",
+    );
+    let c = s.write("c.toml", &cfg);
+    let o = sweep_cmd(&s, &c, "", &["--json"])
+        .env("CUDA_VISIBLE_DEVICES", "3,5")
+        .output()
+        .unwrap();
+    assert_status(&o, 0);
+    let v = json(&o);
+    for t in v["trials"].as_array().unwrap() {
+        let n = t["trial"].as_u64().unwrap();
+        let gpu = read(&trial_dir(&s, n).join("gpus")).trim().to_string();
+        // Each trainer slot holds one GPU for good: worker ids 0 and 1 are slots 0 and 1.
+        let expected = if t["worker"] == 0 { "3" } else { "5" };
+        assert_eq!(gpu, expected, "trial {n} on worker {}", t["worker"]);
+    }
+}
+
+#[test]
+fn a_trial_with_more_cores_is_pinned_to_them_and_its_threads_match() {
+    let s = Scratch::new();
+    let probe = placement_probe(&s);
+    let cfg = config(
+        &format!("\"{}\"", probe.display()),
+        "x = [1, 2]",
+        "cores_per_trial = 2",
+    );
+    let o = sweep(&s, &cfg, "");
+    assert_status(&o, 0);
+    let cpus = read(&trial_dir(&s, 0).join("cpus"));
+    assert_eq!(
+        cpus.trim(),
+        "0-1",
+        "pinned to both cores of this 2-core machine"
+    );
+    assert_eq!(read(&trial_dir(&s, 0).join("threads")).trim(), "2");
+    // 2 cores a trial on 2 cores: one trial at a time, whatever --workers says.
+    assert!(
+        json(&o)["trials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["worker"] == 0)
+    );
+    let refused = config(
+        &format!("\"{}\"", probe.display()),
+        "x = [1]",
+        "cores_per_trial = 64",
+    );
+    let c = s.write("big.toml", &refused);
+    let o = s.run(&["sweep", c.to_str().unwrap(), "--study-dir", "big"]);
+    assert_status(&o, 2);
+    assert!(stderr(&o).contains("cores_per_trial"), "{}", stderr(&o));
+    assert!(!s.path().join("big").exists());
+}
+
+#[test]
+fn more_gpus_a_trial_than_are_visible_is_refused() {
+    let s = Scratch::new();
+    let probe = placement_probe(&s);
+    let cfg = config(
+        &format!("\"{}\"", probe.display()),
+        "x = [1]",
+        "gpus_per_trial = 2",
+    );
+    let c = s.write("c.toml", &cfg);
+    let o = s
+        .cohort(&["sweep", c.to_str().unwrap(), "--study-dir", "g"])
+        .env("CUDA_VISIBLE_DEVICES", "0")
+        .output()
+        .unwrap();
+    assert_status(&o, 2);
+    assert!(stderr(&o).contains("gpus_per_trial"), "{}", stderr(&o));
+    assert!(!s.path().join("g").exists());
+}

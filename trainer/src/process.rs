@@ -39,15 +39,37 @@ pub fn cap_memory(bytes: u64) {
     }
 }
 
-/// Pin this process to `core`; the error says why not (the orchestrator logs it once).
-pub fn pin(core: Option<usize>) -> Result<usize, String> {
-    let Some(core) = core else {
-        return Err("no core assigned".into());
-    };
-    if core_affinity::set_for_current(core_affinity::CoreId { id: core }) {
-        Ok(core)
-    } else {
-        Err(format!("sched_setaffinity to core {core} was refused"))
+/// Pin this process (and so the programs it starts) to `cores`; the error says why not (the
+/// orchestrator logs it once).
+pub fn pin(cores: &[usize]) -> Result<Vec<usize>, String> {
+    match cores {
+        [] => Err("no core assigned".into()),
+        [core] => {
+            if core_affinity::set_for_current(core_affinity::CoreId { id: *core }) {
+                Ok(vec![*core])
+            } else {
+                Err(format!("sched_setaffinity to core {core} was refused"))
+            }
+        }
+        many => {
+            // SAFETY: CPU_ZERO/CPU_SET fill a zeroed set we own; sched_setaffinity reads it.
+            let rc = unsafe {
+                let mut set: libc::cpu_set_t = std::mem::zeroed();
+                libc::CPU_ZERO(&mut set);
+                for &c in many {
+                    libc::CPU_SET(c, &mut set);
+                }
+                libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set)
+            };
+            if rc == 0 {
+                Ok(many.to_vec())
+            } else {
+                Err(format!(
+                    "sched_setaffinity to cores {many:?} was refused: {}",
+                    std::io::Error::last_os_error()
+                ))
+            }
+        }
     }
 }
 

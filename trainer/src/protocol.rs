@@ -8,7 +8,7 @@ use models::{FoldScores, Metric, Params, Problem};
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a message changes shape; checked in `Hello`.
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// Identifies one trial of a study (its 0-based number).
 pub type TrialId = u64;
@@ -243,8 +243,8 @@ pub enum Event {
         worker: u32,
         /// Its process id.
         pid: u32,
-        /// The core it pinned itself to, or why it could not.
-        pinned: Result<usize, String>,
+        /// The cores it pinned itself to, or why it could not.
+        pinned: Result<Vec<usize>, String>,
         /// Where the orchestrator sends tasks.
         tasks: IpcSender<Task>,
     },

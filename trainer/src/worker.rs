@@ -20,8 +20,8 @@ pub struct TrainerArgs {
     pub connect: String,
     /// This worker's id.
     pub worker: u32,
-    /// The core to pin to.
-    pub core: Option<usize>,
+    /// The cores to pin to (empty: unpinned).
+    pub cores: Vec<usize>,
     /// Address-space cap in bytes (setrlimit), if any.
     pub memory: Option<u64>,
     /// The orchestrator's pid: the trainer exits if it is no longer its parent.
@@ -59,7 +59,7 @@ pub fn run(args: TrainerArgs) -> Result<(), TrainerError> {
     if let Some(bytes) = args.memory {
         crate::process::cap_memory(bytes);
     }
-    let pinned = crate::process::pin(args.core);
+    let pinned = crate::process::pin(&args.cores);
     let to_orchestrator: IpcSender<Event> =
         IpcSender::connect(args.connect.clone()).map_err(ipc_err)?;
     let (task_tx, tasks) = ipc::channel::<Task>().map_err(ipc_err)?;

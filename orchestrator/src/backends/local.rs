@@ -30,9 +30,11 @@ impl Backend for Local {
             .arg(launch.worker.to_string())
             .arg("--parent")
             .arg(std::process::id().to_string());
-        if let Some(core) = launch.core {
-            cmd.arg("--core").arg(core.to_string());
+        if !launch.cores.is_empty() {
+            let list: Vec<String> = launch.cores.iter().map(usize::to_string).collect();
+            cmd.arg("--cores").arg(list.join(","));
         }
+        cmd.envs(launch.env.iter().map(|(k, v)| (k, v)));
         if let Some(m) = launch.memory {
             cmd.arg("--memory").arg(m.to_string());
         }

@@ -18,8 +18,10 @@ use crate::supervisor::WorkerId;
 pub struct Launch {
     /// Its worker id.
     pub worker: WorkerId,
-    /// The core to pin itself to, if any.
-    pub core: Option<usize>,
+    /// The cores to pin itself to (empty: unpinned).
+    pub cores: Vec<usize>,
+    /// Variables set for this trainer alone (its GPUs).
+    pub env: Vec<(String, String)>,
     /// Address-space cap, bytes.
     pub memory: Option<u64>,
 }

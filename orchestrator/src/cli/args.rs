@@ -119,9 +119,9 @@ pub(super) enum Command {
         /// This worker's id.
         #[arg(long)]
         worker: u32,
-        /// Core to pin to.
-        #[arg(long)]
-        core: Option<usize>,
+        /// Cores to pin to, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        cores: Vec<usize>,
         /// Address-space cap, bytes.
         #[arg(long)]
         memory: Option<u64>,

@@ -60,7 +60,7 @@ pub fn main() -> ExitCode {
     if let Command::Trainer {
         connect,
         worker,
-        core,
+        cores,
         memory,
         parent,
     } = cli.command
@@ -69,7 +69,7 @@ pub fn main() -> ExitCode {
         return match trainer::run(trainer::TrainerArgs {
             connect,
             worker,
-            core,
+            cores,
             memory,
             parent,
         }) {

@@ -107,6 +107,9 @@ struct RawProgram {
     format: BTreeMap<String, String>,
     metrics_regex: Option<String>,
     grace: Option<toml::Value>,
+    cores_per_trial: Option<i64>,
+    gpus_per_trial: Option<i64>,
+    gpus: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -326,6 +329,12 @@ pub struct ProgramSpec {
     pub metrics_regex: Option<String>,
     /// Between SIGTERM and SIGKILL when a trial is stopped.
     pub grace: Duration,
+    /// Cores each trial's process group is pinned to (its thread variables match).
+    pub cores_per_trial: usize,
+    /// GPUs each trial gets through `CUDA_VISIBLE_DEVICES` (0: none assigned).
+    pub gpus_per_trial: usize,
+    /// The GPUs to hand out (None: the orchestrator's `CUDA_VISIBLE_DEVICES` when it runs).
+    pub gpus: Option<Vec<String>>,
 }
 
 /// How long a stopped program gets between SIGTERM and SIGKILL by default.
@@ -859,6 +868,34 @@ impl Checker<'_> {
             .map(|v| parse_duration(v).map_err(|m| self.err("program.grace", m)))
             .transpose()?
             .unwrap_or(DEFAULT_PROGRAM_GRACE);
+        let cores_per_trial = match p.cores_per_trial {
+            None => 1,
+            Some(n) if (1..=4096).contains(&n) => n as usize,
+            Some(n) => {
+                return Err(self.err(
+                    "program.cores_per_trial",
+                    format!("expected an integer from 1 to 4096, found {n}"),
+                ));
+            }
+        };
+        let gpus_per_trial = match p.gpus_per_trial {
+            None => 0,
+            Some(n) if (0..=64).contains(&n) => n as usize,
+            Some(n) => {
+                return Err(self.err(
+                    "program.gpus_per_trial",
+                    format!("expected an integer from 0 to 64, found {n}"),
+                ));
+            }
+        };
+        if let Some(list) = &p.gpus
+            && (list.is_empty() || list.iter().any(|g| g.trim().is_empty() || g.contains(',')))
+        {
+            return Err(self.err(
+                "program.gpus",
+                "expected a non-empty list of GPU ids as CUDA_VISIBLE_DEVICES names them, e.g. [\"0\", \"1\"]",
+            ));
+        }
         Ok(ProgramSpec {
             command: p.command,
             cwd,
@@ -866,6 +903,9 @@ impl Checker<'_> {
             bool_styles,
             metrics_regex: p.metrics_regex,
             grace,
+            cores_per_trial,
+            gpus_per_trial,
+            gpus: p.gpus,
         })
     }
 

@@ -62,8 +62,57 @@ pub struct PoolSpec {
     pub backend: Box<dyn Backend>,
     /// Address-space cap of each trainer.
     pub memory: Option<u64>,
-    /// Cores to pin to, handed out by slot.
+    /// Cores to pin to, handed out by slot, `cores_per_slot` to each.
     pub cores: Vec<usize>,
+    /// Cores each trainer (and the program it runs) is pinned to.
+    pub cores_per_slot: usize,
+    /// GPUs to hand out by slot, `gpus_per_slot` to each, as `CUDA_VISIBLE_DEVICES`.
+    pub gpus: Vec<String>,
+    /// GPUs each trainer gets (0: the variable is left as it is).
+    pub gpus_per_slot: usize,
+}
+
+impl PoolSpec {
+    /// Trainers pinned one core each, no GPUs.
+    pub fn one_core_each(
+        backend: Box<dyn Backend>,
+        memory: Option<u64>,
+        cores: Vec<usize>,
+    ) -> PoolSpec {
+        PoolSpec {
+            backend,
+            memory,
+            cores,
+            cores_per_slot: 1,
+            gpus: Vec::new(),
+            gpus_per_slot: 0,
+        }
+    }
+
+    /// The cores and the extra environment of the trainer in `slot`: consecutive groups of
+    /// the pinning order, so concurrent trainers never share a core or a GPU while there are
+    /// enough of them.
+    fn placement(&self, slot: usize) -> (Vec<usize>, Vec<(String, String)>) {
+        let take = |len: usize, k: usize| -> Vec<usize> {
+            if len == 0 || k == 0 {
+                return Vec::new();
+            }
+            (0..k).map(|i| (slot * k + i) % len).collect()
+        };
+        let cores = take(self.cores.len(), self.cores_per_slot.max(1))
+            .into_iter()
+            .map(|i| self.cores[i])
+            .collect();
+        let mut env = Vec::new();
+        if self.gpus_per_slot > 0 && !self.gpus.is_empty() {
+            let mine: Vec<&str> = take(self.gpus.len(), self.gpus_per_slot)
+                .into_iter()
+                .map(|i| self.gpus[i].as_str())
+                .collect();
+            env.push(("CUDA_VISIBLE_DEVICES".to_string(), mine.join(",")));
+        }
+        (cores, env)
+    }
 }
 
 /// Why a trainer ended.
@@ -175,11 +224,11 @@ impl Supervisor {
     pub fn spawn(&mut self, slot: usize) -> Result<WorkerId, SupervisorError> {
         let id = self.next_id;
         self.next_id += 1;
-        let core =
-            (!self.spec.cores.is_empty()).then(|| self.spec.cores[slot % self.spec.cores.len()]);
+        let (cores, env) = self.spec.placement(slot);
         let launch = Launch {
             worker: id,
-            core,
+            cores,
+            env,
             memory: self.spec.memory,
         };
         let cmd = self.spec.backend.trainer_command(&launch);

@@ -26,7 +26,7 @@ pub(super) enum Inbox {
     Connected {
         worker: WorkerId,
         tasks: IpcSender<Task>,
-        pinned: Result<usize, String>,
+        pinned: Result<Vec<usize>, String>,
     },
     /// The trainer spoke out of turn, or its connection failed.
     ConnectFailed { worker: WorkerId, error: String },

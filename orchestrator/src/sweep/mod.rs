@@ -356,6 +356,8 @@ fn create_study_dir(dir: &Path, meta: &BTreeMap<String, String>) -> Result<Store
 /// Run the sweep described by `config`.
 pub fn sweep(config: &Path, opts: &SweepOptions) -> Result<StudyOutcome> {
     let (cfg, data) = load_checked(config)?;
+    // Checked before the study directory exists: a refused placement leaves nothing behind.
+    Placement::of(&cfg, cores::usable_cores().len())?;
     let dir = opts
         .study_dir
         .clone()
@@ -428,6 +430,74 @@ fn stored(record: TrialRecord, objective: &str) -> Stored {
     }
 }
 
+/// Where a study's trials run: cores and GPUs per trial, and how many at once that allows.
+struct Placement {
+    cores_per_trial: usize,
+    gpus_per_trial: usize,
+    gpus: Vec<String>,
+    /// Without `--workers` or `[run] workers`.
+    default_workers: usize,
+    /// No more trials at once than the cores and GPUs allow.
+    max_workers: usize,
+}
+
+impl Placement {
+    /// The placement of `cfg` on a machine with `cores` usable cores.
+    fn of(cfg: &StudyConfig, cores: usize) -> Result<Placement> {
+        let cores = cores.max(1);
+        let TrialKind::Program(p) = &cfg.kind else {
+            // Built-in models: one core each, one left for the system.
+            return Ok(Placement {
+                cores_per_trial: 1,
+                gpus_per_trial: 0,
+                gpus: Vec::new(),
+                default_workers: cores.saturating_sub(1).max(1),
+                max_workers: usize::MAX,
+            });
+        };
+        let k = p.cores_per_trial;
+        if k > cores {
+            return Err(BadInput::new(anyhow::anyhow!(
+                "{}: `program.cores_per_trial` = {k}, but only {cores} cores are usable here",
+                cfg.path.display()
+            ))
+            .into());
+        }
+        let gpus: Vec<String> = match (&p.gpus, p.gpus_per_trial) {
+            (_, 0) => Vec::new(),
+            (Some(list), _) => list.clone(),
+            (None, _) => std::env::var("CUDA_VISIBLE_DEVICES")
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|g| !g.is_empty())
+                .map(str::to_string)
+                .collect(),
+        };
+        if p.gpus_per_trial > gpus.len() {
+            return Err(BadInput::new(anyhow::anyhow!(
+                "{}: `program.gpus_per_trial` = {}, but {} GPUs are visible (CUDA_VISIBLE_DEVICES or `program.gpus`)",
+                cfg.path.display(),
+                p.gpus_per_trial,
+                gpus.len()
+            ))
+            .into());
+        }
+        let by_gpus = gpus
+            .len()
+            .checked_div(p.gpus_per_trial)
+            .unwrap_or(usize::MAX);
+        let by_cores = cores / k;
+        Ok(Placement {
+            cores_per_trial: k,
+            gpus_per_trial: p.gpus_per_trial,
+            gpus,
+            default_workers: by_cores.min(by_gpus).max(1),
+            max_workers: by_cores.min(by_gpus).max(1),
+        })
+    }
+}
+
 fn run(
     cfg: StudyConfig,
     data: Option<Dataset>,
@@ -468,9 +538,11 @@ fn run(
         info!("{already} of {total} trials already done");
     }
     let cores = cores::usable_cores();
+    let placement = Placement::of(&cfg, cores.len())?;
     let workers = workers
         .or(cfg.run.workers)
-        .map_or_else(|| cores.len().saturating_sub(1).max(1), |n| n.get());
+        .map_or(placement.default_workers, |n| n.get())
+        .min(placement.max_workers);
     let mut data_bytes = 0;
     let setup: Box<dyn Fn() -> Task> = match (&cfg.kind, data) {
         (TrialKind::Model(t), Some(data)) => {
@@ -509,7 +581,7 @@ fn run(
                 study_dir: std::path::absolute(&dir).unwrap_or_else(|_| dir.clone()),
                 seed: cfg.seed,
                 grace: p.grace,
-                threads: 1,
+                threads: p.cores_per_trial,
             };
             Box::new(move || Task::ProgramSetup(Box::new(setup.clone())))
         }
@@ -523,6 +595,9 @@ fn run(
         backend: Box::new(backend),
         memory: cfg.run.memory,
         cores: cores::pinning_order(&cores),
+        cores_per_slot: placement.cores_per_trial,
+        gpus: placement.gpus,
+        gpus_per_slot: placement.gpus_per_trial,
     };
     let limits = Limits {
         stall: cfg.run.stall,

@@ -142,11 +142,11 @@ pub fn train(config: &Path, opts: &TrainOptions) -> Result<TrainSummary> {
     };
     let backend = crate::backends::Local::current()
         .context("locating the cohort binary to start trainers")?;
-    let pool = PoolSpec {
-        backend: Box::new(backend),
-        memory: cfg.memory,
-        cores: cores::pinning_order(&cores::usable_cores()),
-    };
+    let pool = PoolSpec::one_core_each(
+        Box::new(backend),
+        cfg.memory,
+        cores::pinning_order(&cores::usable_cores()),
+    );
     let limits = Limits {
         stall: Some(cfg.stall),
         grace: cfg.grace,
