@@ -1,13 +1,19 @@
-//! Reading a CSV into a validated dataset, and its flat image for shared memory.
+//! Datasets: reading CSV, NumPy and directories of them into a validated dataset, and its flat
+//! image for shared memory.
+//!
+//! Every reader produces the same intermediate [`Parsed`] (header names, features row-major,
+//! raw targets, the content hash), so a directory can mix formats and every format gets the
+//! same class-label rules and the same checks.
+
+mod csv;
+mod dir;
+mod npy;
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use csv::ByteRecord;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::error::DataError;
 
@@ -45,7 +51,10 @@ pub struct Dataset {
     pub target_name: String,
     /// Classification (with its classes) or regression.
     pub problem: Problem,
-    /// SHA-256 of the file's bytes, hex: identifies the data a study was run on.
+    /// `blake3:` and the BLAKE3 hash of the data in hex: identifies the data a study was run on.
+    ///
+    /// For a file, the hash of its bytes; for a directory, the hash of its files' names and
+    /// hashes in name order.
     pub checksum: String,
 }
 
@@ -80,24 +89,39 @@ impl Problem {
 const IMAGE_HEADER: usize = 16;
 
 impl Dataset {
-    /// Read `path` (header row required); `target` names the target column (default: the last).
+    /// Read `path` by its kind: a `.csv`, `.npy` or `.npz` file, or a directory of such files.
+    ///
+    /// CSV: see [`Dataset::read_csv`]. `.npz`: arrays `x` (2-D, f64 or f32) and `y` (1-D, float
+    /// or integer); features are named `f0`, `f1`, … and the target `y`. `.npy`: one 2-D float
+    /// array whose last column is the target (an `.npy` has no names, so the target is always the
+    /// last column). For NumPy files `target` may only be `y` (or absent). A directory: every data
+    /// file in it, in name order, concatenated; all must have the same header.
+    pub fn read_path(
+        path: &Path,
+        target: Option<&str>,
+        kind: ProblemKind,
+    ) -> Result<Dataset, DataError> {
+        let parsed = if path.is_dir() {
+            dir::read_dir(path, target, kind)?
+        } else {
+            read_file(path, target, kind, worker_threads())?
+        };
+        parsed.into_dataset(path, kind)
+    }
+
+    /// Read the CSV file `path` (header row required); `target` names the target column
+    /// (default: the last).
     ///
     /// Features must be finite numbers. A classification target may hold numbers or names:
     /// the classes are sorted numerically when every label is a number (labels with the same
     /// value, like `1` and `1.0`, are one class), else lexicographically. Blank lines are skipped.
+    /// The file is parsed on all the cores this process may use.
     pub fn read_csv(
         path: &Path,
         target: Option<&str>,
         kind: ProblemKind,
     ) -> Result<Dataset, DataError> {
-        let bytes = std::fs::read(path).map_err(|source| DataError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let checksum = hex(&Sha256::digest(&bytes));
-        let mut parsed = parse_csv(path, &bytes, target, kind)?;
-        parsed.checksum = checksum;
-        Ok(parsed)
+        csv::read(path, target, kind, worker_threads())?.into_dataset(path, kind)
     }
 
     /// Number of rows.
@@ -199,17 +223,138 @@ fn read_u64(bytes: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_le_bytes(b))
 }
 
-/// Lowercase hex of `bytes`.
-fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        // Writing to a String cannot fail.
-        let _ = write!(s, "{b:02x}");
+/// How many threads a reader may use: the cores in this process's affinity mask (and quota).
+fn worker_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+}
+
+/// Read one data file by its extension, on up to `threads` threads.
+fn read_file(
+    path: &Path,
+    target: Option<&str>,
+    kind: ProblemKind,
+    threads: usize,
+) -> Result<Parsed, DataError> {
+    match Format::of(path) {
+        Some(Format::Csv) => csv::read(path, target, kind, threads),
+        Some(Format::Npy) => npy::read_npy(path, target, kind),
+        Some(Format::Npz) => npy::read_npz(path, target, kind),
+        None => Err(DataError::Format {
+            path: path.to_path_buf(),
+        }),
     }
-    s
+}
+
+/// The file formats a dataset can be read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Csv,
+    Npy,
+    Npz,
+}
+
+impl Format {
+    /// The format named by the file's extension (case-insensitive), if it is one we read.
+    fn of(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "csv" => Some(Format::Csv),
+            "npy" => Some(Format::Npy),
+            "npz" => Some(Format::Npz),
+            _ => None,
+        }
+    }
+}
+
+/// The file read, before the targets are decoded: what every format produces.
+struct Parsed {
+    /// Header names, the target's included.
+    names: Vec<String>,
+    /// Index of the target in `names`.
+    target: usize,
+    /// Number of data rows.
+    n_rows: usize,
+    /// Features row-major, `n_rows × (names.len() - 1)`.
+    x: Vec<f64>,
+    /// The target column as read.
+    targets: Targets,
+    /// BLAKE3 of the file's bytes (of a directory's names and hashes).
+    hash: blake3::Hash,
+}
+
+/// A target column as read: values (regression) or raw class labels.
+enum Targets {
+    Values(Vec<f64>),
+    Labels(LabelTable),
+}
+
+impl Parsed {
+    /// Decode the targets and check there is something to learn from; `path` names the source.
+    fn into_dataset(self, path: &Path, kind: ProblemKind) -> Result<Dataset, DataError> {
+        let Parsed {
+            names,
+            target,
+            n_rows,
+            x,
+            targets,
+            hash,
+        } = self;
+        if n_rows == 0 {
+            return Err(DataError::Empty {
+                path: path.to_path_buf(),
+                what: "no data rows after the header".into(),
+            });
+        }
+        let (problem, y) = match (kind, targets) {
+            (ProblemKind::Classification, Targets::Labels(labels)) => {
+                let (classes, y) = labels.finish();
+                if classes.len() < 2 {
+                    return Err(DataError::OneClass {
+                        path: path.to_path_buf(),
+                        target: names[target].clone(),
+                        class: classes.first().cloned().unwrap_or_default(),
+                    });
+                }
+                (Problem::Classification { classes }, y)
+            }
+            (_, Targets::Values(y)) => (Problem::Regression, y),
+            (ProblemKind::Regression, Targets::Labels(_)) => {
+                unreachable!("readers read labels only for classification")
+            }
+        };
+        let n_features = names.len() - 1;
+        let x = Array2::from_shape_vec((n_rows, n_features), x).map_err(|e| DataError::Csv {
+            path: path.to_path_buf(),
+            line: 0,
+            message: e.to_string(),
+        })?;
+        let target_name = names[target].clone();
+        let mut feature_names = names;
+        feature_names.remove(target);
+        Ok(Dataset {
+            x,
+            y: Array1::from(y),
+            feature_names,
+            target_name,
+            problem,
+            checksum: format!("blake3:{}", hash.to_hex()),
+        })
+    }
+
+    /// Append `other`'s rows (same header) after this one's; the hash is left to the caller.
+    fn append(&mut self, other: Parsed) {
+        self.n_rows += other.n_rows;
+        self.x.extend_from_slice(&other.x);
+        match (&mut self.targets, other.targets) {
+            (Targets::Values(a), Targets::Values(b)) => a.extend_from_slice(&b),
+            (Targets::Labels(a), Targets::Labels(b)) => a.append(b),
+            _ => unreachable!("one read has one problem kind"),
+        }
+    }
 }
 
 /// Why one cell is not a usable number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum CellError {
     Empty,
     NotANumber,
@@ -222,8 +367,9 @@ fn parse_number(cell: &[u8]) -> Result<f64, CellError> {
     if cell.is_empty() {
         return Err(CellError::Empty);
     }
-    let text = std::str::from_utf8(cell).map_err(|_| CellError::NotANumber)?;
-    let v: f64 = text.parse().map_err(|_| CellError::NotANumber)?;
+    // fast-float2 accepts exactly Rust's float syntax (`1e5`, `.5`, `5.`, `+1`, `inf`, `NaN`, …):
+    // `float_syntax_is_rusts` checks it.
+    let v: f64 = fast_float2::parse(cell).map_err(|_| CellError::NotANumber)?;
     if v.is_finite() {
         Ok(v)
     } else {
@@ -231,62 +377,19 @@ fn parse_number(cell: &[u8]) -> Result<f64, CellError> {
     }
 }
 
-/// Everything needed to name a place in the file in an error.
-struct Place<'a> {
-    path: &'a Path,
-    names: &'a [String],
-}
-
-impl Place<'_> {
-    /// The error for a bad cell, named by line, column and header.
-    fn cell_error(&self, e: CellError, line: u64, col: usize, cell: &[u8]) -> DataError {
-        let path = self.path.to_path_buf();
-        let name = self.names[col].clone();
-        let column = col + 1;
-        let value = String::from_utf8_lossy(cell.trim_ascii()).into_owned();
-        match e {
-            CellError::Empty => DataError::EmptyCell {
-                path,
-                line,
-                column,
-                name,
-            },
-            CellError::NotANumber => DataError::NotANumber {
-                path,
-                line,
-                column,
-                name,
-                value,
-            },
-            CellError::NotFinite => DataError::NotFinite {
-                path,
-                line,
-                column,
-                name,
-                value,
-            },
-        }
-    }
-
-    /// The error for malformed CSV, with its line.
-    fn csv_error(&self, e: &csv::Error) -> DataError {
-        let line = e.position().map_or(0, |p| p.line());
-        let message = match e.kind() {
-            csv::ErrorKind::Io(io) => io.to_string(),
-            _ => e.to_string(),
-        };
-        DataError::Csv {
-            path: self.path.to_path_buf(),
-            line,
-            message,
-        }
-    }
+/// Why one cell is not a usable class label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LabelError {
+    Cell(CellError),
+    NotUtf8,
 }
 
 /// Class labels as they are read: distinct raw labels in order of first appearance.
 #[derive(Default)]
 struct LabelTable {
     ids: HashMap<Vec<u8>, u32>,
+    /// Ids of numeric labels by their bits (NumPy targets), so a row costs no formatting.
+    numbers: HashMap<u64, u32>,
     labels: Vec<String>,
     /// Raw label id per row.
     rows: Vec<u32>,
@@ -294,43 +397,65 @@ struct LabelTable {
 
 impl LabelTable {
     /// Record one row's label; allocates only for a label not seen before.
-    fn push(
-        &mut self,
-        cell: &[u8],
-        line: u64,
-        col: usize,
-        place: &Place<'_>,
-    ) -> Result<(), DataError> {
+    fn push(&mut self, cell: &[u8]) -> Result<(), LabelError> {
         let cell = cell.trim_ascii();
         let id = match self.ids.get(cell) {
             Some(&id) => id,
             None => {
                 if cell.is_empty() {
-                    return Err(place.cell_error(CellError::Empty, line, col, cell));
+                    return Err(LabelError::Cell(CellError::Empty));
                 }
-                let Ok(text) = std::str::from_utf8(cell) else {
-                    return Err(DataError::Csv {
-                        path: place.path.to_path_buf(),
-                        line,
-                        message: format!(
-                            "column {} (`{}`): the class label is not valid UTF-8",
-                            col + 1,
-                            place.names[col]
-                        ),
-                    });
-                };
+                let text = std::str::from_utf8(cell).map_err(|_| LabelError::NotUtf8)?;
                 // "nan" and "inf" parse as floats: a missing value, not a class.
                 if text.parse::<f64>().is_ok_and(|v| !v.is_finite()) {
-                    return Err(place.cell_error(CellError::NotFinite, line, col, cell));
+                    return Err(LabelError::Cell(CellError::NotFinite));
                 }
-                let id = self.labels.len() as u32;
-                self.ids.insert(cell.to_vec(), id);
-                self.labels.push(text.to_string());
-                id
+                self.insert(text.to_string())
             }
         };
         self.rows.push(id);
         Ok(())
+    }
+
+    /// Record one row's numeric label (finite, checked by the caller).
+    fn push_number(&mut self, v: f64) {
+        // -0.0 and 0.0 are one label.
+        let v = if v == 0.0 { 0.0 } else { v };
+        let id = match self.numbers.get(&v.to_bits()) {
+            Some(&id) => id,
+            None => {
+                let text = v.to_string();
+                let id = match self.ids.get(text.as_bytes()) {
+                    Some(&id) => id,
+                    None => self.insert(text),
+                };
+                self.numbers.insert(v.to_bits(), id);
+                id
+            }
+        };
+        self.rows.push(id);
+    }
+
+    /// A new raw label's id.
+    fn insert(&mut self, text: String) -> u32 {
+        let id = self.labels.len() as u32;
+        self.ids.insert(text.as_bytes().to_vec(), id);
+        self.labels.push(text);
+        id
+    }
+
+    /// Append the rows of `other`, read after this table's: first appearances keep file order.
+    fn append(&mut self, other: LabelTable) {
+        let ids: Vec<u32> = other
+            .labels
+            .into_iter()
+            .map(|label| match self.ids.get(label.as_bytes()) {
+                Some(&id) => id,
+                None => self.insert(label),
+            })
+            .collect();
+        self.rows
+            .extend(other.rows.iter().map(|&raw| ids[raw as usize]));
     }
 
     /// The sorted class names and each row's class index.
@@ -370,144 +495,6 @@ impl LabelTable {
     }
 }
 
-/// Parse and validate the CSV in `bytes` (the checksum is filled in by the caller).
-fn parse_csv(
-    path: &Path,
-    bytes: &[u8],
-    target: Option<&str>,
-    kind: ProblemKind,
-) -> Result<Dataset, DataError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(bytes);
-    let path_buf: PathBuf = path.to_path_buf();
-    let header = reader
-        .byte_headers()
-        .map_err(|e| DataError::Csv {
-            path: path_buf.clone(),
-            line: 1,
-            message: e.to_string(),
-        })?
-        .clone();
-    if header.is_empty() {
-        return Err(DataError::Empty {
-            path: path_buf,
-            what: "the file is empty; expected a header row and data rows".into(),
-        });
-    }
-    let header_line = header.position().map_or(1, |p| p.line());
-    let mut names = Vec::with_capacity(header.len());
-    for field in header.iter() {
-        let name = std::str::from_utf8(field.trim_ascii()).map_err(|_| DataError::Csv {
-            path: path_buf.clone(),
-            line: header_line,
-            message: "the header is not valid UTF-8".into(),
-        })?;
-        names.push(name.to_string());
-    }
-    let n_cols = names.len();
-    let t = match target {
-        Some(t) => names
-            .iter()
-            .position(|n| n == t)
-            .ok_or_else(|| DataError::MissingTarget {
-                path: path_buf.clone(),
-                target: t.to_string(),
-                columns: names.join(", "),
-            })?,
-        None => n_cols - 1,
-    };
-    if n_cols < 2 {
-        return Err(DataError::Empty {
-            path: path_buf,
-            what: format!(
-                "no feature columns: the header has only the target `{}`",
-                names[t]
-            ),
-        });
-    }
-    let place = Place {
-        path,
-        names: &names,
-    };
-
-    // Line count bounds the row count, so the feature buffer is allocated once.
-    let max_rows = bytes.iter().filter(|&&b| b == b'\n').count() + 1;
-    let mut x: Vec<f64> = Vec::with_capacity(max_rows.saturating_mul(n_cols - 1));
-    let mut y_values: Vec<f64> = Vec::with_capacity(max_rows);
-    let mut labels = LabelTable {
-        rows: Vec::with_capacity(max_rows),
-        ..LabelTable::default()
-    };
-    let mut record = ByteRecord::new();
-    let mut n_rows = 0usize;
-    while reader
-        .read_byte_record(&mut record)
-        .map_err(|e| place.csv_error(&e))?
-    {
-        let line = record.position().map_or(0, |p| p.line());
-        if record.len() != n_cols {
-            return Err(DataError::FieldCount {
-                path: path_buf,
-                line,
-                expected: n_cols,
-                found: record.len(),
-            });
-        }
-        for (col, cell) in record.iter().enumerate() {
-            if col == t {
-                match kind {
-                    ProblemKind::Classification => labels.push(cell, line, col, &place)?,
-                    ProblemKind::Regression => y_values.push(
-                        parse_number(cell).map_err(|e| place.cell_error(e, line, col, cell))?,
-                    ),
-                }
-            } else {
-                x.push(parse_number(cell).map_err(|e| place.cell_error(e, line, col, cell))?);
-            }
-        }
-        n_rows += 1;
-    }
-    if n_rows == 0 {
-        return Err(DataError::Empty {
-            path: path_buf,
-            what: "no data rows after the header".into(),
-        });
-    }
-
-    let (problem, y) = match kind {
-        ProblemKind::Regression => (Problem::Regression, y_values),
-        ProblemKind::Classification => {
-            let (classes, y) = labels.finish();
-            if classes.len() < 2 {
-                return Err(DataError::OneClass {
-                    path: path_buf,
-                    target: names[t].clone(),
-                    class: classes.first().cloned().unwrap_or_default(),
-                });
-            }
-            (Problem::Classification { classes }, y)
-        }
-    };
-    let x = Array2::from_shape_vec((n_rows, n_cols - 1), x).map_err(|e| DataError::Csv {
-        path: path_buf.clone(),
-        line: 0,
-        message: e.to_string(),
-    })?;
-    let target_name = names[t].clone();
-    let mut feature_names = names;
-    feature_names.remove(t);
-    Ok(Dataset {
-        x,
-        y: Array1::from(y),
-        feature_names,
-        target_name,
-        problem,
-        checksum: String::new(),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -522,269 +509,6 @@ mod tests {
     fn read(text: &str, target: Option<&str>, kind: ProblemKind) -> Result<Dataset, DataError> {
         let f = csv_file(text);
         Dataset::read_csv(f.path(), target, kind)
-    }
-
-    fn classes(d: &Dataset) -> Vec<String> {
-        match &d.problem {
-            Problem::Classification { classes } => classes.clone(),
-            Problem::Regression => panic!("not a classification"),
-        }
-    }
-
-    #[test]
-    fn last_column_is_the_default_target() {
-        let d = read(
-            "a,b,label\n1,2,0\n3,4,1\n",
-            None,
-            ProblemKind::Classification,
-        )
-        .unwrap();
-        assert_eq!(d.feature_names, ["a", "b"]);
-        assert_eq!(d.target_name, "label");
-        assert_eq!(d.x, ndarray::array![[1.0, 2.0], [3.0, 4.0]]);
-        assert_eq!(d.y.to_vec(), [0.0, 1.0]);
-    }
-
-    #[test]
-    fn target_column_can_be_named_anywhere() {
-        let d = read(
-            "y,a,b\n1.5,1,2\n-2,3,4\n",
-            Some("y"),
-            ProblemKind::Regression,
-        )
-        .unwrap();
-        assert_eq!(d.feature_names, ["a", "b"]);
-        assert_eq!(d.y.to_vec(), [1.5, -2.0]);
-        assert_eq!(d.x.row(1).to_vec(), [3.0, 4.0]);
-        assert_eq!(d.problem, Problem::Regression);
-    }
-
-    #[test]
-    fn numeric_classes_sort_numerically() {
-        let d = read(
-            "a,c\n1,10\n2,9\n3,-1\n4,9.0\n",
-            None,
-            ProblemKind::Classification,
-        )
-        .unwrap();
-        // 9 and 9.0 are one class, named as first written.
-        assert_eq!(classes(&d), ["-1", "9", "10"]);
-        assert_eq!(d.y.to_vec(), [2.0, 1.0, 0.0, 1.0]);
-    }
-
-    #[test]
-    fn named_classes_sort_lexicographically() {
-        let d = read(
-            "a,c\n1,dog\n2,cat\n3, emu \n4,cat\n",
-            None,
-            ProblemKind::Classification,
-        )
-        .unwrap();
-        assert_eq!(classes(&d), ["cat", "dog", "emu"]);
-        assert_eq!(d.y.to_vec(), [1.0, 0.0, 2.0, 0.0]);
-    }
-
-    #[test]
-    fn blank_trailing_lines_are_ignored() {
-        let d = read("a,y\n1,2\n3,4\n\n\n", None, ProblemKind::Regression).unwrap();
-        assert_eq!(d.n_rows(), 2);
-    }
-
-    #[test]
-    fn checksum_is_sha256_of_the_file() {
-        let d = read("a,y\n1,2\n", None, ProblemKind::Regression).unwrap();
-        // From `printf 'a,y\n1,2\n' | sha256sum`.
-        assert_eq!(
-            d.checksum,
-            "6eca8591af4d545e49ff4fcdfb9cac5b5656b6187eace6af1d9a9af2dafa9023"
-        );
-    }
-
-    #[test]
-    fn missing_file_is_an_io_error_naming_the_path() {
-        let err = Dataset::read_csv(
-            Path::new("/nonexistent/data.csv"),
-            None,
-            ProblemKind::Regression,
-        )
-        .unwrap_err();
-        assert!(matches!(err, DataError::Io { .. }));
-        assert!(err.to_string().contains("/nonexistent/data.csv"));
-    }
-
-    #[test]
-    fn empty_file_is_refused() {
-        let err = read("", None, ProblemKind::Regression).unwrap_err();
-        assert!(matches!(err, DataError::Empty { .. }), "{err}");
-    }
-
-    #[test]
-    fn header_only_file_is_refused() {
-        let err = read("a,b,y\n", None, ProblemKind::Regression).unwrap_err();
-        assert!(err.to_string().contains("no data rows"), "{err}");
-    }
-
-    #[test]
-    fn single_column_file_has_no_features() {
-        let err = read("y\n1\n2\n", None, ProblemKind::Regression).unwrap_err();
-        assert!(err.to_string().contains("no feature columns"), "{err}");
-    }
-
-    #[test]
-    fn wrong_field_count_names_the_line() {
-        let err = read("a,b,y\n1,2,3\n4,5\n", None, ProblemKind::Regression).unwrap_err();
-        match err {
-            DataError::FieldCount {
-                line,
-                expected,
-                found,
-                ..
-            } => assert_eq!((line, expected, found), (3, 3, 2)),
-            e => panic!("{e}"),
-        }
-    }
-
-    #[test]
-    fn non_numeric_cell_names_line_column_and_header() {
-        let err = read("a,b,y\n1,2,3\n4,five,6\n", None, ProblemKind::Regression).unwrap_err();
-        match &err {
-            DataError::NotANumber {
-                line,
-                column,
-                name,
-                value,
-                ..
-            } => {
-                assert_eq!(
-                    (*line, *column, name.as_str(), value.as_str()),
-                    (3, 2, "b", "five")
-                )
-            }
-            e => panic!("{e}"),
-        }
-        assert!(err.to_string().contains("line 3, column 2 (`b`)"), "{err}");
-    }
-
-    #[test]
-    fn nan_cell_is_refused_with_line_and_column() {
-        for bad in ["nan", "NaN", "inf", "-inf", "Infinity", "+INF"] {
-            let err = read(
-                &format!("a,b,y\n1,2,3\n4,{bad},6\n"),
-                None,
-                ProblemKind::Regression,
-            )
-            .unwrap_err();
-            match err {
-                DataError::NotFinite { line, column, .. } => {
-                    assert_eq!((line, column), (3, 2), "{bad}")
-                }
-                e => panic!("{bad}: {e}"),
-            }
-        }
-    }
-
-    #[test]
-    fn nan_regression_target_is_refused() {
-        let err = read("a,y\n1,2\n4,NaN\n", None, ProblemKind::Regression).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                DataError::NotFinite {
-                    line: 3,
-                    column: 2,
-                    ..
-                }
-            ),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn nan_class_label_is_refused() {
-        let err = read("a,y\n1,0\n4,nan\n", None, ProblemKind::Classification).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                DataError::NotFinite {
-                    line: 3,
-                    column: 2,
-                    ..
-                }
-            ),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn empty_cell_is_refused_as_missing_value() {
-        let err = read("a,b,y\n1,,3\n", None, ProblemKind::Regression).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                DataError::EmptyCell {
-                    line: 2,
-                    column: 2,
-                    ..
-                }
-            ),
-            "{err}"
-        );
-        let err = read("a,y\n1,0\n2,\n", None, ProblemKind::Classification).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                DataError::EmptyCell {
-                    line: 3,
-                    column: 2,
-                    ..
-                }
-            ),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn missing_target_column_lists_the_columns() {
-        let err = read("a,b\n1,2\n", Some("label"), ProblemKind::Classification).unwrap_err();
-        match err {
-            DataError::MissingTarget {
-                target, columns, ..
-            } => assert_eq!((target.as_str(), columns.as_str()), ("label", "a, b")),
-            e => panic!("{e}"),
-        }
-    }
-
-    #[test]
-    fn one_class_target_is_refused() {
-        let err = read("a,y\n1,yes\n2,yes\n", None, ProblemKind::Classification).unwrap_err();
-        assert!(
-            matches!(err, DataError::OneClass { ref class, .. } if class == "yes"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn crlf_line_ends_and_a_byte_order_mark_are_accepted() {
-        let d = read(
-            "\u{feff}a,y\r\n1,2\r\n3,4\r\n",
-            None,
-            ProblemKind::Regression,
-        )
-        .unwrap();
-        assert_eq!(d.feature_names, ["a"]);
-        assert_eq!(d.y.to_vec(), [2.0, 4.0]);
-    }
-
-    #[test]
-    fn surrounding_spaces_and_quotes_are_accepted() {
-        let d = read(
-            "\"a\", b ,y\n\" 1.5\", 2 ,3\n",
-            None,
-            ProblemKind::Regression,
-        )
-        .unwrap();
-        assert_eq!(d.feature_names, ["a", "b"]);
-        assert_eq!(d.x.row(0).to_vec(), [1.5, 2.0]);
     }
 
     #[test]
@@ -829,5 +553,73 @@ mod tests {
         bytes[9..17].copy_from_slice(&2u64.to_le_bytes());
         let err = DataView::from_image(&bytes[1..1 + 16 + 24]).unwrap_err();
         assert!(err.to_string().contains("aligned"), "{err}");
+    }
+
+    #[test]
+    fn float_syntax_is_rusts() {
+        let texts = [
+            "1",
+            "-0.5",
+            ".5",
+            "5.",
+            "+1",
+            "1e5",
+            "1E-5",
+            "-1.5e+3",
+            "007",
+            "0.1",
+            "1e400",
+            "4.9e-324",
+            "123456789012345678901234567890",
+            "inf",
+            "-inf",
+            "+INF",
+            "Infinity",
+            "nan",
+            "NaN",
+            "-nan",
+            "",
+            "1,5",
+            "1e",
+            "e1",
+            ".",
+            "-",
+            "1.2.3",
+            "0x10",
+            "1_000",
+            "infinit",
+            "1d",
+            " 1",
+            "--1",
+        ];
+        for text in texts {
+            let rust = text.trim_ascii().parse::<f64>();
+            let ours = parse_number(text.as_bytes());
+            match (rust, ours) {
+                (Ok(v), Ok(w)) => assert_eq!(v.to_bits(), w.to_bits(), "{text}"),
+                (Ok(v), Err(CellError::NotFinite)) => assert!(!v.is_finite(), "{text}"),
+                (Err(_), Err(CellError::NotANumber | CellError::Empty)) => {}
+                (rust, ours) => panic!("{text}: Rust {rust:?}, ours {ours:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_extension_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data.xlsx");
+        std::fs::write(&path, "a,y\n1,2\n").unwrap();
+        let err = Dataset::read_path(&path, None, ProblemKind::Regression).unwrap_err();
+        assert!(matches!(err, DataError::Format { .. }), "{err}");
+        assert!(err.to_string().contains("data.xlsx"), "{err}");
+    }
+
+    #[test]
+    fn read_path_reads_a_csv_as_read_csv_does() {
+        let f = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+        std::fs::write(f.path(), "a,y\n1,0\n2,1\n").unwrap();
+        let a = Dataset::read_path(f.path(), None, ProblemKind::Classification).unwrap();
+        let b = Dataset::read_csv(f.path(), None, ProblemKind::Classification).unwrap();
+        assert_eq!((a.x, a.y, a.checksum), (b.x, b.y, b.checksum));
     }
 }
