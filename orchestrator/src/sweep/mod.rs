@@ -168,7 +168,7 @@ fn study_meta(cfg: &StudyConfig, data: &Dataset) -> BTreeMap<String, String> {
 /// Load a config and its data, checked; every failure is bad input (exit 2).
 pub fn load_checked(config: &Path) -> Result<(StudyConfig, Dataset)> {
     let cfg = StudyConfig::load(config).map_err(BadInput::new)?;
-    let data = Dataset::read_csv(&cfg.data_path, cfg.target.as_deref(), cfg.model.problem)
+    let data = Dataset::read_path(&cfg.data_path, cfg.target.as_deref(), cfg.model.problem)
         .map_err(BadInput::new)?;
     // The folds are a pure function of the data and the seed: checking them here means no
     // trainer ever meets data it cannot split.
@@ -321,12 +321,12 @@ pub fn resume(dir: &Path, workers: Option<NonZeroUsize>) -> Result<StudyOutcome>
             .map_or("config.toml", String::as_str),
     );
     let cfg = StudyConfig::parse(&config_path, text).map_err(BadInput::new)?;
-    let data = Dataset::read_csv(&cfg.data_path, cfg.target.as_deref(), cfg.model.problem)
+    let data = Dataset::read_path(&cfg.data_path, cfg.target.as_deref(), cfg.model.problem)
         .map_err(BadInput::new)?;
     let fresh = study_meta(&cfg, &data);
     if fresh.get("fingerprint") != meta.get("fingerprint") {
         return Err(BadInput::new(anyhow::anyhow!(
-            "{}: the data file changed since the study started (sha256 was {}, now {})",
+            "{}: the data file changed since the study started (checksum was {}, now {})",
             cfg.data_path.display(),
             meta.get("data_checksum").map_or("?", String::as_str),
             data.checksum
