@@ -110,6 +110,60 @@ pub enum DataError {
         /// What the CSV reader said.
         message: String,
     },
+    /// A path that is not a data file we read (by its extension) nor a directory.
+    #[error(
+        "{path}: unknown data format; expected a .csv, .npy or .npz file, or a directory of them"
+    )]
+    Format {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// A file in a directory whose header differs from the first file's.
+    #[error(
+        "{path}: column {column} of the header is `{found}`, expected `{expected}` as in {first}"
+    )]
+    HeaderMismatch {
+        /// The file that differs.
+        path: PathBuf,
+        /// The first file in name order, whose header the others must repeat.
+        first: PathBuf,
+        /// 1-based column number of the first difference.
+        column: usize,
+        /// The first file's name for that column (or "no column").
+        expected: String,
+        /// This file's name for that column (or "no column").
+        found: String,
+    },
+    /// A NumPy array of the wrong type or shape, or a missing array.
+    #[error("{path}: array `{array}`: expected {expected}, found {found}")]
+    BadArray {
+        /// The .npy or .npz file.
+        path: PathBuf,
+        /// The array (`x`, `y`, or the file's one array).
+        array: String,
+        /// What was expected (type and dimensions).
+        expected: String,
+        /// What the file holds.
+        found: String,
+    },
+    /// A NaN or infinite value in a NumPy array.
+    #[error(
+        "{path}: array `{array}`, row {row}, column {column} (`{name}`): value `{value}` is not finite; remove or impute it"
+    )]
+    NotFiniteArray {
+        /// The .npy or .npz file.
+        path: PathBuf,
+        /// The array (`x`, `y`, or the file's one array).
+        array: String,
+        /// 1-based row number.
+        row: usize,
+        /// 1-based column number (1 for a 1-D array).
+        column: usize,
+        /// The column's name (`f0`, …, or `y`).
+        name: String,
+        /// The value.
+        value: f64,
+    },
     /// A shared-memory image of a dataset that does not decode.
     #[error("bad dataset image: {0}")]
     Image(String),

@@ -40,7 +40,7 @@ pub fn study_json(view: &StudyView, status: &str) -> Value {
                 "path": get("data_path"),
                 "rows": get("data_rows").parse::<u64>().ok(),
                 "features": get("data_features").parse::<u64>().ok(),
-                "sha256": get("data_checksum"),
+                "checksum": get("data_checksum"),
             },
             "created_at": get("created_at").parse::<f64>().ok(),
             "memory": {

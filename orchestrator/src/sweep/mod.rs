@@ -228,7 +228,7 @@ fn load_data(cfg: &StudyConfig) -> Result<Option<Dataset>> {
     let TrialKind::Model(t) = &cfg.kind else {
         return Ok(None);
     };
-    let data = Dataset::read_csv(&t.data_path, t.target.as_deref(), t.model.problem)
+    let data = Dataset::read_path(&t.data_path, t.target.as_deref(), t.model.problem)
         .map_err(BadInput::new)?;
     // The folds are a pure function of the data and the seed: checking them here means no
     // trainer ever meets data it cannot split.
@@ -388,7 +388,7 @@ pub fn resume(dir: &Path, workers: Option<NonZeroUsize>) -> Result<StudyOutcome>
     if fresh.get("fingerprint") != meta.get("fingerprint") {
         let what = match (&cfg.kind, &data) {
             (TrialKind::Model(t), Some(data)) => format!(
-                "{}: the data file changed since the study started (sha256 was {}, now {})",
+                "{}: the data file changed since the study started (checksum was {}, now {})",
                 t.data_path.display(),
                 meta.get("data_checksum").map_or("?", String::as_str),
                 data.checksum

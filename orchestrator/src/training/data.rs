@@ -34,7 +34,7 @@ pub fn load_split(cfg: &TrainConfig) -> Result<Split> {
     };
     let data = match &cfg.source {
         DataSource::Csv(p) => {
-            Dataset::read_csv(p, cfg.target.as_deref(), kind).map_err(BadInput::new)?
+            Dataset::read_path(p, cfg.target.as_deref(), kind).map_err(BadInput::new)?
         }
         DataSource::Synthetic(s) => {
             if kind == ProblemKind::Regression {

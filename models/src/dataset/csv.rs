@@ -1,0 +1,1060 @@
+//! CSV files: parsed in parallel chunks split at line ends, or sequentially by the csv crate when
+//! the file has a quote (a quoted field may hold a line end, so a line end need not end a row).
+//!
+//! Both paths give the same dataset and the same errors: the chunked parser hands anything it
+//! does not read exactly like the csv crate (quotes, a lone carriage return) to the sequential one.
+
+use std::ops::Range;
+use std::path::Path;
+
+use ::csv::ByteRecord;
+use memchr::{memchr, memchr_iter, memchr3};
+
+use super::{CellError, LabelError, LabelTable, Parsed, ProblemKind, Targets, parse_number};
+use crate::error::DataError;
+
+/// Bytes a thread must have to parse before splitting pays for the thread.
+const MIN_CHUNK: usize = 1 << 20;
+
+/// Read and parse the CSV file `path` on up to `threads` threads, hashing it while parsing.
+pub(super) fn read(
+    path: &Path,
+    target: Option<&str>,
+    kind: ProblemKind,
+    threads: usize,
+) -> Result<Parsed, DataError> {
+    let bytes = read_parallel(path, threads)?;
+    let chunks = (bytes.len() / MIN_CHUNK).clamp(1, threads.max(1));
+    parse(path, &bytes, target, kind, chunks)
+}
+
+/// The bytes of `path`, read by up to `threads` threads into one buffer.
+///
+/// The copy from the page cache costs mostly page faults on the fresh buffer: splitting the
+/// read splits them across cores.
+fn read_parallel(path: &Path, threads: usize) -> Result<Vec<u8>, DataError> {
+    use std::os::unix::fs::FileExt;
+    let io = |source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    let len = usize::try_from(len).map_err(|_| io(std::io::Error::other("too large")))?;
+    let pieces = (len / MIN_CHUNK).clamp(1, threads.max(1));
+    let mut bytes = vec![0u8; len];
+    let piece_len = len.div_ceil(pieces);
+    let results: Vec<std::io::Result<()>> = std::thread::scope(|s| {
+        let handles: Vec<_> = bytes
+            .chunks_mut(piece_len.max(1))
+            .enumerate()
+            .map(|(k, piece)| {
+                let file = &file;
+                s.spawn(move || file.read_exact_at(piece, (k * piece_len) as u64))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    for r in results {
+        r.map_err(io)?;
+    }
+    // A file that grew while read: the rest is read too, so no byte is left out.
+    let mut rest = Vec::new();
+    let mut tail = &file;
+    std::io::Seek::seek(&mut tail, std::io::SeekFrom::Start(len as u64)).map_err(io)?;
+    std::io::Read::read_to_end(&mut tail, &mut rest).map_err(io)?;
+    bytes.extend_from_slice(&rest);
+    Ok(bytes)
+}
+
+/// Parse and hash `bytes` (the contents of `path`), split into `chunks` when more than one.
+fn parse(
+    path: &Path,
+    bytes: &[u8],
+    target: Option<&str>,
+    kind: ProblemKind,
+    chunks: usize,
+) -> Result<Parsed, DataError> {
+    std::thread::scope(|s| {
+        // The hash runs beside the parse over the same bytes: no second pass after it.
+        let hasher = (chunks > 1).then(|| s.spawn(|| blake3::hash(bytes)));
+        let table = if memchr(b'"', bytes).is_some() {
+            None
+        } else {
+            parse_chunked(path, bytes, target, kind, chunks)?
+        };
+        let table = match table {
+            Some(table) => table,
+            None => parse_sequential(path, bytes, target, kind)?,
+        };
+        let hash = match hasher {
+            Some(h) => h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+            None => blake3::hash(bytes),
+        };
+        Ok(Parsed { hash, ..table })
+    })
+}
+
+/// The header: names (trimmed), the target's index, and the header's line.
+struct Header {
+    names: Vec<String>,
+    target: usize,
+    line: u64,
+}
+
+/// Read and check the header row with the csv crate (both paths, so both name columns alike).
+fn read_header(
+    path: &Path,
+    reader_bytes: &[u8],
+    reader: &mut ::csv::Reader<&[u8]>,
+    target: Option<&str>,
+) -> Result<Header, DataError> {
+    let header = reader
+        .byte_headers()
+        .map_err(|e| DataError::Csv {
+            path: path.to_path_buf(),
+            line: 1,
+            message: e.to_string(),
+        })?
+        .clone();
+    if header.is_empty() {
+        return Err(DataError::Empty {
+            path: path.to_path_buf(),
+            what: "the file is empty; expected a header row and data rows".into(),
+        });
+    }
+    let start = header.position().map_or(0, |p| p.byte());
+    let line = record_line_at(reader_bytes, usize::try_from(start).unwrap_or(0));
+    let mut names = Vec::with_capacity(header.len());
+    for field in header.iter() {
+        let name = std::str::from_utf8(field.trim_ascii()).map_err(|_| DataError::Csv {
+            path: path.to_path_buf(),
+            line,
+            message: "the header is not valid UTF-8".into(),
+        })?;
+        names.push(name.to_string());
+    }
+    let n_cols = names.len();
+    let t = match target {
+        Some(t) => names
+            .iter()
+            .position(|n| n == t)
+            .ok_or_else(|| DataError::MissingTarget {
+                path: path.to_path_buf(),
+                target: t.to_string(),
+                columns: names.join(", "),
+            })?,
+        None => n_cols - 1,
+    };
+    if n_cols < 2 {
+        return Err(DataError::Empty {
+            path: path.to_path_buf(),
+            what: format!(
+                "no feature columns: the header has only the target `{}`",
+                names[t]
+            ),
+        });
+    }
+    Ok(Header {
+        names,
+        target: t,
+        line,
+    })
+}
+
+/// A csv reader over `bytes` as both paths configure it.
+fn reader(bytes: &[u8]) -> ::csv::Reader<&[u8]> {
+    ::csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(bytes)
+}
+
+/// Everything needed to name a place in the file in an error.
+struct Place<'a> {
+    path: &'a Path,
+    names: &'a [String],
+    bytes: &'a [u8],
+}
+
+/// The line (1-based) of the record the csv crate places at `pos`.
+///
+/// The crate's position is where it began reading the record: before the blank lines it skips
+/// and the `\n` of the previous `\r\n`, so its line number can be short; this one is not.
+fn record_line(bytes: &[u8], pos: &::csv::Position) -> u64 {
+    record_line_at(bytes, usize::try_from(pos.byte()).unwrap_or(bytes.len()))
+}
+
+/// The line of the record whose reading began at byte `at` (see [`record_line`]).
+fn record_line_at(bytes: &[u8], at: usize) -> u64 {
+    let at = at.min(bytes.len());
+    let start = at
+        + bytes[at..]
+            .iter()
+            .take_while(|&&b| b == b'\r' || b == b'\n')
+            .count();
+    memchr_iter(b'\n', &bytes[..start]).count() as u64 + 1
+}
+
+impl Place<'_> {
+    /// The error for a bad cell, named by line, column and header.
+    fn cell_error(&self, e: CellError, line: u64, col: usize, cell: &[u8]) -> DataError {
+        let path = self.path.to_path_buf();
+        let name = self.names[col].clone();
+        let column = col + 1;
+        let value = String::from_utf8_lossy(cell.trim_ascii()).into_owned();
+        match e {
+            CellError::Empty => DataError::EmptyCell {
+                path,
+                line,
+                column,
+                name,
+            },
+            CellError::NotANumber => DataError::NotANumber {
+                path,
+                line,
+                column,
+                name,
+                value,
+            },
+            CellError::NotFinite => DataError::NotFinite {
+                path,
+                line,
+                column,
+                name,
+                value,
+            },
+        }
+    }
+
+    /// The error for a bad class label.
+    fn label_error(&self, e: LabelError, line: u64, col: usize, cell: &[u8]) -> DataError {
+        match e {
+            LabelError::Cell(e) => self.cell_error(e, line, col, cell),
+            LabelError::NotUtf8 => DataError::Csv {
+                path: self.path.to_path_buf(),
+                line,
+                message: format!(
+                    "column {} (`{}`): the class label is not valid UTF-8",
+                    col + 1,
+                    self.names[col]
+                ),
+            },
+        }
+    }
+
+    /// The error for malformed CSV, with its line.
+    fn csv_error(&self, e: &::csv::Error) -> DataError {
+        let line = e.position().map_or(0, |p| record_line(self.bytes, p));
+        let message = match e.kind() {
+            ::csv::ErrorKind::Io(io) => io.to_string(),
+            _ => e.to_string(),
+        };
+        DataError::Csv {
+            path: self.path.to_path_buf(),
+            line,
+            message,
+        }
+    }
+}
+
+/// Parse with the csv crate, one record at a time (any CSV, quotes included).
+fn parse_sequential(
+    path: &Path,
+    bytes: &[u8],
+    target: Option<&str>,
+    kind: ProblemKind,
+) -> Result<Parsed, DataError> {
+    let mut reader = reader(bytes);
+    let Header { names, target, .. } = read_header(path, bytes, &mut reader, target)?;
+    let n_cols = names.len();
+    let place = Place {
+        path,
+        names: &names,
+        bytes,
+    };
+
+    // Line count bounds the row count, so the feature buffer is allocated once.
+    let max_rows = memchr_iter(b'\n', bytes).count() + 1;
+    let mut x: Vec<f64> = Vec::with_capacity(max_rows.saturating_mul(n_cols - 1));
+    let mut y_values: Vec<f64> = Vec::new();
+    let mut labels = LabelTable::default();
+    match kind {
+        ProblemKind::Regression => y_values.reserve(max_rows),
+        ProblemKind::Classification => labels.rows.reserve(max_rows),
+    }
+    let mut record = ByteRecord::new();
+    let mut n_rows = 0usize;
+    while reader
+        .read_byte_record(&mut record)
+        .map_err(|e| place.csv_error(&e))?
+    {
+        let line = record.position().map_or(0, |p| record_line(bytes, p));
+        if record.len() != n_cols {
+            return Err(DataError::FieldCount {
+                path: path.to_path_buf(),
+                line,
+                expected: n_cols,
+                found: record.len(),
+            });
+        }
+        for (col, cell) in record.iter().enumerate() {
+            if col == target {
+                match kind {
+                    ProblemKind::Classification => labels
+                        .push(cell)
+                        .map_err(|e| place.label_error(e, line, col, cell))?,
+                    ProblemKind::Regression => y_values.push(
+                        parse_number(cell).map_err(|e| place.cell_error(e, line, col, cell))?,
+                    ),
+                }
+            } else {
+                x.push(parse_number(cell).map_err(|e| place.cell_error(e, line, col, cell))?);
+            }
+        }
+        n_rows += 1;
+    }
+    let targets = match kind {
+        ProblemKind::Regression => Targets::Values(y_values),
+        ProblemKind::Classification => Targets::Labels(labels),
+    };
+    Ok(Parsed {
+        names,
+        target,
+        n_rows,
+        x,
+        targets,
+        hash: blake3::Hash::from_bytes([0; 32]),
+    })
+}
+
+/// Why a chunk stopped.
+enum Fail {
+    /// The chunk holds something only the csv crate reads exactly (a lone carriage return).
+    Fallback,
+    /// Bad data on the line starting at byte `line_start`.
+    At { line_start: usize, bad: Bad },
+}
+
+/// What is wrong on a line (its number is counted only when the error is reported).
+enum Bad {
+    FieldCount,
+    Cell {
+        col: usize,
+        err: CellError,
+        cell: Range<usize>,
+    },
+    Label {
+        col: usize,
+        err: LabelError,
+        cell: Range<usize>,
+    },
+}
+
+/// The rows of one chunk.
+struct Chunk {
+    n_rows: usize,
+    x: Vec<f64>,
+    targets: Targets,
+}
+
+/// The shape every row must have.
+#[derive(Clone, Copy)]
+struct Shape {
+    n_cols: usize,
+    target: usize,
+    kind: ProblemKind,
+}
+
+/// Parse the data rows in `chunks` pieces on their own threads; `None` when the file needs the
+/// csv crate.
+fn parse_chunked(
+    path: &Path,
+    bytes: &[u8],
+    target: Option<&str>,
+    kind: ProblemKind,
+    chunks: usize,
+) -> Result<Option<Parsed>, DataError> {
+    let mut reader = reader(bytes);
+    let header = read_header(path, bytes, &mut reader, target)?;
+    // Without quotes the header is exactly its line: the data start after it.
+    let line_ends = |n: u64| memchr_iter(b'\n', bytes).nth((n as usize).wrapping_sub(1));
+    let header_start = if header.line <= 1 {
+        0
+    } else {
+        line_ends(header.line - 1).map_or(bytes.len(), |i| i + 1)
+    };
+    let data_start = line_ends(header.line).map_or(bytes.len(), |i| i + 1);
+    let header_text = bytes[header_start..data_start].strip_suffix(b"\n");
+    let header_text = header_text.unwrap_or(&bytes[header_start..data_start]);
+    let header_text = header_text.strip_suffix(b"\r").unwrap_or(header_text);
+    let header_text = header_text
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(header_text);
+    // A lone carriage return ends a record for the csv crate; an empty header line means the
+    // crate read the header elsewhere: either way, leave the file to it.
+    if header_text.is_empty() || memchr(b'\r', header_text).is_some() {
+        return Ok(None);
+    }
+    let shape = Shape {
+        n_cols: header.names.len(),
+        target: header.target,
+        kind,
+    };
+    let ranges = split_at_lines(bytes, data_start, chunks);
+    let results: Vec<Result<Chunk, Fail>> = std::thread::scope(|s| {
+        let handles: Vec<_> = ranges[1..]
+            .iter()
+            .map(|r| {
+                let r = r.clone();
+                s.spawn(move || parse_chunk(bytes, r, shape))
+            })
+            .collect();
+        let mut results = vec![parse_chunk(bytes, ranges[0].clone(), shape)];
+        for h in handles {
+            results.push(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+        }
+        results
+    });
+    let mut parsed: Option<Parsed> = None;
+    // The first failure in file order is the one to report.
+    for result in results {
+        let chunk = match result {
+            Ok(chunk) => chunk,
+            Err(Fail::Fallback) => return Ok(None),
+            Err(Fail::At { line_start, bad }) => {
+                return Err(located(path, bytes, &header.names, line_start, bad));
+            }
+        };
+        let part = Parsed {
+            names: Vec::new(),
+            target: header.target,
+            n_rows: chunk.n_rows,
+            x: chunk.x,
+            targets: chunk.targets,
+            hash: blake3::Hash::from_bytes([0; 32]),
+        };
+        match &mut parsed {
+            None => parsed = Some(part),
+            Some(p) => p.append(part),
+        }
+    }
+    Ok(parsed.map(|p| Parsed {
+        names: header.names,
+        ..p
+    }))
+}
+
+/// `chunks` ranges covering `bytes[start..]`, each ending just after a line end (or at the end).
+fn split_at_lines(bytes: &[u8], start: usize, chunks: usize) -> Vec<Range<usize>> {
+    let len = bytes.len() - start;
+    let mut ranges = Vec::with_capacity(chunks);
+    let mut from = start;
+    for k in 1..chunks {
+        let guess = (start + len / chunks * k).max(from);
+        let to = memchr(b'\n', &bytes[guess..]).map_or(bytes.len(), |i| guess + i + 1);
+        ranges.push(from..to);
+        from = to;
+    }
+    ranges.push(from..bytes.len());
+    ranges
+}
+
+/// The error for `bad` on the line starting at `line_start`, numbered as the csv crate does.
+fn located(path: &Path, bytes: &[u8], names: &[String], line_start: usize, bad: Bad) -> DataError {
+    let line = memchr_iter(b'\n', &bytes[..line_start]).count() as u64 + 1;
+    // The csv crate checks a row's field count before its cells: so does this error.
+    let rest = &bytes[line_start..];
+    let text = &rest[..memchr(b'\n', rest).unwrap_or(rest.len())];
+    let text = text.strip_suffix(b"\r").unwrap_or(text);
+    let found = memchr_iter(b',', text).count() + 1;
+    if found != names.len() || matches!(bad, Bad::FieldCount) {
+        return DataError::FieldCount {
+            path: path.to_path_buf(),
+            line,
+            expected: names.len(),
+            found,
+        };
+    }
+    let place = Place { path, names, bytes };
+    match bad {
+        Bad::Cell { col, err, cell } => place.cell_error(err, line, col, &bytes[cell]),
+        Bad::Label { col, err, cell } => place.label_error(err, line, col, &bytes[cell]),
+        Bad::FieldCount => unreachable!("returned above"),
+    }
+}
+
+/// Parse the whole lines in `bytes[range]`.
+fn parse_chunk(bytes: &[u8], range: Range<usize>, shape: Shape) -> Result<Chunk, Fail> {
+    let Shape {
+        n_cols,
+        target,
+        kind,
+    } = shape;
+    let classify = kind == ProblemKind::Classification;
+    // Lines after the chunk are not ours; a line end always closes the chunk's last line.
+    let data = &bytes[..range.end];
+    let mut pos = range.start;
+    // The first line's length estimates the rows, so the buffers rarely grow.
+    let first_line = memchr(b'\n', &data[pos..]).map_or(data.len() - pos, |i| i + 1);
+    let est_rows = (range.len() / first_line.max(1)) + 1;
+    let mut x = Vec::with_capacity(est_rows * (n_cols - 1));
+    let mut y = Vec::new();
+    let mut labels = LabelTable::default();
+    if classify {
+        labels.rows.reserve(est_rows);
+    } else {
+        y.reserve(est_rows);
+    }
+    let mut n_rows = 0;
+    while pos < data.len() {
+        let line_start = pos;
+        // Blank lines are skipped, as the csv crate does.
+        match (data[pos], data.get(pos + 1)) {
+            (b'\n', _) => {
+                pos += 1;
+                continue;
+            }
+            (b'\r', Some(b'\n')) => {
+                pos += 2;
+                continue;
+            }
+            (b'\r', None) => {
+                pos += 1;
+                continue;
+            }
+            (b'\r', Some(_)) => return Err(Fail::Fallback),
+            _ => {}
+        }
+        let fail = |bad| Fail::At { line_start, bad };
+        for col in 0..n_cols {
+            let rest = &data[pos..];
+            if classify && col == target {
+                let len = field_len(rest);
+                labels.push(&rest[..len]).map_err(|err| {
+                    fail(Bad::Label {
+                        col,
+                        err,
+                        cell: pos..pos + len,
+                    })
+                })?;
+                pos += len;
+            } else {
+                // Most cells are a bare number: parse it in place; anything else (spaces, bad
+                // text) goes through the cell parser, which trims and names the fault.
+                let (v, len) = match fast_float2::parse_partial::<f64, _>(rest) {
+                    Ok((v, n))
+                        if n > 0 && matches!(rest.get(n), None | Some(b',' | b'\n' | b'\r')) =>
+                    {
+                        (v, n)
+                    }
+                    _ => {
+                        let len = field_len(rest);
+                        let v = parse_number(&rest[..len]).map_err(|err| {
+                            fail(Bad::Cell {
+                                col,
+                                err,
+                                cell: pos..pos + len,
+                            })
+                        })?;
+                        (v, len)
+                    }
+                };
+                if !v.is_finite() {
+                    return Err(fail(Bad::Cell {
+                        col,
+                        err: CellError::NotFinite,
+                        cell: pos..pos + len,
+                    }));
+                }
+                if col == target {
+                    y.push(v);
+                } else {
+                    x.push(v);
+                }
+                pos += len;
+            }
+            let last = col + 1 == n_cols;
+            match (data.get(pos), data.get(pos + 1)) {
+                (Some(b','), _) if !last => pos += 1,
+                (Some(b','), _) => return Err(fail(Bad::FieldCount)),
+                (Some(b'\r'), Some(c)) if *c != b'\n' => return Err(Fail::Fallback),
+                _ if !last => return Err(fail(Bad::FieldCount)),
+                (None, _) => {}
+                (Some(b'\r'), Some(_)) => pos += 2,
+                (Some(_), _) => pos += 1,
+            }
+        }
+        n_rows += 1;
+    }
+    let targets = if classify {
+        Targets::Labels(labels)
+    } else {
+        Targets::Values(y)
+    };
+    Ok(Chunk { n_rows, x, targets })
+}
+
+/// Length of the field at the start of `rest` (up to a comma or a line end).
+fn field_len(rest: &[u8]) -> usize {
+    memchr3(b',', b'\n', b'\r', rest).unwrap_or(rest.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataset::{Dataset, Problem};
+    use std::io::Write;
+
+    fn csv_file(text: &str) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+        f
+    }
+
+    fn read(text: &str, target: Option<&str>, kind: ProblemKind) -> Result<Dataset, DataError> {
+        let f = csv_file(text);
+        Dataset::read_csv(f.path(), target, kind)
+    }
+
+    fn classes(d: &Dataset) -> Vec<String> {
+        match &d.problem {
+            Problem::Classification { classes } => classes.clone(),
+            Problem::Regression => panic!("not a classification"),
+        }
+    }
+
+    #[test]
+    fn last_column_is_the_default_target() {
+        let d = read(
+            "a,b,label\n1,2,0\n3,4,1\n",
+            None,
+            ProblemKind::Classification,
+        )
+        .unwrap();
+        assert_eq!(d.feature_names, ["a", "b"]);
+        assert_eq!(d.target_name, "label");
+        assert_eq!(d.x, ndarray::array![[1.0, 2.0], [3.0, 4.0]]);
+        assert_eq!(d.y.to_vec(), [0.0, 1.0]);
+    }
+
+    #[test]
+    fn target_column_can_be_named_anywhere() {
+        let d = read(
+            "y,a,b\n1.5,1,2\n-2,3,4\n",
+            Some("y"),
+            ProblemKind::Regression,
+        )
+        .unwrap();
+        assert_eq!(d.feature_names, ["a", "b"]);
+        assert_eq!(d.y.to_vec(), [1.5, -2.0]);
+        assert_eq!(d.x.row(1).to_vec(), [3.0, 4.0]);
+        assert_eq!(d.problem, Problem::Regression);
+    }
+
+    #[test]
+    fn numeric_classes_sort_numerically() {
+        let d = read(
+            "a,c\n1,10\n2,9\n3,-1\n4,9.0\n",
+            None,
+            ProblemKind::Classification,
+        )
+        .unwrap();
+        // 9 and 9.0 are one class, named as first written.
+        assert_eq!(classes(&d), ["-1", "9", "10"]);
+        assert_eq!(d.y.to_vec(), [2.0, 1.0, 0.0, 1.0]);
+    }
+
+    #[test]
+    fn named_classes_sort_lexicographically() {
+        let d = read(
+            "a,c\n1,dog\n2,cat\n3, emu \n4,cat\n",
+            None,
+            ProblemKind::Classification,
+        )
+        .unwrap();
+        assert_eq!(classes(&d), ["cat", "dog", "emu"]);
+        assert_eq!(d.y.to_vec(), [1.0, 0.0, 2.0, 0.0]);
+    }
+
+    #[test]
+    fn blank_trailing_lines_are_ignored() {
+        let d = read("a,y\n1,2\n3,4\n\n\n", None, ProblemKind::Regression).unwrap();
+        assert_eq!(d.n_rows(), 2);
+    }
+
+    #[test]
+    fn checksum_is_blake3_of_the_file() {
+        let d = read("a,y\n1,2\n", None, ProblemKind::Regression).unwrap();
+        // From `blake3.blake3(b"a,y\n1,2\n").hexdigest()` (the Python `blake3` package).
+        assert_eq!(
+            d.checksum,
+            "blake3:2b9837cdd1b0b81f27f22f909d2dc500dfcff5bb5d13380c530e332e7fe7f018"
+        );
+    }
+
+    #[test]
+    fn missing_file_is_an_io_error_naming_the_path() {
+        let err = Dataset::read_csv(
+            Path::new("/nonexistent/data.csv"),
+            None,
+            ProblemKind::Regression,
+        )
+        .unwrap_err();
+        assert!(matches!(err, DataError::Io { .. }));
+        assert!(err.to_string().contains("/nonexistent/data.csv"));
+    }
+
+    #[test]
+    fn empty_file_is_refused() {
+        let err = read("", None, ProblemKind::Regression).unwrap_err();
+        assert!(matches!(err, DataError::Empty { .. }), "{err}");
+    }
+
+    #[test]
+    fn header_only_file_is_refused() {
+        let err = read("a,b,y\n", None, ProblemKind::Regression).unwrap_err();
+        assert!(err.to_string().contains("no data rows"), "{err}");
+    }
+
+    #[test]
+    fn single_column_file_has_no_features() {
+        let err = read("y\n1\n2\n", None, ProblemKind::Regression).unwrap_err();
+        assert!(err.to_string().contains("no feature columns"), "{err}");
+    }
+
+    #[test]
+    fn wrong_field_count_names_the_line() {
+        let err = read("a,b,y\n1,2,3\n4,5\n", None, ProblemKind::Regression).unwrap_err();
+        match err {
+            DataError::FieldCount {
+                line,
+                expected,
+                found,
+                ..
+            } => assert_eq!((line, expected, found), (3, 3, 2)),
+            e => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn non_numeric_cell_names_line_column_and_header() {
+        let err = read("a,b,y\n1,2,3\n4,five,6\n", None, ProblemKind::Regression).unwrap_err();
+        match &err {
+            DataError::NotANumber {
+                line,
+                column,
+                name,
+                value,
+                ..
+            } => {
+                assert_eq!(
+                    (*line, *column, name.as_str(), value.as_str()),
+                    (3, 2, "b", "five")
+                )
+            }
+            e => panic!("{e}"),
+        }
+        assert!(err.to_string().contains("line 3, column 2 (`b`)"), "{err}");
+    }
+
+    #[test]
+    fn nan_cell_is_refused_with_line_and_column() {
+        for bad in ["nan", "NaN", "inf", "-inf", "Infinity", "+INF"] {
+            let err = read(
+                &format!("a,b,y\n1,2,3\n4,{bad},6\n"),
+                None,
+                ProblemKind::Regression,
+            )
+            .unwrap_err();
+            match err {
+                DataError::NotFinite { line, column, .. } => {
+                    assert_eq!((line, column), (3, 2), "{bad}")
+                }
+                e => panic!("{bad}: {e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn nan_regression_target_is_refused() {
+        let err = read("a,y\n1,2\n4,NaN\n", None, ProblemKind::Regression).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                DataError::NotFinite {
+                    line: 3,
+                    column: 2,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn nan_class_label_is_refused() {
+        let err = read("a,y\n1,0\n4,nan\n", None, ProblemKind::Classification).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                DataError::NotFinite {
+                    line: 3,
+                    column: 2,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn empty_cell_is_refused_as_missing_value() {
+        let err = read("a,b,y\n1,,3\n", None, ProblemKind::Regression).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                DataError::EmptyCell {
+                    line: 2,
+                    column: 2,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let err = read("a,y\n1,0\n2,\n", None, ProblemKind::Classification).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                DataError::EmptyCell {
+                    line: 3,
+                    column: 2,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn missing_target_column_lists_the_columns() {
+        let err = read("a,b\n1,2\n", Some("label"), ProblemKind::Classification).unwrap_err();
+        match err {
+            DataError::MissingTarget {
+                target, columns, ..
+            } => assert_eq!((target.as_str(), columns.as_str()), ("label", "a, b")),
+            e => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn one_class_target_is_refused() {
+        let err = read("a,y\n1,yes\n2,yes\n", None, ProblemKind::Classification).unwrap_err();
+        assert!(
+            matches!(err, DataError::OneClass { ref class, .. } if class == "yes"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn crlf_line_ends_and_a_byte_order_mark_are_accepted() {
+        let d = read(
+            "\u{feff}a,y\r\n1,2\r\n3,4\r\n",
+            None,
+            ProblemKind::Regression,
+        )
+        .unwrap();
+        assert_eq!(d.feature_names, ["a"]);
+        assert_eq!(d.y.to_vec(), [2.0, 4.0]);
+    }
+
+    #[test]
+    fn surrounding_spaces_and_quotes_are_accepted() {
+        let d = read(
+            "\"a\", b ,y\n\" 1.5\", 2 ,3\n",
+            None,
+            ProblemKind::Regression,
+        )
+        .unwrap();
+        assert_eq!(d.feature_names, ["a", "b"]);
+        assert_eq!(d.x.row(0).to_vec(), [1.5, 2.0]);
+    }
+
+    /// A file of `rows` rows: 3 features, a label named `c{row % 7}` for classification (the last
+    /// label first seen late), a number for regression; `bad` replaces the cell at (row, col).
+    fn big_text(rows: usize, named: bool, bad: &[(usize, usize, &str)]) -> String {
+        let mut s = String::from("a,b,c,y\r\n");
+        for r in 0..rows {
+            let mut cells = [
+                format!("{}", r as f64 * 0.25 - 3.0),
+                format!("{:e}", (r % 13) as f64 / 7.0),
+                format!(" {} ", r % 5),
+                if named && r < rows * 3 / 4 {
+                    format!("c{}", r % 6)
+                } else if named {
+                    format!("c{}", r % 7)
+                } else {
+                    format!("{}.5", r % 11)
+                },
+            ];
+            for &(row, col, text) in bad {
+                if row == r {
+                    cells[col] = text.to_string();
+                }
+            }
+            s.push_str(&cells.join(","));
+            s.push_str(if r % 2 == 0 { "\n" } else { "\r\n" });
+            if r % 100 == 0 {
+                s.push('\n');
+            }
+        }
+        s
+    }
+
+    /// The text read in `chunks` chunks (on threads), or with the csv crate when `chunks` is 0.
+    fn read_in(text: &str, kind: ProblemKind, chunks: usize) -> Result<Dataset, DataError> {
+        let path = Path::new("data.csv");
+        let bytes = text.as_bytes();
+        let parsed = if chunks == 0 {
+            parse_sequential(path, bytes, None, kind).map(|p| Parsed {
+                hash: blake3::hash(bytes),
+                ..p
+            })
+        } else {
+            parse(path, bytes, None, kind, chunks)
+        };
+        parsed?.into_dataset(path, kind)
+    }
+
+    fn same(a: &Dataset, b: &Dataset) {
+        assert_eq!(a.x, b.x);
+        assert_eq!(a.y, b.y);
+        assert_eq!(a.problem, b.problem);
+        assert_eq!(a.feature_names, b.feature_names);
+        assert_eq!(a.target_name, b.target_name);
+        assert_eq!(a.checksum, b.checksum);
+    }
+
+    #[test]
+    fn chunked_and_sequential_parses_give_identical_datasets() {
+        for (named, kind) in [
+            (true, ProblemKind::Classification),
+            (false, ProblemKind::Classification),
+            (false, ProblemKind::Regression),
+        ] {
+            let text = big_text(5000, named, &[]);
+            assert_eq!(
+                split_at_lines(text.as_bytes(), 10, 4)
+                    .iter()
+                    .filter(|r| !r.is_empty())
+                    .count(),
+                4,
+                "the file is split"
+            );
+            let sequential = read_in(&text, kind, 0).unwrap();
+            assert_eq!(sequential.n_rows(), 5000);
+            for chunks in [1, 2, 3, 4, 7] {
+                same(&read_in(&text, kind, chunks).unwrap(), &sequential);
+            }
+        }
+    }
+
+    #[test]
+    fn chunked_class_labels_keep_the_sequential_classes() {
+        let text = big_text(5000, true, &[]);
+        let d = read_in(&text, ProblemKind::Classification, 4).unwrap();
+        // c6 is first seen in the last quarter, so only the last chunk meets it.
+        assert_eq!(classes(&d), ["c0", "c1", "c2", "c3", "c4", "c5", "c6"]);
+    }
+
+    #[test]
+    fn error_in_a_later_chunk_names_its_line_in_the_file() {
+        // Row r is on line 2 + r + r / 100 + 1 (the header, then a blank line after every
+        // hundredth row): row 4321 is on line 4367.
+        let text = big_text(5000, false, &[(4321, 1, "oops")]);
+        assert_eq!(
+            text.lines().nth(4366).map(|l| l.contains("oops")),
+            Some(true)
+        );
+        let err = read_in(&text, ProblemKind::Regression, 4).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("line 4367, column 2 (`b`): expected a number, found `oops`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn first_error_in_file_order_is_reported_when_several_chunks_fail() {
+        let text = big_text(5000, false, &[(4900, 0, "late"), (1200, 2, "")]);
+        for chunks in [0, 2, 4] {
+            let err = read_in(&text, ProblemKind::Regression, chunks).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    DataError::EmptyCell {
+                        line: 1214,
+                        column: 3,
+                        ..
+                    }
+                ),
+                "{chunks} chunks: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn quoted_field_holding_a_line_end_still_parses() {
+        let d = read(
+            "a,b,y\n1,2,\"two\nlines\"\n3,4,plain\n5,6,plain\n",
+            None,
+            ProblemKind::Classification,
+        )
+        .unwrap();
+        assert_eq!(classes(&d), ["plain", "two\nlines"]);
+        assert_eq!(d.y.to_vec(), [1.0, 0.0, 0.0]);
+        assert_eq!(d.x.row(2).to_vec(), [5.0, 6.0]);
+    }
+
+    #[test]
+    fn edge_cases_parse_alike_in_chunks_and_sequentially() {
+        let cases = [
+            "a,y\n1,2\n3,4\n",
+            "\u{feff}a,y\r\n1,2\r\n3,4\r\n",
+            "\n\na,y\n\n1,2\n\r\n3,4",
+            "a,y\n1,2\n3,4\r",
+            "a,y\r1,2\r3,4\r",
+            "a,y\n1,2\r3,4\n",
+            "a , y\n 1 , 2 \n\t3\t,4\n",
+            "a,y\n1,2\n3,4,5\n",
+            "a,y\n1,2\n3\n",
+            "a,y\n1,2\n   \n",
+            "a,y\n1,x\n3,4\n",
+            "a,y\n1,2\n3,inf\n",
+            "a,y\n1,2\n3,\n",
+            "a,y\n+1,2\n.5,4.\n1e3,-0.5E-2\n",
+            "a,b,y\n1,2,cat\n3,4,dog\n5,6,cat\n",
+            "a,b,y\n1,2,cat\n3,4,nan\n",
+            "a,b,y\n1,2,cat\n3,4, \n",
+            "a,b\n",
+            "",
+        ];
+        for text in cases {
+            for kind in [ProblemKind::Classification, ProblemKind::Regression] {
+                let sequential = read_in(text, kind, 0);
+                for chunks in [1, 2, 3] {
+                    match (&sequential, read_in(text, kind, chunks)) {
+                        (Ok(a), Ok(b)) => same(a, &b),
+                        (Err(a), Err(b)) => {
+                            assert_eq!(a.to_string(), b.to_string(), "{text:?}")
+                        }
+                        (a, b) => panic!("{text:?} {kind:?} {chunks}: {a:?} vs {b:?}"),
+                    }
+                }
+            }
+        }
+    }
+}
