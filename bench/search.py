@@ -153,9 +153,10 @@ def bench_pruning():
     asha_table = "[search.pruner]\nkind = \"asha\"\nmin_resource = 3\nreduction_factor = 3\nmin_trials = 8"
     median_table = "[search.pruner]\nkind = \"median\"\nmin_trials = 8\nwarmup = 2"
 
-    def run(sampler, pruner):
+    def run(sampler, pruner, epochs=27):
         # Random search with a batch needs a pruner; without one it takes no batch.
         text = MLP.format(seed=3, data=DATA, dataset=ds, trials=96, sampler=sampler, pruner=pruner)
+        text = text.replace("epochs = 27", f"epochs = {epochs}")
         if sampler == "random" and not pruner:
             text = text.replace("batch = 4\n", "")
         return cohort_sweep(text)
@@ -169,10 +170,12 @@ def bench_pruning():
     result = {}
     # The same 96 proposals (random search ignores results), with and without a pruner:
     # what pruning itself saves.
-    for name, sampler, pruner in [("random_unpruned", "random", ""), ("random_asha", "random", asha_table),
-                                  ("random_median", "random", median_table),
-                                  ("tpe_unpruned", "tpe", ""), ("tpe_asha", "tpe", asha_table)]:
-        doc, wall = run(sampler, pruner)
+    for name, sampler, pruner, epochs in [
+            ("random_unpruned", "random", "", 27), ("random_asha", "random", asha_table, 27),
+            ("random_median", "random", median_table, 27),
+            ("random_unpruned_81_epochs", "random", "", 81), ("random_asha_81_epochs", "random", asha_table, 81),
+            ("tpe_unpruned", "tpe", "", 27), ("tpe_asha", "tpe", asha_table, 27)]:
+        doc, wall = run(sampler, pruner, epochs)
         result[name] = summary(doc, wall)
     t = time.perf_counter()
     optuna = json.loads(subprocess.run([PY, os.path.join(HERE, "peer_optuna_prune.py"), "--trials", "96",
