@@ -106,13 +106,7 @@ impl<'a> CrossValidator<'a> {
             let fold = self.prepare(i)?;
             let fitted = estimator.fit(fold.train_x.view(), fold.train_y.view())?;
             let prediction = fitted.predict(fold.test_x.view());
-            let mut scores = FoldScores::new();
-            for &metric in metrics {
-                scores.insert(
-                    metric.name().to_string(),
-                    metric.score(&prediction, fold.test_y.view(), n_classes)?,
-                );
-            }
+            let scores = score(&prediction, fold.test_y.view(), metrics, n_classes)?;
             let flow = on_fold(i, &scores);
             all.push(scores);
             // A stop at the last report point changes nothing: the trial is complete.
@@ -159,14 +153,7 @@ impl<'a> CrossValidator<'a> {
                 let fold = self.prepare(i)?;
                 learner.epoch(fold.train_x.view(), fold.train_y.view())?;
                 let prediction = learner.predict(fold.test_x.view())?;
-                let mut scores = FoldScores::new();
-                for &metric in metrics {
-                    scores.insert(
-                        metric.name().to_string(),
-                        metric.score(&prediction, fold.test_y.view(), n_classes)?,
-                    );
-                }
-                folds.push(scores);
+                folds.push(score(&prediction, fold.test_y.view(), metrics, n_classes)?);
             }
             let mean = mean_scores(&folds);
             let flow = on_epoch(epoch, &mean);
@@ -215,14 +202,7 @@ impl<'a> CrossValidator<'a> {
                 let y = fold.train_y.slice(ndarray::s![..rows]);
                 let fitted = estimator.fit(x, y)?;
                 let prediction = fitted.predict(fold.test_x.view());
-                let mut scores = FoldScores::new();
-                for &metric in metrics {
-                    scores.insert(
-                        metric.name().to_string(),
-                        metric.score(&prediction, fold.test_y.view(), n_classes)?,
-                    );
-                }
-                folds.push(scores);
+                folds.push(score(&prediction, fold.test_y.view(), metrics, n_classes)?);
             }
             let mean = mean_scores(&folds);
             let flow = on_budget(b, &mean);
@@ -300,6 +280,23 @@ impl<'a> CrossValidator<'a> {
         slot.as_ref()
             .ok_or_else(|| ModelError::Data(format!("fold {i} could not be prepared")))
     }
+}
+
+/// A prediction's score on every metric.
+fn score(
+    prediction: &crate::estimator::Prediction,
+    truth: ArrayView1<'_, f64>,
+    metrics: &[Metric],
+    n_classes: usize,
+) -> Result<FoldScores, ModelError> {
+    let mut scores = FoldScores::new();
+    for &metric in metrics {
+        scores.insert(
+            metric.name().to_string(),
+            metric.score(prediction, truth, n_classes)?,
+        );
+    }
+    Ok(scores)
 }
 
 /// Each metric's mean over the folds' scores.
