@@ -219,3 +219,28 @@ fn a_class_smaller_than_the_folds_is_warned_about_and_the_sweep_runs() {
         stderr(&o)
     );
 }
+
+#[test]
+fn models_name_shows_that_model_only() {
+    let s = Scratch::new();
+    let o = s.run(&["models", "mlp"]);
+    assert_status(&o, 0);
+    let text = stdout(&o);
+    assert!(text.contains("mlp (classifier, iterative"), "{text}");
+    assert!(
+        text.contains("hidden_units") && !text.contains("ridge"),
+        "{text}"
+    );
+}
+
+#[test]
+fn models_with_an_unknown_name_is_refused_with_the_closest() {
+    let s = Scratch::new();
+    let o = s.run(&["models", "sgd_logistc"]);
+    assert_status(&o, 2);
+    assert!(
+        stderr(&o).contains("did you mean `sgd_logistic`"),
+        "{}",
+        stderr(&o)
+    );
+}

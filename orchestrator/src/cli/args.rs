@@ -108,8 +108,11 @@ pub(super) enum Command {
         #[arg(long)]
         force_new: bool,
     },
-    /// List the models and their hyperparameters.
-    Models,
+    /// List the models and their hyperparameters (or one model's).
+    Models {
+        /// Show only this model.
+        name: Option<String>,
+    },
     /// Run as a trainer process (started by the orchestrator).
     #[command(hide = true)]
     Trainer {

@@ -301,8 +301,13 @@ fn run(command: Command) -> Result<u8> {
             }
             Ok(exit::OK)
         }
-        Command::Models => {
+        Command::Models { name: None } => {
             print(&report::catalogue_text())?;
+            Ok(exit::OK)
+        }
+        Command::Models { name: Some(name) } => {
+            let model = models::lookup(&name).map_err(BadInput::new)?;
+            print(&report::model_text(model))?;
             Ok(exit::OK)
         }
         Command::Trainer { .. } => Ok(exit::OK),

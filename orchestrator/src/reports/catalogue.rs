@@ -6,25 +6,36 @@ pub fn catalogue_text() -> String {
         "Models for `cohort sweep` ([model] name = ...; hyperparameters go in model.params or search.space):\n",
     );
     for m in models::catalogue() {
-        let kind = match m.problem {
-            models::ProblemKind::Classification => "classifier",
-            models::ProblemKind::Regression => "regressor",
-        };
-        s.push_str(&format!("\n{} ({kind}): {}\n", m.name, m.summary));
-        for h in &m.hyperparams {
-            let default = h
-                .default
-                .as_ref()
-                .map_or("unset".to_string(), |d| d.to_string());
-            s.push_str(&format!(
-                "    {:<22} {:<36} default {:<9} {}\n",
-                h.name,
-                h.kind.expected(),
-                default,
-                h.help
-            ));
-        }
+        s.push_str(&model_text(m));
     }
     s.push_str("\nModels for `cohort train` (see configs/sgd-logistic.toml): sgd_logistic, sgd_linear_regression, mlp.\n");
+    s
+}
+
+/// One model: what it is, and each hyperparameter with its range, default and meaning.
+pub fn model_text(m: &models::ModelInfo) -> String {
+    let kind = match m.problem {
+        models::ProblemKind::Classification => "classifier",
+        models::ProblemKind::Regression => "regressor",
+    };
+    let iterative = if m.iterative {
+        ", iterative: each epoch is a report point"
+    } else {
+        ""
+    };
+    let mut s = format!("\n{} ({kind}{iterative}): {}\n", m.name, m.summary);
+    for h in &m.hyperparams {
+        let default = h
+            .default
+            .as_ref()
+            .map_or("unset".to_string(), |d| d.to_string());
+        s.push_str(&format!(
+            "    {:<22} {:<36} default {:<9} {}\n",
+            h.name,
+            h.kind.expected(),
+            default,
+            h.help
+        ));
+    }
     s
 }

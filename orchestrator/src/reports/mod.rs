@@ -7,7 +7,7 @@ mod status;
 mod table;
 mod view;
 
-pub use catalogue::catalogue_text;
+pub use catalogue::{catalogue_text, model_text};
 pub use csv::csv;
 pub use json::{study_json, trial_json};
 pub use status::status_text;
