@@ -39,7 +39,19 @@ pub fn main(args: Vec<OsString>) -> ! {
         libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
         set
     };
-    // The trainer set our parent-death signal before exec; it may have died before that.
+    // Our parent-death signal is set here rather than by the trainer before exec: a spawn
+    // without a pre-exec hook is a posix_spawn, which does not copy the trainer's page tables.
+    // SAFETY: prctl with PR_SET_PDEATHSIG takes a plain signal number.
+    unsafe {
+        libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGTERM as libc::c_ulong,
+            0,
+            0,
+            0,
+        );
+    }
+    // The trainer may have died before that took effect: then we were re-parented already.
     if !parent_alive(parent) {
         kill_group();
     }

@@ -431,22 +431,9 @@ fn start(ctx: &Context, task: &TrialTask, dir: &Path, run: u64) -> Result<Starte
         .stderr(Stdio::piped());
     {
         use std::os::unix::process::CommandExt;
-        // Its own group, so a stop reaches every descendant; and the guard hears of the
-        // trainer's death (see `guard`).
+        // Its own group, so a stop reaches every descendant. The guard sets its own
+        // parent-death signal (see `guard`): no pre-exec hook, so this spawn is a posix_spawn.
         cmd.process_group(0);
-        // SAFETY: prctl is async-signal-safe and takes plain integers.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::prctl(
-                    libc::PR_SET_PDEATHSIG,
-                    libc::SIGTERM as libc::c_ulong,
-                    0,
-                    0,
-                    0,
-                );
-                Ok(())
-            });
-        }
     }
     let mut child = cmd
         .spawn()
