@@ -8,8 +8,10 @@ pub fn die_with_parent(parent: Option<u32>) -> Result<(), TrainerError> {
     // SAFETY: prctl with PR_SET_PDEATHSIG takes a plain signal number; no memory is passed.
     unsafe {
         libc::prctl(
+            // SIGUSR1 ends a trainer as SIGKILL would (its default action), and lets a program
+            // trainer kill its program's group first (see `program::group`).
             libc::PR_SET_PDEATHSIG,
-            libc::SIGKILL as libc::c_ulong,
+            libc::SIGUSR1 as libc::c_ulong,
             0,
             0,
             0,

@@ -215,6 +215,12 @@ pub enum Event {
         /// Seconds of that spent merging (waiting for the lock or the round included).
         merge_seconds: f64,
     },
+    /// The process group of the program trial now running (0: it has ended): the supervisor
+    /// kills it if this trainer is killed outright.
+    ProgramGroup {
+        /// The group's id.
+        pgid: i32,
+    },
     /// A shard is alive and moving: sent from its training loop at most about once a second
     /// (also while it waits at an `average` round), so a silent shard is a stalled one.
     ShardProgress {

@@ -38,14 +38,6 @@ fn init_logging(verbose: u8, quiet: bool) {
 
 /// The `cohort` binary's entry point.
 pub fn main() -> ExitCode {
-    // The program guard starts once per program trial: routed before any parsing, to start fast.
-    let mut args = std::env::args_os();
-    if args
-        .nth(1)
-        .is_some_and(|a| a == trainer::program::guard::SUBCOMMAND)
-    {
-        trainer::program::guard::main(args.collect());
-    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -182,6 +182,8 @@ struct Member {
     busy: bool,
     /// Set when the supervisor killed it, and why.
     verdict: Option<Cause>,
+    /// The process group of the program trial it runs, killed with it.
+    program_group: i32,
 }
 
 /// The pool of trainer processes, in slots.
@@ -241,6 +243,7 @@ impl Supervisor {
             deadline: None,
             busy: false,
             verdict: None,
+            program_group: 0,
         });
         Ok(id)
     }
@@ -365,6 +368,16 @@ impl Supervisor {
                 debug!(worker, startup_ms = m.worker.spawned_at.elapsed().as_secs_f64() * 1e3, pinned = ?pinned, "trainer connected");
                 Some(Notice::Ready { slot, worker })
             }
+            Inbox::Event {
+                worker,
+                event: Event::ProgramGroup { pgid },
+            } => {
+                let slot = self.slot_of(worker)?;
+                let m = self.members[slot].as_mut()?;
+                m.last_heard = Instant::now();
+                m.program_group = pgid;
+                None
+            }
             Inbox::Event { worker, event } => {
                 let slot = self.slot_of(worker)?;
                 let m = self.members[slot].as_mut()?;
@@ -395,7 +408,7 @@ impl Supervisor {
     /// before it ended, and its death.
     fn died(&mut self, slot: usize) -> Option<Notice> {
         let worker = self.members[slot].as_ref()?.worker.id;
-        let death = self.reap(slot)?;
+        let (death, mut program_group) = self.reap(slot)?;
         // Its threads are joined: all it said is in the backlog or the inbox. Keep others'
         // messages in order.
         let mut others = VecDeque::new();
@@ -405,6 +418,10 @@ impl Supervisor {
             .chain(std::iter::from_fn(|| self.rx.try_recv().ok()))
         {
             match msg {
+                Inbox::Event {
+                    worker: w,
+                    event: Event::ProgramGroup { pgid },
+                } if w == worker => program_group = pgid,
                 Inbox::Event { worker: w, event } if w == worker => {
                     self.notices.push_back(Notice::Event {
                         slot,
@@ -422,15 +439,17 @@ impl Supervisor {
             }
         }
         self.backlog = others;
+        kill_program_group(program_group);
         self.notices.push_back(Notice::Died(death));
         self.notices.pop_front()
     }
 
     /// Empty `slot`: wait briefly for its trainer's exit (its channel or output has closed),
-    /// reap it and say how it ended.
-    fn reap(&mut self, slot: usize) -> Option<Death> {
+    /// reap it and say how it ended, with the group of the program it last said it runs.
+    fn reap(&mut self, slot: usize) -> Option<(Death, i32)> {
         let m = self.members[slot].take()?;
         let connected = m.worker.is_connected();
+        let program_group = m.program_group;
         let id = m.worker.id;
         let (status, summary) = m.worker.reap(Duration::from_millis(200));
         let how = describe_exit(status, &summary);
@@ -441,12 +460,13 @@ impl Supervisor {
             None => Cause::Crashed,
         };
         debug!(worker = id, slot, ?cause, "{how}");
-        Some(Death {
+        let death = Death {
             slot,
             worker: id,
             cause,
             how,
-        })
+        };
+        Some((death, program_group))
     }
 
     /// Kill trainers past their task deadline, the stall limit or the connect limit.
@@ -518,7 +538,9 @@ impl Supervisor {
                 if !m.worker.has_exited() {
                     m.worker.kill();
                 }
-                let _ = self.reap(slot);
+                if let Some((_, group)) = self.reap(slot) {
+                    kill_program_group(group);
+                }
             }
         }
     }
@@ -531,7 +553,19 @@ impl Drop for Supervisor {
             m.worker.kill();
         }
         for slot in 0..self.members.len() {
-            let _ = self.reap(slot);
+            if let Some((_, group)) = self.reap(slot) {
+                kill_program_group(group);
+            }
+        }
+    }
+}
+
+/// Kill the process group of a dead trainer's program: killed outright, the trainer could not.
+fn kill_program_group(pgid: i32) {
+    if pgid > 1 {
+        // SAFETY: kill(2) on a group a trainer reported as its program's, never 0 or 1.
+        unsafe {
+            libc::kill(-pgid, libc::SIGKILL);
         }
     }
 }

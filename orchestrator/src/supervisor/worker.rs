@@ -120,9 +120,13 @@ impl Worker {
         }
     }
 
-    /// Kill the trainer now (SIGKILL).
+    /// End the trainer now: SIGUSR1, its parent-death signal, which lets a program trainer kill
+    /// its program's group first; `reap` sends SIGKILL if it lingers.
     pub fn kill(&mut self) {
-        let _ = self.child.kill();
+        // SAFETY: kill(2) on our own child's pid; it is not reaped yet, so the pid is still ours.
+        unsafe {
+            libc::kill(self.pid as libc::pid_t, libc::SIGUSR1);
+        }
     }
 
     /// Wait up to `grace` for the trainer to exit, then kill it; reap it and its two threads.

@@ -8,7 +8,7 @@
 //! output. A thread forwards tasks into the same channel the output readers and the waiter
 //! write to, and the loop reads that one channel.
 
-pub mod guard;
+pub mod group;
 pub mod lines;
 mod run;
 pub mod template;
@@ -66,8 +66,8 @@ pub fn sweep(
 ) -> Result<(), TrainerError> {
     let reader = lines::Reader::new(setup.metrics_regex.as_deref())
         .map_err(|e| TrainerError::Protocol(format!("program.metrics_regex: {e}")))?;
-    let guard = std::env::current_exe().map_err(|e| {
-        TrainerError::Protocol(format!("cannot locate this binary to start programs: {e}"))
+    group::install().map_err(|e| {
+        TrainerError::Protocol(format!("cannot install the trainer's signal handlers: {e}"))
     })?;
     let (tx, rx) = mpsc::channel::<Msg>();
     let forward = tx.clone();
@@ -93,7 +93,6 @@ pub fn sweep(
     let ctx = run::Context {
         setup,
         reader: std::sync::Arc::new(reader),
-        guard,
         tx,
     };
     let mut inbox = Inbox::default();

@@ -29,8 +29,6 @@ const TICK: Duration = Duration::from_millis(50);
 pub(super) struct Context {
     pub setup: ProgramSetup,
     pub reader: Arc<Reader>,
-    /// This binary, which runs the guard.
-    pub guard: PathBuf,
     /// Where output readers and waiters send.
     pub tx: Sender<Msg>,
 }
@@ -62,7 +60,7 @@ pub(super) fn trial(
     events: &IpcSender<Event>,
 ) -> Result<Option<Event>, TrainerError> {
     let dir = trial_dir(&ctx.setup, task.trial);
-    let started = match start(ctx, task, &dir, run) {
+    let started = match start(ctx, task, &dir, run, events) {
         Ok(s) => s,
         Err(message) => return Ok(Some(failed(task, FailureKind::Error, message))),
     };
@@ -151,6 +149,8 @@ pub(super) fn trial(
     };
     // Whatever the program left behind in its group goes with it.
     kill_group(pgid, libc::SIGKILL);
+    super::group::set(0);
+    let _ = events.send(Event::ProgramGroup { pgid: 0 });
     let deadline = Instant::now() + DRAIN;
     while open_streams > 0 {
         match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
@@ -349,8 +349,14 @@ struct Started {
     metrics: std::fs::File,
 }
 
-/// Write the trial directory and start the program under its guard.
-fn start(ctx: &Context, task: &TrialTask, dir: &Path, run: u64) -> Result<Started, String> {
+/// Write the trial directory and start the program in a process group of its own.
+fn start(
+    ctx: &Context,
+    task: &TrialTask,
+    dir: &Path,
+    run: u64,
+    events: &IpcSender<Event>,
+) -> Result<Started, String> {
     let s = &ctx.setup;
     let io =
         |what: &str, e: std::io::Error| format!("cannot write {what} in {}: {e}", dir.display());
@@ -418,11 +424,11 @@ fn start(ctx: &Context, task: &TrialTask, dir: &Path, run: u64) -> Result<Starte
         std::fs::File::create(dir.join("metrics.jsonl")).map_err(|e| io("metrics.jsonl", e))?;
     let _ = std::fs::remove_file(dir.join("exit.json"));
 
-    let mut cmd = Command::new(&ctx.guard);
-    cmd.arg(super::guard::SUBCOMMAND)
-        .arg(std::process::id().to_string())
-        .arg("--")
-        .args(&argv)
+    let Some((program, args)) = argv.split_first() else {
+        return Err("program.command is empty".into());
+    };
+    let mut cmd = Command::new(program);
+    cmd.args(args)
         .current_dir(&s.cwd)
         .envs(env)
         .env_remove(crate::fault::ENV)
@@ -431,14 +437,17 @@ fn start(ctx: &Context, task: &TrialTask, dir: &Path, run: u64) -> Result<Starte
         .stderr(Stdio::piped());
     {
         use std::os::unix::process::CommandExt;
-        // Its own group, so a stop reaches every descendant. The guard sets its own
-        // parent-death signal (see `guard`): no pre-exec hook, so this spawn is a posix_spawn.
+        // Its own group, so a stop reaches every descendant (see `group`). No pre-exec hook:
+        // this spawn is a posix_spawn, which does not copy the trainer's page tables.
         cmd.process_group(0);
     }
     let mut child = cmd
         .spawn()
-        .map_err(|e| format!("cannot start the program's guard: {e}"))?;
+        .map_err(|e| format!("cannot start `{program}`: {e}"))?;
     let pgid = child.id() as libc::pid_t;
+    super::group::set(pgid);
+    // The supervisor kills the group if this trainer is killed outright.
+    let _ = events.send(Event::ProgramGroup { pgid });
     let tail = Arc::new(Mutex::new(Vec::new()));
     let (Some(out), Some(err)) = (child.stdout.take(), child.stderr.take()) else {
         kill_group(pgid, libc::SIGKILL);
