@@ -1,6 +1,6 @@
 //! Program trials: each trial runs the user's own command in a process group of its own,
 //! parameters in through argv, environment and `params.json`, metrics out through lines on
-//! stdout or stderr (`template`, `lines`, `run`; `guard` keeps the group from outliving the
+//! stdout or stderr (`template`, `lines`, `run`; `group` keeps the group from outliving the
 //! trainer).
 //!
 //! The trainer's loop here differs from the built-in models' in one way: while a program runs,
