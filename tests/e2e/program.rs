@@ -507,3 +507,39 @@ fn more_gpus_a_trial_than_are_visible_is_refused() {
     assert!(stderr(&o).contains("gpus_per_trial"), "{}", stderr(&o));
     assert!(!s.path().join("g").exists());
 }
+
+#[test]
+fn a_median_pruner_stops_program_trials_at_their_reports() {
+    let s = Scratch::new();
+    // Five reports a trial, its loss x at every step: the larger x, the worse.
+    let prog = script(
+        &s,
+        "curve.sh",
+        "for i in 0 1 2 3 4; do echo \"cohort: step=$i loss=$COHORT_PARAM_X\"; done\n",
+    );
+    let cfg = config(
+        &format!("\"{}\"", prog.display()),
+        "x = [5, 4, 6, 3, 9, 8, 7, 1, 12, 11, 10, 2]",
+        "",
+    ) + "\n[search.pruner]\nkind = \"median\"\nmin_trials = 4\n";
+    let cfg = cfg.replace("sampler = \"grid\"", "sampler = \"grid\"\nbatch = 4");
+    let o = sweep(&s, &cfg, "");
+    assert_status(&o, 0);
+    let v = json(&o);
+    let state = |n: u64| {
+        v["trials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["trial"] == n)
+            .map(|t| (t["state"].as_str().unwrap().to_string(), t["step"].as_u64()))
+            .unwrap()
+    };
+    // The first batch has nothing to compare with; later, x above the median (4.5 after the
+    // first batch) stops at its first report, and a small x runs to the end.
+    for n in 0..4 {
+        assert_eq!(state(n).0, "complete", "trial {n}");
+    }
+    assert_eq!(state(4), ("pruned".to_string(), Some(0)), "x = 9");
+    assert_eq!(state(7).0, "complete", "x = 1");
+}
