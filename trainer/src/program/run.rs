@@ -454,31 +454,19 @@ fn start(
         let _ = child.wait();
         return Err("the program's output pipes are missing".into());
     };
-    let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
-        std::thread::Builder::new()
-            .name(name.into())
-            .spawn(f)
-            .map(|_| ())
-            .map_err(|e| format!("cannot start a thread: {e}"))
-    };
-    let (r1, t1) = (ctx.reader.clone(), ctx.tx.clone());
-    spawn(
-        "program-stdout",
-        Box::new(move || pump(out, out_log, &r1, &t1, run, None)),
-    )?;
-    let (r2, t2, tail2) = (ctx.reader.clone(), ctx.tx.clone(), tail.clone());
-    spawn(
-        "program-stderr",
-        Box::new(move || pump(err, err_log, &r2, &t2, run, Some(&tail2))),
-    )?;
-    let t3 = ctx.tx.clone();
-    spawn(
-        "program-wait",
-        Box::new(move || {
-            let status = child.wait();
-            let _ = t3.send(Msg::Exited { run, status });
-        }),
-    )?;
+    // One thread a trial reads both streams and waits for the program (thread starts are a
+    // noticeable share of a short trial's cost).
+    let (reader, tx, tail2) = (ctx.reader.clone(), ctx.tx.clone(), tail.clone());
+    std::thread::Builder::new()
+        .name("program".into())
+        .spawn(move || {
+            let streams = [
+                Stream::new(out, out_log, None),
+                Stream::new(err, err_log, Some(tail2)),
+            ];
+            watch(child, streams, &reader, &tx, run)
+        })
+        .map_err(|e| format!("cannot start a thread: {e}"))?;
     Ok(Started {
         pgid,
         tail,
@@ -486,53 +474,122 @@ fn start(
     })
 }
 
-/// Copy a program's stream to its log, reading metric lines as they pass (a `\r`, as tqdm
-/// writes, ends a line too), keeping the last bytes when asked.
-fn pump(
-    mut src: impl Read,
-    mut log: std::fs::File,
-    reader: &Reader,
-    tx: &Sender<Msg>,
-    run: u64,
-    tail: Option<&Mutex<Vec<u8>>>,
-) {
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut pending: Vec<u8> = Vec::new();
-    let read_line = |line: &[u8]| {
-        if line.is_empty() {
-            return;
+/// One of a program's output streams, as it is read.
+struct Stream {
+    src: Box<dyn Read + Send>,
+    fd: std::os::fd::RawFd,
+    log: std::fs::File,
+    /// The bytes after the last line end.
+    pending: Vec<u8>,
+    /// Where the last bytes are kept (stderr, for a failure's message).
+    tail: Option<Arc<Mutex<Vec<u8>>>>,
+    open: bool,
+}
+
+impl Stream {
+    fn new<R: Read + Send + std::os::fd::AsRawFd + 'static>(
+        src: R,
+        log: std::fs::File,
+        tail: Option<Arc<Mutex<Vec<u8>>>>,
+    ) -> Stream {
+        Stream {
+            fd: src.as_raw_fd(),
+            src: Box::new(src),
+            log,
+            pending: Vec::new(),
+            tail,
+            open: true,
         }
-        let text = String::from_utf8_lossy(line);
-        if let Some(line) = reader.read(&text) {
-            let _ = tx.send(Msg::Line { run, line });
-        }
-    };
-    loop {
-        let n = match src.read(&mut buf) {
-            Ok(0) => break,
+    }
+
+    /// Read what is there: copy it to the log, keep the tail, hand on each whole line (a `\r`,
+    /// as tqdm writes, ends a line too). Closes the stream at its end.
+    fn read(&mut self, buf: &mut [u8], reader: &Reader, tx: &Sender<Msg>, run: u64) {
+        let n = match self.src.read(buf) {
+            Ok(0) | Err(_) => {
+                self.open = false;
+                let rest = std::mem::take(&mut self.pending);
+                send_line(&rest, reader, tx, run);
+                let _ = tx.send(Msg::Eof { run });
+                return;
+            }
             Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(_) => break,
         };
         let chunk = &buf[..n];
-        let _ = log.write_all(chunk);
-        if let Some(t) = tail
+        let _ = self.log.write_all(chunk);
+        if let Some(t) = &self.tail
             && let Ok(mut t) = t.lock()
         {
             t.extend_from_slice(chunk);
             let excess = t.len().saturating_sub(TAIL_BYTES);
             t.drain(..excess);
         }
-        pending.extend_from_slice(chunk);
+        self.pending.extend_from_slice(chunk);
         let mut start = 0;
-        for i in 0..pending.len() {
-            if pending[i] == b'\n' || pending[i] == b'\r' {
-                read_line(&pending[start..i]);
+        for i in 0..self.pending.len() {
+            if self.pending[i] == b'\n' || self.pending[i] == b'\r' {
+                send_line(&self.pending[start..i], reader, tx, run);
                 start = i + 1;
             }
         }
-        pending.drain(..start);
+        self.pending.drain(..start);
     }
-    read_line(&pending);
-    let _ = tx.send(Msg::Eof { run });
+}
+
+/// Hand on one line if it is a metric line.
+fn send_line(line: &[u8], reader: &Reader, tx: &Sender<Msg>, run: u64) {
+    if line.is_empty() {
+        return;
+    }
+    if let Some(line) = reader.read(&String::from_utf8_lossy(line)) {
+        let _ = tx.send(Msg::Line { run, line });
+    }
+}
+
+/// How often the reader looks whether the program has exited while a descendant that left its
+/// group holds the pipes open.
+const WATCH: i32 = 20;
+
+/// Read both streams as they come and say when the program has exited, even if something else
+/// still holds its pipes open.
+fn watch(
+    mut child: std::process::Child,
+    mut streams: [Stream; 2],
+    reader: &Reader,
+    tx: &Sender<Msg>,
+    run: u64,
+) {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut exited = false;
+    while streams.iter().any(|s| s.open) {
+        let mut fds: Vec<libc::pollfd> = streams
+            .iter()
+            .filter(|s| s.open)
+            .map(|s| libc::pollfd {
+                fd: s.fd,
+                events: libc::POLLIN,
+                revents: 0,
+            })
+            .collect();
+        // SAFETY: poll reads and writes the pollfd array we own, of the length we pass.
+        let ready = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, WATCH) };
+        if ready > 0 {
+            for p in fds.iter().filter(|p| p.revents != 0) {
+                if let Some(s) = streams.iter_mut().find(|s| s.open && s.fd == p.fd) {
+                    s.read(&mut buf, reader, tx, run);
+                }
+            }
+        }
+        if !exited && let Ok(Some(status)) = child.try_wait() {
+            exited = true;
+            let _ = tx.send(Msg::Exited {
+                run,
+                status: Ok(status),
+            });
+        }
+    }
+    if !exited {
+        let status = child.wait();
+        let _ = tx.send(Msg::Exited { run, status });
+    }
 }
