@@ -39,8 +39,6 @@ pub struct AshaPruner {
     min_resource: NonZeroU32,
     eta: ReductionFactor,
     min_trials: NonZeroUsize,
-    /// The rule from what has been told so far: every trial of a batch gets the same one.
-    cached: Option<Option<StopRule>>,
 }
 
 impl AshaPruner {
@@ -56,50 +54,53 @@ impl AshaPruner {
             min_resource,
             eta: reduction_factor,
             min_trials,
-            cached: None,
         }
     }
+}
 
-    /// The rungs' steps up to `last`, in order.
-    fn rungs(&self, last: u32) -> impl Iterator<Item = u32> {
-        let eta = u64::from(self.eta.get());
-        std::iter::successors(Some(u64::from(self.min_resource.get())), move |r| {
-            r.checked_mul(eta)
-        })
-        .map(|resource| resource - 1)
-        .take_while(move |&step| step <= u64::from(last))
-        .map(|step| step as u32)
-    }
+/// The steps of the rungs up to `last`, in order.
+fn rungs(min_resource: NonZeroU32, eta: ReductionFactor, last: u32) -> impl Iterator<Item = u32> {
+    let eta = u64::from(eta.get());
+    std::iter::successors(Some(u64::from(min_resource.get())), move |r| {
+        r.checked_mul(eta)
+    })
+    .map(|resource| resource - 1)
+    .take_while(move |&step| step <= u64::from(last))
+    .map(|step| step as u32)
+}
 
-    fn compute(&self) -> Option<StopRule> {
-        if self.curves.trials() < self.min_trials.get() {
-            return None;
-        }
-        let last = self.curves.last_step()?;
-        let eta = self.eta.get() as usize;
-        let mut thresholds = vec![None; last as usize + 1];
-        for step in self.rungs(last) {
-            let n = self.curves.count(step);
-            // Like ASHA's promotion, which needs η trials at a rung before it promotes one.
-            if n >= eta {
-                thresholds[step as usize] = self.curves.nth_best(step, n / eta - 1);
-            }
-        }
-        super::stop_rule(self.curves.direction(), thresholds)
+/// The rule from `curves`: at each rung, the worst value of the top 1/η there.
+fn derive(
+    curves: &Curves,
+    min_resource: NonZeroU32,
+    eta: ReductionFactor,
+    min_trials: NonZeroUsize,
+) -> Option<StopRule> {
+    if curves.trials() < min_trials.get() {
+        return None;
     }
+    let last = curves.last_step()?;
+    let n_eta = eta.get() as usize;
+    let mut thresholds = vec![None; last as usize + 1];
+    for step in rungs(min_resource, eta, last) {
+        let n = curves.count(step);
+        // Like ASHA's promotion, which needs η trials at a rung before it promotes one.
+        if n >= n_eta {
+            thresholds[step as usize] = curves.nth_best(step, n / n_eta - 1);
+        }
+    }
+    super::stop_rule(curves.direction(), thresholds)
 }
 
 impl Pruner for AshaPruner {
     fn rule(&mut self, _: u64) -> Option<StopRule> {
-        if self.cached.is_none() {
-            self.cached = Some(self.compute());
-        }
-        self.cached.clone().flatten()
+        let (min_resource, eta, min_trials) = (self.min_resource, self.eta, self.min_trials);
+        self.curves
+            .rule(|curves| derive(curves, min_resource, eta, min_trials))
     }
 
     fn tell(&mut self, result: &TrialResult) {
         self.curves.tell(result);
-        self.cached = None;
     }
 }
 

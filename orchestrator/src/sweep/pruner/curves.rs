@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use models::Direction;
+use trainer::StopRule;
 
 use crate::store::TrialState;
 use crate::sweep::sampler::TrialResult;
@@ -17,6 +18,9 @@ pub(super) struct Curves {
     direction: Direction,
     trials: usize,
     steps: BTreeMap<u32, Vec<f64>>,
+    /// The rule last derived from these values (every trial of a batch gets the same one);
+    /// cleared by each `tell`.
+    rule: Option<Option<StopRule>>,
 }
 
 impl Curves {
@@ -26,6 +30,7 @@ impl Curves {
             direction,
             trials: 0,
             steps: BTreeMap::new(),
+            rule: None,
         }
     }
 
@@ -35,6 +40,7 @@ impl Curves {
         if !matches!(result.state, TrialState::Complete | TrialState::Pruned) {
             return;
         }
+        self.rule = None;
         self.trials += 1;
         let mut last = None;
         for &(step, value) in &result.intermediate {
@@ -49,6 +55,17 @@ impl Curves {
             let at = values.partition_point(|&x| x >= score);
             values.insert(at, score);
         }
+    }
+
+    /// The stop rule `derive` gives from the values told so far, derived once per change.
+    pub(super) fn rule(
+        &mut self,
+        derive: impl FnOnce(&Curves) -> Option<StopRule>,
+    ) -> Option<StopRule> {
+        if self.rule.is_none() {
+            self.rule = Some(derive(self));
+        }
+        self.rule.clone().flatten()
     }
 
     /// Which way the objective is better.

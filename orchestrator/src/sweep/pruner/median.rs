@@ -20,8 +20,6 @@ pub struct MedianPruner {
     curves: Curves,
     min_trials: NonZeroUsize,
     warmup: u32,
-    /// The rule from what has been told so far: every trial of a batch gets the same one.
-    cached: Option<Option<StopRule>>,
 }
 
 impl MedianPruner {
@@ -31,38 +29,36 @@ impl MedianPruner {
             curves: Curves::new(direction),
             min_trials,
             warmup,
-            cached: None,
         }
     }
 
-    fn compute(&self) -> Option<StopRule> {
-        let min = self.min_trials.get();
-        if self.curves.trials() < min {
+    /// The rule from `curves`: the median at each step past the guards.
+    fn derive(curves: &Curves, min_trials: NonZeroUsize, warmup: u32) -> Option<StopRule> {
+        let min = min_trials.get();
+        if curves.trials() < min {
             return None;
         }
-        let last = self.curves.last_step()?;
+        let last = curves.last_step()?;
         let thresholds: Vec<Option<f64>> = (0..=last)
             .map(|s| {
-                (s >= self.warmup && self.curves.count(s) >= min)
-                    .then(|| self.curves.median(s))
+                (s >= warmup && curves.count(s) >= min)
+                    .then(|| curves.median(s))
                     .flatten()
             })
             .collect();
-        super::stop_rule(self.curves.direction(), thresholds)
+        super::stop_rule(curves.direction(), thresholds)
     }
 }
 
 impl Pruner for MedianPruner {
     fn rule(&mut self, _: u64) -> Option<StopRule> {
-        if self.cached.is_none() {
-            self.cached = Some(self.compute());
-        }
-        self.cached.clone().flatten()
+        let (min_trials, warmup) = (self.min_trials, self.warmup);
+        self.curves
+            .rule(|curves| Self::derive(curves, min_trials, warmup))
     }
 
     fn tell(&mut self, result: &TrialResult) {
         self.curves.tell(result);
-        self.cached = None;
     }
 }
 
