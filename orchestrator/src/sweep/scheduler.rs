@@ -99,8 +99,6 @@ struct Assignment {
     attempt: u32,
     /// When the trainer says it started (Unix seconds); None while queued there.
     started_at: Option<f64>,
-    /// The objective at each report point so far.
-    reports: Vec<(u32, f64)>,
     /// A stop was asked for.
     stopping: bool,
 }
@@ -281,7 +279,6 @@ impl Scheduler<'_> {
                     trial: next.trial,
                     attempt: next.attempt,
                     started_at: None,
-                    reports: Vec::new(),
                     stopping: false,
                 });
             }
@@ -518,7 +515,6 @@ impl Scheduler<'_> {
         else {
             return Ok(());
         };
-        a.reports.push((step, v));
         if !a.stopping && self.queue.live_report(trial, step, v) {
             a.stopping = true;
             debug!(trial, step, "asking the trainer to stop the trial");
