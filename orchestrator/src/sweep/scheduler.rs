@@ -168,6 +168,9 @@ pub fn run_sweep(
         any_success: false,
     };
     let result = s.run();
+    // A last sample while the trainers still hold what they built (a short sweep may end
+    // before the first periodic one).
+    s.peak_memory = s.peak_memory.max(s.supervisor.memory());
     let interrupted = result.as_ref().map_or(true, |e| *e != SweepEnd::Finished);
     s.stop_all(interrupted);
     // A store failure is the cause when both failed (the scheduler then saw the writer gone).
