@@ -599,9 +599,18 @@ fn run(
         gpus: placement.gpus,
         gpus_per_slot: placement.gpus_per_trial,
     };
+    // A stopped trainer gives its program the program's grace before killing it: wait for
+    // that, and a little more for the trainer itself to exit.
+    let grace = match &cfg.kind {
+        TrialKind::Program(p) => cfg
+            .run
+            .grace
+            .max(p.grace + std::time::Duration::from_secs(1)),
+        TrialKind::Model(_) => cfg.run.grace,
+    };
     let limits = Limits {
         stall: cfg.run.stall,
-        grace: cfg.run.grace,
+        grace,
         ..Limits::default()
     };
     let remaining = total.saturating_sub(already).max(1);
