@@ -10,6 +10,7 @@ pub mod dataset;
 pub mod error;
 pub mod estimator;
 pub mod evaluate;
+pub mod forest;
 pub mod hyper;
 pub mod iterative;
 pub mod metrics;
@@ -20,6 +21,7 @@ pub mod synth;
 mod dummy;
 mod linear;
 pub mod logistic;
+mod staged;
 mod tree;
 
 pub use catalogue::{ModelInfo, build, build_iterative, catalogue, lookup};
