@@ -111,6 +111,7 @@
 
 use std::sync::LazyLock;
 
+use crate::boosting::{BoostingSpec, EarlyStopping};
 use crate::dataset::ProblemKind;
 use crate::dummy::{ClassStrategy, DummyClassifier, DummyRegressor, ValueStrategy};
 use crate::error::ModelError;
@@ -704,6 +705,22 @@ static CATALOGUE: LazyLock<Vec<ModelInfo>> = LazyLock::new(|| {
             hyperparams: forest_params(false, true),
         },
         ModelInfo {
+            name: "hist_gradient_boosting_classifier",
+            problem: ProblemKind::Classification,
+            probabilistic: true,
+            iterative: true,
+            summary: "histogram gradient boosting, log-loss (scikit-learn's HistGradientBoostingClassifier), round by round",
+            hyperparams: boosting_params(),
+        },
+        ModelInfo {
+            name: "hist_gradient_boosting_regressor",
+            problem: ProblemKind::Regression,
+            probabilistic: false,
+            iterative: true,
+            summary: "histogram gradient boosting, squared error (scikit-learn's HistGradientBoostingRegressor), round by round",
+            hyperparams: boosting_params(),
+        },
+        ModelInfo {
             name: "dummy_classifier",
             problem: ProblemKind::Classification,
             probabilistic: true,
@@ -870,6 +887,9 @@ pub fn build_iterative(
     if let Some(forest) = forest_spec(&p, seed)? {
         return Ok(Box::new(forest));
     }
+    if let Some(boosting) = boosting_spec(&p, seed)? {
+        return Ok(Box::new(boosting));
+    }
     let kind = match model.name {
         "sgd_logistic" => SgdKind::Logistic,
         "sgd_linear_regression" => SgdKind::LinearRegression,
@@ -951,6 +971,38 @@ fn forest_spec(p: &Checked, seed: u64) -> Result<Option<ForestSpec>, ModelError>
         max_samples: p.float("max_samples")?,
         oob_score: p.boolean("oob_score")?,
         extra,
+        seed,
+    }))
+}
+
+/// The boosting model `p` describes, if its model is histogram gradient boosting.
+fn boosting_spec(p: &Checked, seed: u64) -> Result<Option<BoostingSpec>, ModelError> {
+    if !matches!(
+        p.model,
+        "hist_gradient_boosting_classifier" | "hist_gradient_boosting_regressor"
+    ) {
+        return Ok(None);
+    }
+    Ok(Some(BoostingSpec {
+        learning_rate: p.float("learning_rate")?,
+        max_iter: p.count("max_iter")?,
+        max_leaf_nodes: p.count("max_leaf_nodes")?,
+        max_depth: if p.params.contains_key("max_depth") {
+            Some(p.count("max_depth")?)
+        } else {
+            None
+        },
+        min_samples_leaf: p.count("min_samples_leaf")?,
+        l2_regularization: p.float("l2_regularization")?,
+        max_bins: p.count("max_bins")?,
+        early_stopping: match p.get("early_stopping")? {
+            ParamValue::Bool(true) => EarlyStopping::On,
+            ParamValue::Bool(false) => EarlyStopping::Off,
+            _ => EarlyStopping::Auto,
+        },
+        validation_fraction: p.float("validation_fraction")?,
+        n_iter_no_change: p.count("n_iter_no_change")?,
+        tol: p.float("tol")?,
         seed,
     }))
 }

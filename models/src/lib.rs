@@ -4,6 +4,7 @@
 //! processes; the `orchestrator` crate uses the catalogue and the dataset reader to validate
 //! a study before any process starts.
 
+pub mod boosting;
 pub mod catalogue;
 pub mod cv;
 pub mod dataset;
