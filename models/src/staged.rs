@@ -10,11 +10,14 @@ use std::cell::RefCell;
 
 use ndarray::{Array2, ArrayView2};
 
+/// The rows some sums are for, the sums (rows × outputs), and how many stages they cover.
+type Cached = (Array2<f64>, Array2<f64>, usize);
+
 /// Per-row sums of an ensemble's first `stages` stages on one set of rows.
 #[derive(Debug, Default)]
 pub(crate) struct StagedSums {
-    /// The rows the sums are for, and the sums (rows × outputs) over `stages` stages.
-    state: RefCell<Option<(Array2<f64>, Array2<f64>, usize)>>,
+    /// The cached sums, if any.
+    state: RefCell<Option<Cached>>,
 }
 
 impl StagedSums {
