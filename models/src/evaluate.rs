@@ -153,7 +153,9 @@ impl<'a> CrossValidator<'a> {
                 let fold = self.prepare(i)?;
                 learner.epoch(fold.train_x.view(), fold.train_y.view())?;
                 let prediction = learner.predict(fold.test_x.view())?;
-                folds.push(score(&prediction, fold.test_y.view(), metrics, n_classes)?);
+                let mut scores = score(&prediction, fold.test_y.view(), metrics, n_classes)?;
+                scores.extend(learner.own_values());
+                folds.push(scores);
             }
             let mean = mean_scores(&folds);
             let flow = on_epoch(epoch, &mean);

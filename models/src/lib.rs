@@ -4,12 +4,14 @@
 //! processes; the `orchestrator` crate uses the catalogue and the dataset reader to validate
 //! a study before any process starts.
 
+pub mod boosting;
 pub mod catalogue;
 pub mod cv;
 pub mod dataset;
 pub mod error;
 pub mod estimator;
 pub mod evaluate;
+pub mod forest;
 pub mod hyper;
 pub mod iterative;
 pub mod metrics;
@@ -20,6 +22,7 @@ pub mod synth;
 mod dummy;
 mod linear;
 pub mod logistic;
+mod staged;
 mod tree;
 
 pub use catalogue::{ModelInfo, build, build_iterative, catalogue, lookup};
