@@ -547,10 +547,11 @@ fn run(
     let setup: Box<dyn Fn() -> Task> = match (&cfg.kind, data) {
         (TrialKind::Model(t), Some(data)) => {
             // The dataset crosses into shared memory once; every trainer maps the same pages.
-            let image = data.to_image();
-            data_bytes = image.len();
-            let shm = IpcSharedMemory::from_bytes(&image);
-            drop(image);
+            data_bytes = data.image_len();
+            let mut shm = IpcSharedMemory::from_byte(0, data_bytes);
+            // SAFETY: the segment was just created and is not shared yet: this is its only
+            // reader and writer until the first setup is sent.
+            data.write_image(unsafe { shm.deref_mut() });
             let problem = data.problem.clone();
             info!(study = %cfg.name, dir = %dir.display(), rows = data.n_rows(), features = data.n_features(), trials = total, workers, "sweep starting");
             drop(data);
