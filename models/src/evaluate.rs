@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
-use ndarray::ArrayView1;
+use ndarray::{Array1, Array2, ArrayView1};
 
 use crate::cv::Folds;
 use crate::dataset::{DataView, Problem};
@@ -11,7 +11,7 @@ use crate::error::ModelError;
 use crate::estimator::Estimator;
 use crate::iterative::IterativeEstimator;
 use crate::metrics::Metric;
-use crate::preprocess::Standardizer;
+use crate::preprocess::{FittedPipeline, Preprocess, Standardizer};
 use crate::rows::{RowSet, predict_rows};
 
 /// One fold's scores, by metric name (names are open: a user's program reports any).
@@ -42,12 +42,38 @@ pub struct CrossValidator<'a> {
     problem: Problem,
     folds: Folds,
     standardize: bool,
+    /// A pipeline beyond plain standardization, if configured.
+    pipeline: Option<Preprocess>,
     prepared: Vec<Option<PreparedFold>>,
 }
 
-/// What a fold keeps across trials: its training rows' standardization, if any.
+/// What a fold keeps across trials: its training rows' standardization or fitted pipeline.
 struct PreparedFold {
     scaler: Option<Standardizer>,
+    pipeline: Option<FittedPipeline>,
+}
+
+/// A fold's rows as a model sees them: in place, or transformed by a pipeline into new
+/// matrices (made for one fit and dropped after it).
+enum FoldRows<'a> {
+    InPlace(RowSet<'a>, RowSet<'a>),
+    Transformed {
+        train: (Array2<f64>, Array1<f64>, Vec<usize>),
+        test: (Array2<f64>, Array1<f64>, Vec<usize>),
+    },
+}
+
+impl FoldRows<'_> {
+    /// The training and test rows.
+    fn sets(&self) -> (RowSet<'_>, RowSet<'_>) {
+        match self {
+            FoldRows::InPlace(train, test) => (train.reborrow(), test.reborrow()),
+            FoldRows::Transformed { train, test } => (
+                RowSet::all(train.0.view(), train.1.view(), &train.2),
+                RowSet::all(test.0.view(), test.1.view(), &test.2),
+            ),
+        }
+    }
 }
 
 impl<'a> CrossValidator<'a> {
@@ -64,8 +90,26 @@ impl<'a> CrossValidator<'a> {
             problem,
             folds,
             standardize,
+            pipeline: None,
             prepared,
         }
+    }
+
+    /// Preprocess with `pipeline`, fitted on each training fold, instead of `standardize`.
+    ///
+    /// Plain standardization (or nothing) stays fused and in place; any other step (imputation,
+    /// min-max scaling, one-hot encoding, PCA) transforms each fold's rows into new matrices
+    /// for each fit.
+    pub fn with_preprocess(mut self, pipeline: Preprocess) -> CrossValidator<'a> {
+        match pipeline.as_plain_scaling() {
+            Some(standardize) => {
+                self.standardize = standardize;
+                self.pipeline = None;
+            }
+            None => self.pipeline = Some(pipeline),
+        }
+        self.prepared = (0..self.folds.len()).map(|_| None).collect();
+        self
     }
 
     /// The folds.
@@ -104,7 +148,8 @@ impl<'a> CrossValidator<'a> {
         let mut all = Vec::with_capacity(self.folds.len());
         for i in 0..self.folds.len() {
             self.prepare(i)?;
-            let (train, test) = self.sets(i);
+            let rows = self.fold_rows(i)?;
+            let (train, test) = rows.sets();
             let fitted = estimator.fit_rows(train)?;
             let prediction = predict_rows(fitted.as_ref(), test);
             let scores = score(&prediction, test.gather_y().view(), metrics, n_classes)?;
@@ -147,7 +192,8 @@ impl<'a> CrossValidator<'a> {
         let mut learners = Vec::with_capacity(k);
         for i in 0..k {
             self.prepare(i)?;
-            let (train, _) = self.sets(i);
+            let rows = self.fold_rows(i)?;
+            let (train, _) = rows.sets();
             let (x, y) = (train.gather_x(), train.gather_y());
             learners.push(estimator.start(x.view(), y.view(), n_classes)?);
         }
@@ -156,7 +202,8 @@ impl<'a> CrossValidator<'a> {
         for epoch in 0..estimator.epochs() {
             folds = Vec::with_capacity(k);
             for (i, learner) in learners.iter_mut().enumerate() {
-                let (train, test) = self.sets(i);
+                let rows = self.fold_rows(i)?;
+                let (train, test) = rows.sets();
                 let (x, y) = (train.gather_x(), train.gather_y());
                 learner.epoch(x.view(), y.view())?;
                 drop(x);
@@ -204,7 +251,8 @@ impl<'a> CrossValidator<'a> {
             folds = Vec::with_capacity(k);
             for i in 0..k {
                 self.prepare(i)?;
-                let (train, test) = self.sets(i);
+                let rows = self.fold_rows(i)?;
+                let (train, test) = rows.sets();
                 let n = train.len();
                 let rows = ((share * n as f64).ceil() as usize).clamp(1, n);
                 let fitted = estimator.fit_rows(train.head(rows))?;
@@ -270,11 +318,33 @@ impl<'a> CrossValidator<'a> {
                 "fold {i} has no training or no test rows"
             )));
         }
-        let scaler = self
-            .standardize
-            .then(|| Standardizer::fit_rows(x, &fold.train));
-        self.prepared[i] = Some(PreparedFold { scaler });
+        let (scaler, pipeline) = match &self.pipeline {
+            Some(p) => (None, Some(p.fit(x, &fold.train)?)),
+            None => (
+                self.standardize
+                    .then(|| Standardizer::fit_rows(x, &fold.train)),
+                None,
+            ),
+        };
+        self.prepared[i] = Some(PreparedFold { scaler, pipeline });
         Ok(())
+    }
+
+    /// Fold `i`'s rows (prepared) as the model sees them.
+    fn fold_rows(&self, i: usize) -> Result<FoldRows<'_>, ModelError> {
+        let pipeline = self.prepared[i].as_ref().and_then(|p| p.pipeline.as_ref());
+        let (train, test) = self.sets(i);
+        let Some(pipeline) = pipeline else {
+            return Ok(FoldRows::InPlace(train, test));
+        };
+        let transform = |set: RowSet<'_>| -> Result<_, ModelError> {
+            let x = pipeline.transform(set.gather_x().view())?;
+            Ok((x, set.gather_y(), (0..set.len()).collect::<Vec<usize>>()))
+        };
+        Ok(FoldRows::Transformed {
+            train: transform(train)?,
+            test: transform(test)?,
+        })
     }
 
     /// Fold `i`'s training and test rows (prepared), read in place.
@@ -333,7 +403,7 @@ fn mean_scores(folds: &[FoldScores]) -> FoldScores {
 mod tests {
     use super::*;
     use crate::estimator::{Fitted, Prediction};
-    use ndarray::{Array1, Array2, ArrayView2};
+    use ndarray::ArrayView2;
     use crate::hyper::{ParamValue, Params};
     use std::ops::ControlFlow;
     use std::sync::{Arc, Mutex};

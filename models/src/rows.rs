@@ -31,6 +31,16 @@ impl<'a> RowSet<'a> {
         }
     }
 
+    /// The same set, borrowed for a shorter time.
+    pub fn reborrow(&self) -> RowSet<'_> {
+        RowSet {
+            x: self.x.reborrow(),
+            y: self.y.reborrow(),
+            rows: self.rows,
+            scaler: self.scaler,
+        }
+    }
+
     /// Number of rows in the set.
     pub fn len(&self) -> usize {
         self.rows.len()

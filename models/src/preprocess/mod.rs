@@ -1,4 +1,9 @@
-//! Standardization fitted on training rows only.
+//! Preprocessing fitted on training rows only: the standardization that cross-validation fuses
+//! into its models, and the configurable pipeline (imputation, scaling, one-hot encoding, PCA).
+
+mod pipeline;
+
+pub use pipeline::{Column, FittedPipeline, Impute, Imputation, Preprocess, Scale, Unknown};
 
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Axis};
 
