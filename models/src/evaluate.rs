@@ -208,7 +208,12 @@ impl<'a> CrossValidator<'a> {
                 learner.epoch(x.view(), y.view())?;
                 drop(x);
                 let prediction = learner.predict(test.gather_x().view())?;
-                folds.push(score(&prediction, test.gather_y().view(), metrics, n_classes)?);
+                folds.push(score(
+                    &prediction,
+                    test.gather_y().view(),
+                    metrics,
+                    n_classes,
+                )?);
             }
             let mean = mean_scores(&folds);
             let flow = on_epoch(epoch, &mean);
@@ -257,7 +262,12 @@ impl<'a> CrossValidator<'a> {
                 let rows = ((share * n as f64).ceil() as usize).clamp(1, n);
                 let fitted = estimator.fit_rows(train.head(rows))?;
                 let prediction = predict_rows(fitted.as_ref(), test);
-                folds.push(score(&prediction, test.gather_y().view(), metrics, n_classes)?);
+                folds.push(score(
+                    &prediction,
+                    test.gather_y().view(),
+                    metrics,
+                    n_classes,
+                )?);
             }
             let mean = mean_scores(&folds);
             let flow = on_budget(b, &mean);
@@ -403,8 +413,8 @@ fn mean_scores(folds: &[FoldScores]) -> FoldScores {
 mod tests {
     use super::*;
     use crate::estimator::{Fitted, Prediction};
-    use ndarray::ArrayView2;
     use crate::hyper::{ParamValue, Params};
+    use ndarray::ArrayView2;
     use std::ops::ControlFlow;
     use std::sync::{Arc, Mutex};
 
@@ -525,12 +535,13 @@ mod tests {
         }
 
         fn fit_rows(&self, train: RowSet<'_>) -> Result<Box<dyn Fitted>, ModelError> {
-            let scaler = train.scaler.map_or(0, |s| s as *const Standardizer as usize);
-            self.0.lock().unwrap().push((
-                train.x.as_ptr() as usize,
-                train.rows.to_vec(),
-                scaler,
-            ));
+            let scaler = train
+                .scaler
+                .map_or(0, |s| s as *const Standardizer as usize);
+            self.0
+                .lock()
+                .unwrap()
+                .push((train.x.as_ptr() as usize, train.rows.to_vec(), scaler));
             Ok(Box::new(Constant))
         }
     }

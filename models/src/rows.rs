@@ -207,8 +207,16 @@ mod tests {
         let rows: Vec<usize> = (0..n).rev().collect();
         let set = RowSet::all(x.view(), y.view(), &rows);
         let whole = RowSum.predict(set.gather_x().view());
-        let (Prediction::Classes { class: a, proba: pa }, Prediction::Classes { class: b, proba: pb }) =
-            (whole, predict_rows(&RowSum, set))
+        let (
+            Prediction::Classes {
+                class: a,
+                proba: pa,
+            },
+            Prediction::Classes {
+                class: b,
+                proba: pb,
+            },
+        ) = (whole, predict_rows(&RowSum, set))
         else {
             panic!("classes expected");
         };

@@ -5,9 +5,12 @@
 //! raw targets, the content hash), so a directory can mix formats and every format gets the
 //! same class-label rules and the same checks.
 
+mod cells;
 mod csv;
 mod dir;
 mod npy;
+
+pub use cells::{CellOptions, Vocabularies};
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -167,7 +170,10 @@ impl Dataset {
         header[..8].copy_from_slice(&(self.x.nrows() as u64).to_le_bytes());
         header[8..].copy_from_slice(&(self.x.ncols() as u64).to_le_bytes());
         // `iter` walks in logical (row-major) order whatever the memory layout.
-        for (dst, v) in body.chunks_exact_mut(8).zip(self.x.iter().chain(self.y.iter())) {
+        for (dst, v) in body
+            .chunks_exact_mut(8)
+            .zip(self.x.iter().chain(self.y.iter()))
+        {
             dst.copy_from_slice(&v.to_ne_bytes());
         }
     }

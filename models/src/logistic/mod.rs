@@ -107,7 +107,12 @@ impl LogisticRegression {
                 .scaler
                 .and_then(|s| Some((s.mean.as_slice()?, s.scale.as_slice()?))),
         };
-        self.fit_source(source, train.len(), train.n_features(), train.gather_y().view())
+        self.fit_source(
+            source,
+            train.len(),
+            train.n_features(),
+            train.gather_y().view(),
+        )
     }
 
     /// Fit on `n` rows of `p` features read from `source`, with class indices `y`.

@@ -3,7 +3,7 @@
 
 mod pipeline;
 
-pub use pipeline::{Column, FittedPipeline, Impute, Imputation, Preprocess, Scale, Unknown};
+pub use pipeline::{Column, FittedPipeline, Imputation, Impute, Preprocess, Scale, Unknown};
 
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Axis};
 
@@ -125,7 +125,10 @@ mod tests {
         let x = Array2::from_shape_fn((50, 3), |(i, j)| ((i * 7 + j) as f64 * 0.37).sin() * 1e3);
         let rows: Vec<usize> = (0..50).filter(|i| i % 3 != 1).collect();
         let copy = x.select(Axis(0), &rows);
-        assert_eq!(Standardizer::fit_rows(x.view(), &rows), Standardizer::fit(copy.view()));
+        assert_eq!(
+            Standardizer::fit_rows(x.view(), &rows),
+            Standardizer::fit(copy.view())
+        );
     }
 
     #[test]

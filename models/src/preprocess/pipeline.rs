@@ -103,7 +103,11 @@ impl Preprocess {
     }
 
     /// Fit on the rows `rows` of `x` (the dataset as loaded).
-    pub fn fit(&self, x: ArrayView2<'_, f64>, rows: &[usize]) -> Result<FittedPipeline, ModelError> {
+    pub fn fit(
+        &self,
+        x: ArrayView2<'_, f64>,
+        rows: &[usize],
+    ) -> Result<FittedPipeline, ModelError> {
         if x.ncols() != self.columns.len() {
             return Err(ModelError::Data(format!(
                 "preprocessing expects {} columns, the data has {}",
@@ -300,7 +304,11 @@ impl FittedPipeline {
             let mut o = out.row_mut(i);
             let value = |j: usize| {
                 let v = row[j];
-                if v.is_nan() { self.fill[j].unwrap_or(v) } else { v }
+                if v.is_nan() {
+                    self.fill[j].unwrap_or(v)
+                } else {
+                    v
+                }
             };
             for (k, &j) in self.numeric.iter().enumerate() {
                 let v = value(j);
@@ -411,7 +419,9 @@ mod tests {
     #[test]
     fn median_imputation_fills_from_the_training_rows_only() {
         let x = array![[1.0], [NA], [3.0], [10.0], [100.0]];
-        let f = spec(vec![Column::Numeric]).fit(x.view(), &[0, 1, 2, 3]).unwrap();
+        let f = spec(vec![Column::Numeric])
+            .fit(x.view(), &[0, 1, 2, 3])
+            .unwrap();
         let t = f.transform(x.view()).unwrap();
         // median of 1, 3, 10 is 3; one indicator column.
         assert_eq!(t.column(0).to_vec(), [1.0, 3.0, 3.0, 10.0, 100.0]);
@@ -431,13 +441,18 @@ mod tests {
         assert!(err.to_string().contains("category `b`"), "{err}");
         s.unknown = Unknown::Zeros;
         let f = s.fit(x.view(), &[0, 1, 2]).unwrap();
-        assert_eq!(f.transform(x.slice(ndarray::s![3.., ..])).unwrap(), array![[0.0, 0.0]]);
+        assert_eq!(
+            f.transform(x.slice(ndarray::s![3.., ..])).unwrap(),
+            array![[0.0, 0.0]]
+        );
     }
 
     #[test]
     fn a_missing_category_takes_the_most_frequent_one() {
         let x = array![[1.0], [NA], [1.0], [0.0]];
-        let f = spec(vec![cat(&["a", "b"])]).fit(x.view(), &[0, 1, 2, 3]).unwrap();
+        let f = spec(vec![cat(&["a", "b"])])
+            .fit(x.view(), &[0, 1, 2, 3])
+            .unwrap();
         let t = f.transform(x.view()).unwrap();
         // indicator column first, then a and b.
         assert_eq!(t.row(1).to_vec(), [1.0, 0.0, 1.0]);
@@ -448,7 +463,11 @@ mod tests {
         let x = array![[2.0, 5.0], [4.0, 5.0], [6.0, 5.0]];
         let mut s = spec(vec![Column::Numeric, Column::Numeric]);
         s.scale = Scale::MinMax;
-        let t = s.fit(x.view(), &[0, 1]).unwrap().transform(x.view()).unwrap();
+        let t = s
+            .fit(x.view(), &[0, 1])
+            .unwrap()
+            .transform(x.view())
+            .unwrap();
         assert_eq!(t.column(0).to_vec(), [0.0, 1.0, 2.0]);
         assert_eq!(t.column(1).to_vec(), [0.0, 0.0, 0.0]);
     }
@@ -457,7 +476,11 @@ mod tests {
     fn pca_keeps_the_direction_of_largest_variance() {
         let x = Array2::from_shape_fn((40, 2), |(i, j)| {
             let t = i as f64 - 20.0;
-            if j == 0 { t } else { 0.5 * t + 0.01 * (i % 3) as f64 }
+            if j == 0 {
+                t
+            } else {
+                0.5 * t + 0.01 * (i % 3) as f64
+            }
         });
         let mut s = spec(vec![Column::Numeric, Column::Numeric]);
         s.pca = NonZeroUsize::new(1);
