@@ -99,7 +99,9 @@ fn read(
                 return Err(DataError::Csv {
                     path: path.to_path_buf(),
                     line: 1,
-                    message: format!("`{c}` is the target; it cannot be a categorical feature"),
+                    message: format!(
+                        "`{c}` (named in `preprocess.categorical`) is the target; it cannot be a categorical feature"
+                    ),
                 });
             }
             Some(j) => categorical[j] = true,
@@ -108,7 +110,7 @@ fn read(
                     path: path.to_path_buf(),
                     line: 1,
                     message: format!(
-                        "no column `{c}` (named as categorical) in the header (columns: {})",
+                        "no column `{c}` (named in `preprocess.categorical`) in the header (columns: {})",
                         names.join(", ")
                     ),
                 });
