@@ -5,8 +5,8 @@
 
 Makes configs/data/mixed.csv deterministically (numpy's PCG64, seed 14; --write rewrites it):
 300 rows, numeric columns `a`, `b`, `c` with about 8% empty or NA cells, categorical columns
-`color` (red/green/blue, some missing) and `size` (S/M/L, and a rare XL that some training folds
-never see), and a binary `label`. Then prints scikit-learn's mean CV accuracy per C for the
+`color` (red/green/blue, some missing) and `size` (S/M/L, a rare XL, and an XXL in one row only, which
+the other folds' training rows never see), and a binary `label`. Then prints scikit-learn's mean CV accuracy per C for the
 pipelines of configs/preprocess.toml and configs/preprocess-pca.toml, in GridSearchCV with
 cv=5 (stratified, unshuffled) and accuracy scoring.
 """
@@ -42,6 +42,8 @@ def make():
         [color == "red", color == "green"], [0.8, -0.6], -0.3) + np.select(
         [size == "S", size == "L", size == "XL"], [-0.7, 0.6, 1.5], 0.0) + rng.logistic(0, 0.6, n)
     label = (score > 0).astype(int)
+    size = size.astype(object)
+    size[7] = "XXL"  # once: the training folds without row 7 never see it
     rows = []
     for i in range(n):
         cells = [repr(float(round(a[i], 6))), str(color[i]), repr(float(round(b[i], 6))), str(size[i]), repr(float(round(c[i], 6)))]
