@@ -16,6 +16,7 @@ pub mod hyper;
 pub mod iterative;
 pub mod metrics;
 pub mod preprocess;
+pub mod rows;
 pub mod sgd;
 pub mod synth;
 
@@ -27,10 +28,11 @@ mod tree;
 
 pub use catalogue::{ModelInfo, build, build_iterative, catalogue, lookup};
 pub use cv::{Fold, Folds};
-pub use dataset::{DataView, Dataset, Problem, ProblemKind};
+pub use dataset::{CellOptions, DataView, Dataset, Problem, ProblemKind, Vocabularies};
 pub use error::{DataError, ModelError};
 pub use estimator::{Estimator, Fitted, Prediction};
 pub use evaluate::{CrossValidator, Evaluation, FoldScores};
 pub use hyper::{HyperKind, HyperSpec, ParamValue, Params};
 pub use iterative::{IterativeEstimator, Learner};
 pub use metrics::{Direction, Metric};
+pub use rows::RowSet;

@@ -5,6 +5,7 @@ mod durability;
 mod engine;
 mod faults;
 mod parity;
+mod preprocess;
 mod program;
 mod sweep;
 mod training;
