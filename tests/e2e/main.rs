@@ -6,6 +6,7 @@ mod engine;
 mod faults;
 mod parity;
 mod program;
+mod progress;
 mod sweep;
 mod training;
 mod util;

@@ -81,13 +81,13 @@ pub(super) enum Command {
         /// The study directory.
         dir: PathBuf,
     },
-    /// Print a program trial's logs and how it ended (from DIR/trials/TRIAL/).
+    /// Print a trial's logs and how it ended (from DIR/trials/TRIAL/).
     Logs {
         /// The study directory.
         dir: PathBuf,
         /// The trial's number.
         trial: u64,
-        /// Only this stream, as it was written.
+        /// Only this stream of a program trial, as it was written.
         #[arg(long, value_enum)]
         stream: Option<Stream>,
     },
