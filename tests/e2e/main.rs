@@ -9,4 +9,5 @@ mod program;
 mod progress;
 mod sweep;
 mod training;
+mod trial_logs;
 mod util;
