@@ -5,6 +5,7 @@ mod durability;
 mod engine;
 mod faults;
 mod parity;
+mod plots;
 mod program;
 mod progress;
 mod sweep;

@@ -53,13 +53,25 @@ fn a_sweep_in_a_terminal_draws_a_study_bar_and_worker_lines_then_leaves_only_the
         text.contains("worker 0: trial") || text.contains("worker 1: trial"),
         "no worker line with its trial:\n{text}"
     );
-    assert!(text.contains("step "), "no worker line with a report:\n{text}");
+    assert!(
+        text.contains("step "),
+        "no worker line with a report:\n{text}"
+    );
     let shown = screen(&raw);
     for gone in ["trials done", "worker 0:", "worker 1:", "running ·"] {
-        assert!(!shown.contains(gone), "`{gone}` left on the screen:\n{shown}");
+        assert!(
+            !shown.contains(gone),
+            "`{gone}` left on the screen:\n{shown}"
+        );
     }
-    assert!(shown.contains("rank  trial"), "table header missing:\n{shown}");
-    assert!(shown.contains("best: trial"), "best trial missing:\n{shown}");
+    assert!(
+        shown.contains("rank  trial"),
+        "table header missing:\n{shown}"
+    );
+    assert!(
+        shown.contains("best: trial"),
+        "best trial missing:\n{shown}"
+    );
     // The failed trial's warning was written above the bars, whole, on a line of its own.
     assert!(
         shown
@@ -70,11 +82,17 @@ fn a_sweep_in_a_terminal_draws_a_study_bar_and_worker_lines_then_leaves_only_the
     // Every table row is intact: 7 ranked trials and the failed one.
     let ranked = shown
         .lines()
-        .filter(|l| l.split_whitespace().next().is_some_and(|w| w.parse::<u32>().is_ok()))
+        .filter(|l| {
+            l.split_whitespace()
+                .next()
+                .is_some_and(|w| w.parse::<u32>().is_ok())
+        })
         .count();
     assert_eq!(ranked, 7, "table rows missing:\n{shown}");
     assert!(
-        shown.lines().any(|l| l.starts_with("-     3") && l.contains("failed")),
+        shown
+            .lines()
+            .any(|l| l.starts_with("-     3") && l.contains("failed")),
         "{shown}"
     );
 }
@@ -88,13 +106,19 @@ fn progress_goes_to_stderr_only_and_quiet_shows_none() {
     assert!(String::from_utf8_lossy(&raw).contains("trials done"));
     let out = std::fs::read_to_string(s.path().join("out.txt")).expect("stdout file");
     assert!(out.starts_with("rank"), "{out}");
-    assert!(!out.contains("trials done") && !out.contains('\x1b'), "{out}");
+    assert!(
+        !out.contains("trials done") && !out.contains('\x1b'),
+        "{out}"
+    );
 
     std::fs::remove_dir_all(s.path().join("st")).expect("remove the study");
     let (raw, code) = in_terminal(&s, &format!("{args} --quiet"), "", "");
     let text = String::from_utf8_lossy(&raw);
     assert_eq!(code, 0, "{text}");
-    assert!(!text.contains("trials done") && !text.contains("worker 0"), "{text}");
+    assert!(
+        !text.contains("trials done") && !text.contains("worker 0"),
+        "{text}"
+    );
     assert!(text.contains("rank  trial"), "{text}");
 }
 
@@ -123,6 +147,9 @@ fn training_in_a_terminal_shows_epoch_progress_and_clears_it() {
     assert!(text.contains("epoch 0/"), "no epoch bar:\n{text}");
     assert!(text.contains("shard 0:"), "no shard line:\n{text}");
     let shown = screen(&raw);
-    assert!(!shown.contains("shard 0:"), "bars left on the screen:\n{shown}");
+    assert!(
+        !shown.contains("shard 0:"),
+        "bars left on the screen:\n{shown}"
+    );
     assert!(!shown.contains("ETA"), "bars left on the screen:\n{shown}");
 }

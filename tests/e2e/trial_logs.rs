@@ -15,7 +15,10 @@ fn a_trials_trainer_log_lines_are_filed_in_its_directory_and_printed_by_cohort_l
     sweep_with_a_panicking_trial(&s);
     let file = s.path().join("st/trials/3/trainer.log");
     let log = std::fs::read_to_string(&file).expect("trial 3 has a trainer log");
-    assert!(log.contains("ERROR") && log.contains("injected panic"), "{log}");
+    assert!(
+        log.contains("ERROR") && log.contains("injected panic"),
+        "{log}"
+    );
     assert!(log.contains("attempt=1"), "{log}");
     // Lines are filed by trial: no other trial got trial 3's lines.
     assert!(!s.path().join("st/trials/2/trainer.log").exists());
@@ -24,7 +27,10 @@ fn a_trials_trainer_log_lines_are_filed_in_its_directory_and_printed_by_cohort_l
     assert_status(&o, 0);
     let out = stdout(&o);
     assert!(out.starts_with("trial 3: failed"), "{out}");
-    assert!(out.contains("C = ") && out.contains("fit_intercept = "), "{out}");
+    assert!(
+        out.contains("C = ") && out.contains("fit_intercept = "),
+        "{out}"
+    );
     assert!(out.contains("--- trainer log ---"), "{out}");
     assert!(out.contains("injected panic"), "{out}");
 }
@@ -48,7 +54,10 @@ fn cohort_logs_of_a_trial_the_study_does_not_have_is_bad_input() {
     let o = s.run(&["logs", "st", "99"]);
     assert_status(&o, 2);
     let err = stderr(&o);
-    assert!(err.contains("no trial 99") && err.contains("0 to 7"), "{err}");
+    assert!(
+        err.contains("no trial 99") && err.contains("0 to 7"),
+        "{err}"
+    );
     let o = s.run(&["logs", "st", "2", "--stream", "stdout"]);
     assert_status(&o, 2);
     assert!(stderr(&o).contains("built-in model"), "{}", stderr(&o));
@@ -60,5 +69,9 @@ fn cohort_logs_of_a_directory_that_is_not_a_study_is_bad_input() {
     std::fs::create_dir(s.path().join("empty")).expect("mkdir");
     let o = s.run(&["logs", "empty", "0"]);
     assert_status(&o, 2);
-    assert!(stderr(&o).contains("not a study directory"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("not a study directory"),
+        "{}",
+        stderr(&o)
+    );
 }

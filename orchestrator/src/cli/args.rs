@@ -113,6 +113,19 @@ pub(super) enum Command {
         /// Show only this model.
         name: Option<String>,
     },
+    /// Draw a study's (or a training run's) figures as SVG and PNG in DIR/plots/.
+    Plot {
+        /// The study directory of a `cohort sweep`, or the run directory of a `cohort train`.
+        dir: PathBuf,
+    },
+    /// Print the objective's value at each report point of each trial (works while it runs).
+    Intermediate {
+        /// The study directory.
+        dir: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
     /// Run as a trainer process (started by the orchestrator).
     #[command(hide = true)]
     Trainer {

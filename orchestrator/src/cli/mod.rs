@@ -197,8 +197,8 @@ fn builtin_logs(dir: &Path, trial: u64, stream: Option<Stream>) -> Result<u8> {
         ))
         .into());
     }
-    let log = std::fs::read_to_string(crate::supervisor::TrialLogs::path(dir, trial))
-        .unwrap_or_default();
+    let log =
+        std::fs::read_to_string(crate::supervisor::TrialLogs::path(dir, trial)).unwrap_or_default();
     let params: Vec<String> = t
         .params
         .iter()
@@ -211,7 +211,8 @@ fn builtin_logs(dir: &Path, trial: u64, stream: Option<Stream>) -> Result<u8> {
         "trial {trial}: {} after {} attempt(s){}\n{}: {value}\nparams:\n  {}\n",
         report::state_text(t),
         t.attempts,
-        t.worker.map_or_else(String::new, |w| format!(", last on worker {w}")),
+        t.worker
+            .map_or_else(String::new, |w| format!(", last on worker {w}")),
         view.objective(),
         params.join("\n  "),
     );
@@ -356,7 +357,31 @@ fn run(command: Command) -> Result<u8> {
             print(&report::model_text(model))?;
             Ok(exit::OK)
         }
+        Command::Plot { dir } => {
+            let written = crate::plots::plot(&dir)?;
+            let list: Vec<String> = written
+                .iter()
+                .map(|p| format!("{}\n", p.display()))
+                .collect();
+            print(&list.concat())?;
+            Ok(exit::OK)
+        }
+        Command::Intermediate { dir, format } => {
+            let store = Store::open_readonly(&dir).map_err(BadInput::new)?;
+            let values = store.intermediate_values()?;
+            print(&report::intermediate_text(&values, report_format(format))?)?;
+            Ok(exit::OK)
+        }
         Command::Trainer { .. } => Ok(exit::OK),
+    }
+}
+
+/// The reports' name for a `--format` value.
+fn report_format(f: Format) -> report::Format {
+    match f {
+        Format::Table => report::Format::Table,
+        Format::Json => report::Format::Json,
+        Format::Csv => report::Format::Csv,
     }
 }
 

@@ -102,7 +102,9 @@ impl TrainProgress {
             } else {
                 format!("training {epoch}/{}", self.epochs)
             };
-            let round = s.round.map_or_else(String::new, |r| format!(" · round {r}"));
+            let round = s
+                .round
+                .map_or_else(String::new, |r| format!(" · round {r}"));
             let respawns = match s.respawns {
                 0 => String::new(),
                 n => format!(" · respawned {n}×"),

@@ -105,9 +105,7 @@ pub(super) fn pump_logs(
                             .join(" ")
                     })
                     .unwrap_or_default();
-                if let (Some(logs), Some(trial)) =
-                    (&trial_logs, v["span"]["trial"].as_u64())
-                {
+                if let (Some(logs), Some(trial)) = (&trial_logs, v["span"]["trial"].as_u64()) {
                     let line = format!(
                         "{} {level:>5} worker={id} attempt={} {message} {rest}",
                         v["timestamp"].as_str().unwrap_or("-"),
