@@ -366,7 +366,9 @@ pub struct Intermediate {
 impl Intermediate {
     /// From the study's intermediate values (the last attempt of each trial).
     pub fn new(view: &StudyView, values: &[IntermediateValue]) -> Intermediate {
-        let mut by_trial: BTreeMap<u64, (u32, TrialState, Vec<(f64, f64)>)> = BTreeMap::new();
+        // Per trial: the last attempt seen, the trial's state, that attempt's points.
+        type Curve = (u32, TrialState, Vec<(f64, f64)>);
+        let mut by_trial: BTreeMap<u64, Curve> = BTreeMap::new();
         for v in values {
             let Some(value) = v.value.filter(|x| x.is_finite()) else {
                 continue;
