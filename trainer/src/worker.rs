@@ -135,6 +135,11 @@ fn sweep(
         };
         match task {
             Task::Trial(trial) => {
+                // Every line logged while the trial runs carries its number: the orchestrator
+                // files it in the trial's log.
+                let _span =
+                    tracing::info_span!("trial", trial = trial.trial, attempt = trial.attempt)
+                        .entered();
                 if announced.take() != Some((trial.trial, trial.attempt)) {
                     let started = Event::TrialStarted {
                         trial: trial.trial,

@@ -81,13 +81,13 @@ pub(super) enum Command {
         /// The study directory.
         dir: PathBuf,
     },
-    /// Print a program trial's logs and how it ended (from DIR/trials/TRIAL/).
+    /// Print a trial's logs and how it ended (from DIR/trials/TRIAL/).
     Logs {
         /// The study directory.
         dir: PathBuf,
         /// The trial's number.
         trial: u64,
-        /// Only this stream, as it was written.
+        /// Only this stream of a program trial, as it was written.
         #[arg(long, value_enum)]
         stream: Option<Stream>,
     },
@@ -112,6 +112,19 @@ pub(super) enum Command {
     Models {
         /// Show only this model.
         name: Option<String>,
+    },
+    /// Draw a study's (or a training run's) figures as SVG and PNG in DIR/plots/.
+    Plot {
+        /// The study directory of a `cohort sweep`, or the run directory of a `cohort train`.
+        dir: PathBuf,
+    },
+    /// Print the objective's value at each report point of each trial (works while it runs).
+    Intermediate {
+        /// The study directory.
+        dir: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
     },
     /// Run as a trainer process (started by the orchestrator).
     #[command(hide = true)]

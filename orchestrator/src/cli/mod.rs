@@ -28,7 +28,7 @@ fn init_logging(verbose: u8, quiet: bool) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        .with_writer(crate::progress::StderrWriter)
         .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(filter)
         .with_target(false)
@@ -73,6 +73,7 @@ pub fn main() -> ExitCode {
         };
     }
     init_logging(cli.verbose, cli.quiet);
+    crate::progress::init(cli.quiet);
     if let Err(e) = crate::supervisor::signals::install() {
         eprintln!("error: cannot install the Ctrl-C and SIGTERM handlers: {e}");
         return ExitCode::from(exit::FAILED);
@@ -125,19 +126,20 @@ fn is_disk_full(e: &anyhow::Error) -> bool {
     })
 }
 
-/// `cohort logs`: a program trial's command, exit status and output, from its directory.
+/// `cohort logs`: a trial's logs. A program trial's command, exit status and output come from
+/// its directory; a built-in model's trial shows its record and the lines its trainer logged.
 fn logs(dir: &Path, trial: u64, stream: Option<Stream>) -> Result<u8> {
+    if !dir.join(crate::store::DB_FILE).is_file() {
+        return Err(BadInput::new(anyhow::anyhow!(
+            "{}: not a study directory (no {})",
+            dir.display(),
+            crate::store::DB_FILE
+        ))
+        .into());
+    }
     let tdir = dir.join("trials").join(trial.to_string());
-    if !tdir.is_dir() {
-        let why = if dir.join(crate::store::DB_FILE).is_file() {
-            format!(
-                "{}: no such trial directory (trial {trial} never ran, or the study runs a built-in model)",
-                tdir.display()
-            )
-        } else {
-            format!("{}: not a study directory", dir.display())
-        };
-        return Err(BadInput::new(anyhow::anyhow!(why)).into());
+    if !tdir.join("command.json").is_file() {
+        return builtin_logs(dir, trial, stream);
     }
     let read = |name: &str| std::fs::read_to_string(tdir.join(name)).unwrap_or_default();
     let text = match stream {
@@ -170,6 +172,59 @@ fn logs(dir: &Path, trial: u64, stream: Option<Stream>) -> Result<u8> {
             )
         }
     };
+    print(&text)?;
+    Ok(exit::OK)
+}
+
+/// `cohort logs` for a built-in model's trial: its record, then its trainer's log lines.
+fn builtin_logs(dir: &Path, trial: u64, stream: Option<Stream>) -> Result<u8> {
+    let view = open_view(dir)?;
+    let Some(t) = view.trials.iter().find(|t| t.trial == trial) else {
+        let why = match view.trials.iter().map(|t| t.trial).max() {
+            Some(last) => format!("the study's trials are numbered 0 to {last}"),
+            None => "the study has no trial yet".to_string(),
+        };
+        return Err(BadInput::new(anyhow::anyhow!(
+            "{}: no trial {trial} ({why})",
+            dir.display()
+        ))
+        .into());
+    };
+    if stream.is_some() {
+        return Err(BadInput::new(anyhow::anyhow!(
+            "--stream: trial {trial} of {} ran a built-in model, which has no program output; drop --stream",
+            dir.display()
+        ))
+        .into());
+    }
+    let log =
+        std::fs::read_to_string(crate::supervisor::TrialLogs::path(dir, trial)).unwrap_or_default();
+    let params: Vec<String> = t
+        .params
+        .iter()
+        .map(|(k, v)| format!("{k} = {}", report::fmt_value(v)))
+        .collect();
+    let value = t
+        .value
+        .map_or_else(|| "-".to_string(), |v| format!("{v:.6}"));
+    let mut text = format!(
+        "trial {trial}: {} after {} attempt(s){}\n{}: {value}\nparams:\n  {}\n",
+        report::state_text(t),
+        t.attempts,
+        t.worker
+            .map_or_else(String::new, |w| format!(", last on worker {w}")),
+        view.objective(),
+        params.join("\n  "),
+    );
+    if let Some(e) = &t.error {
+        text.push_str(&format!("error: {e}\n"));
+    }
+    text.push_str("\n--- trainer log ---\n");
+    if log.is_empty() {
+        text.push_str("(the trainer logged nothing during this trial)\n");
+    } else {
+        text.push_str(&log);
+    }
     print(&text)?;
     Ok(exit::OK)
 }
@@ -302,7 +357,31 @@ fn run(command: Command) -> Result<u8> {
             print(&report::model_text(model))?;
             Ok(exit::OK)
         }
+        Command::Plot { dir } => {
+            let written = crate::plots::plot(&dir)?;
+            let list: Vec<String> = written
+                .iter()
+                .map(|p| format!("{}\n", p.display()))
+                .collect();
+            print(&list.concat())?;
+            Ok(exit::OK)
+        }
+        Command::Intermediate { dir, format } => {
+            let store = Store::open_readonly(&dir).map_err(BadInput::new)?;
+            let values = store.intermediate_values()?;
+            print(&report::intermediate_text(&values, report_format(format))?)?;
+            Ok(exit::OK)
+        }
         Command::Trainer { .. } => Ok(exit::OK),
+    }
+}
+
+/// The reports' name for a `--format` value.
+fn report_format(f: Format) -> report::Format {
+    match f {
+        Format::Table => report::Format::Table,
+        Format::Json => report::Format::Json,
+        Format::Csv => report::Format::Csv,
     }
 }
 

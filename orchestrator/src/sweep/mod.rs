@@ -657,7 +657,10 @@ fn run(
         ..Limits::default()
     };
     let remaining = total.saturating_sub(already).max(1);
-    let supervisor = Supervisor::new(pool, limits, workers.min(remaining as usize));
+    let mut supervisor = Supervisor::new(pool, limits, workers.min(remaining as usize));
+    supervisor.set_trial_logs(crate::supervisor::TrialLogs::new(
+        &std::path::absolute(&dir).unwrap_or_else(|_| dir.clone()),
+    ));
     let job = SweepJob {
         setup: setup.as_ref(),
         model: match &cfg.kind {
