@@ -442,6 +442,10 @@ mod tests {
                 proba: None,
             }
         }
+
+        fn to_saved(&self) -> crate::saved::SavedModel {
+            unreachable!("cross-validation never saves a model")
+        }
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod hyper;
 pub mod iterative;
 pub mod metrics;
 pub mod preprocess;
+pub mod saved;
 pub mod sgd;
 pub mod synth;
 
@@ -31,3 +32,4 @@ pub use evaluate::{CrossValidator, Evaluation, FoldScores};
 pub use hyper::{HyperKind, HyperSpec, ParamValue, Params};
 pub use iterative::{IterativeEstimator, Learner};
 pub use metrics::{Direction, Metric};
+pub use saved::{ModelFile, SavedModel};

@@ -75,7 +75,23 @@ impl Learner for SgdLearner {
             .model
             .predict_proba(&self.params, x)
             .map_err(|e| ModelError::Fit(e.to_string()))?;
-        Ok(match self.model.target() {
+        Ok(prediction(self.model.target(), out))
+    }
+
+    fn to_saved(&self) -> crate::saved::SavedModel {
+        crate::saved::SavedModel::Sgd(crate::saved::SavedSgd {
+            spec: self.model.spec().clone(),
+            n_features: self.model.n_features(),
+            target: self.model.target(),
+            params: self.params.clone(),
+        })
+    }
+}
+
+/// Class indices (the most probable class) and probabilities, or values, from the model's
+/// outputs.
+pub(crate) fn prediction(target: Target, out: ndarray::Array2<f64>) -> Prediction {
+        match target {
             Target::Regression => Prediction::Values(out.column(0).to_owned()),
             Target::Classes(_) => {
                 let class: Array1<usize> = out
@@ -96,6 +112,5 @@ impl Learner for SgdLearner {
                     proba: Some(out),
                 }
             }
-        })
-    }
+        }
 }
