@@ -61,9 +61,9 @@ impl SavedModel {
             SavedModel::Sgd(s) => Some(s.n_features),
             // A tree reads features by index: any row at least as wide as its largest works,
             // and the model file's feature names fix the width anyway.
-            SavedModel::Tree(_) | SavedModel::DummyClassifier(_) | SavedModel::DummyRegressor(_) => {
-                None
-            }
+            SavedModel::Tree(_)
+            | SavedModel::DummyClassifier(_)
+            | SavedModel::DummyRegressor(_) => None,
         }
     }
 
@@ -213,8 +213,8 @@ impl ModelFile {
         struct Tag {
             format: String,
         }
-        let tag: Tag = serde_json::from_str(text)
-            .map_err(|e| format!("not a cohort model file: {e}"))?;
+        let tag: Tag =
+            serde_json::from_str(text).map_err(|e| format!("not a cohort model file: {e}"))?;
         let file = match tag.format.as_str() {
             MODEL_FORMAT => serde_json::from_str::<ModelFile>(text).map_err(|e| e.to_string())?,
             MODEL_FORMAT_V1 => {
@@ -278,6 +278,7 @@ impl ModelFile {
 }
 
 /// A model fitted on every row, with its preprocessing.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Refit {
     /// Fitted on the rows (None: they are used as they are).
     pub preprocessing: Preprocessing,
@@ -342,15 +343,7 @@ mod tests {
     }
 
     fn file(model: &str, data: &crate::Dataset) -> ModelFile {
-        let r = refit(
-            model,
-            &Params::new(),
-            3,
-            data.view(),
-            &data.problem,
-            true,
-        )
-        .unwrap();
+        let r = refit(model, &Params::new(), 3, data.view(), &data.problem, true).unwrap();
         ModelFile {
             format: MODEL_FORMAT.into(),
             model_name: model.into(),

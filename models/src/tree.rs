@@ -706,9 +706,7 @@ impl FittedTree {
             if let Node::Split { left, right, .. } = *node
                 && !(id < left && left < n && id < right && right < n)
             {
-                return Err(format!(
-                    "decision tree: node {id} points outside the tree"
-                ));
+                return Err(format!("decision tree: node {id} points outside the tree"));
             }
         }
         if self.classes.iter().any(|&c| c >= self.width) {

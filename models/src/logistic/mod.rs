@@ -237,7 +237,12 @@ impl LogisticModel {
         if self.classes.iter().any(|&c| c >= self.width) {
             return Err("logistic regression: a class index is outside the probabilities".into());
         }
-        if self.coef.iter().chain(&self.intercept).any(|v| !v.is_finite()) {
+        if self
+            .coef
+            .iter()
+            .chain(&self.intercept)
+            .any(|v| !v.is_finite())
+        {
             return Err("logistic regression: non-finite coefficients".into());
         }
         Ok(())

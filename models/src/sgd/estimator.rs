@@ -91,26 +91,26 @@ impl Learner for SgdLearner {
 /// Class indices (the most probable class) and probabilities, or values, from the model's
 /// outputs.
 pub(crate) fn prediction(target: Target, out: ndarray::Array2<f64>) -> Prediction {
-        match target {
-            Target::Regression => Prediction::Values(out.column(0).to_owned()),
-            Target::Classes(_) => {
-                let class: Array1<usize> = out
-                    .rows()
-                    .into_iter()
-                    .map(|p| {
-                        // The first of equally probable classes, as argmax elsewhere.
-                        p.iter()
-                            .enumerate()
-                            .fold((0, f64::NEG_INFINITY), |best, (i, &v)| {
-                                if v > best.1 { (i, v) } else { best }
-                            })
-                            .0
-                    })
-                    .collect();
-                Prediction::Classes {
-                    class,
-                    proba: Some(out),
-                }
+    match target {
+        Target::Regression => Prediction::Values(out.column(0).to_owned()),
+        Target::Classes(_) => {
+            let class: Array1<usize> = out
+                .rows()
+                .into_iter()
+                .map(|p| {
+                    // The first of equally probable classes, as argmax elsewhere.
+                    p.iter()
+                        .enumerate()
+                        .fold((0, f64::NEG_INFINITY), |best, (i, &v)| {
+                            if v > best.1 { (i, v) } else { best }
+                        })
+                        .0
+                })
+                .collect();
+            Prediction::Classes {
+                class,
+                proba: Some(out),
             }
         }
+    }
 }
