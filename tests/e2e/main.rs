@@ -3,8 +3,10 @@
 mod bad_input;
 mod durability;
 mod engine;
+mod ergonomics;
 mod faults;
 mod parity;
+mod predict;
 mod program;
 mod sweep;
 mod training;

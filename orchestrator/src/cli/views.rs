@@ -63,10 +63,29 @@ pub(super) fn status_records(view: &StudyView) -> Records {
 
 /// `cohort train --format csv`: the per-epoch history.
 pub(super) fn history_records(summary: &crate::training::TrainSummary) -> Records {
+    // Nested values (the held-out metrics) become columns of their own: `heldout_accuracy`.
+    let flatten = |v: Value| -> Value {
+        let Value::Object(o) = v else { return v };
+        let mut flat = serde_json::Map::new();
+        for (k, v) in o {
+            match v {
+                Value::Object(inner) => {
+                    for (ik, iv) in inner {
+                        flat.insert(format!("{k}_{ik}"), iv);
+                    }
+                }
+                other => {
+                    flat.insert(k, other);
+                }
+            }
+        }
+        Value::Object(flat)
+    };
     let rows: Vec<Value> = summary
         .history
         .iter()
         .filter_map(|e| serde_json::to_value(e).ok())
+        .map(flatten)
         .collect();
     let columns: Vec<String> = rows
         .first()
