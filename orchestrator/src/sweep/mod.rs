@@ -381,8 +381,10 @@ pub fn sweep(config: &Path, opts: &SweepOptions) -> Result<StudyOutcome> {
         store,
         lock,
         resumed,
-        opts.workers,
-        opts.refit,
+        RunOptions {
+            workers: opts.workers,
+            refit: opts.refit,
+        },
     )
 }
 
@@ -398,8 +400,7 @@ pub fn resume(dir: &Path, workers: Option<NonZeroUsize>, refit: bool) -> Result<
         store,
         lock,
         true,
-        workers,
-        refit,
+        RunOptions { workers, refit },
     )
 }
 
@@ -547,6 +548,14 @@ fn stored(record: TrialRecord, objective: &str) -> Stored {
     }
 }
 
+/// What a run of the trials may do beyond its config.
+struct RunOptions {
+    /// Trainer count override.
+    workers: Option<NonZeroUsize>,
+    /// Refit the best trial at the end.
+    refit: bool,
+}
+
 /// The trainers a sweep of `cfg` would start on this machine with `--workers` = `workers`.
 pub fn planned_workers(cfg: &StudyConfig, workers: Option<NonZeroUsize>) -> Result<usize> {
     let placement = Placement::of(cfg, cores::usable_cores().len())?;
@@ -631,9 +640,9 @@ fn run(
     store: Store,
     lock: StudyLock,
     resumed: bool,
-    workers: Option<NonZeroUsize>,
-    refit: bool,
+    how: RunOptions,
 ) -> Result<StudyOutcome> {
+    let RunOptions { workers, refit } = how;
     let existing = store.trials()?;
     let sampler: Box<dyn Sampler> = match cfg.sampler {
         SamplerKind::Grid => Box::new(GridSampler::new(cfg.space.clone())),
