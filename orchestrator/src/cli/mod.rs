@@ -386,6 +386,10 @@ fn run(command: Command) -> Result<u8> {
                 }
                 study::refit::RefitEnd::Skipped { .. } => {
                     eprintln!("{line}");
+                    Ok(exit::FAILED)
+                }
+                study::refit::RefitEnd::Interrupted => {
+                    eprintln!("{line}");
                     Ok(exit::INTERRUPTED)
                 }
                 study::refit::RefitEnd::Failed { .. } => {
@@ -518,6 +522,9 @@ fn finish(outcome: study::StudyOutcome, format: Format) -> Result<u8> {
     }
     Ok(match outcome.end {
         SweepEnd::Interrupted => exit::INTERRUPTED,
+        SweepEnd::Finished if outcome.refit == Some(study::refit::RefitEnd::Interrupted) => {
+            exit::INTERRUPTED
+        }
         SweepEnd::Finished if view.best().is_none() => exit::FAILED,
         SweepEnd::Finished => exit::OK,
     })

@@ -48,6 +48,7 @@ pub(super) fn model_path(path: &Path) -> Result<PathBuf> {
                         format!("its refit failed ({message})")
                     }
                     Some(RefitEnd::Skipped { reason }) => format!("it was not refit ({reason})"),
+                    Some(RefitEnd::Interrupted) => "its refit was interrupted".to_string(),
                     _ => "it has not finished, or ran with --no-refit".to_string(),
                 };
                 format!(

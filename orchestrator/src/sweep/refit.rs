@@ -71,11 +71,13 @@ pub enum RefitEnd {
         /// Why.
         message: String,
     },
-    /// Not done, and why (`--no-refit`, no complete trial, a program study, interrupted).
+    /// Not done, and why (`--no-refit`, no complete trial, a program study).
     Skipped {
         /// Why.
         reason: String,
     },
+    /// Stopped by Ctrl-C or SIGTERM before the model was saved.
+    Interrupted,
 }
 
 impl RefitEnd {
@@ -95,6 +97,9 @@ impl RefitEnd {
                 format!("model: the refit of trial {trial} failed: {message}")
             }
             RefitEnd::Skipped { reason } => format!("model: not refit ({reason})"),
+            RefitEnd::Interrupted => {
+                "model: the refit was interrupted; `cohort refit DIR` does it again".into()
+            }
         }
     }
 
@@ -139,9 +144,7 @@ pub fn refit(
         if signals::received() > 0 {
             supervisor.stop_all(Stop::Interrupt);
             let _ = std::fs::remove_file(&part);
-            return Ok(RefitEnd::Skipped {
-                reason: "interrupted".into(),
-            });
+            return Ok(RefitEnd::Interrupted);
         }
         match supervisor.next(Duration::from_millis(50)) {
             Some(Notice::Ready { slot, .. }) => {
