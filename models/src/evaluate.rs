@@ -517,6 +517,10 @@ mod tests {
                 proba: None,
             }
         }
+
+        fn to_saved(&self) -> crate::saved::SavedModel {
+            unreachable!("cross-validation never saves a model")
+        }
     }
 
     /// Records what `fit_rows` is handed: the matrix's address, the rows, the scaler's address.

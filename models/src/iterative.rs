@@ -31,4 +31,6 @@ pub trait Learner: Send {
     fn own_values(&self) -> Vec<(String, f64)> {
         Vec::new()
     }
+    /// The model with its parameters as they are now, in its saved form.
+    fn to_saved(&self) -> crate::saved::SavedModel;
 }

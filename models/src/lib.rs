@@ -17,6 +17,7 @@ pub mod iterative;
 pub mod metrics;
 pub mod preprocess;
 pub mod rows;
+pub mod saved;
 pub mod sgd;
 pub mod synth;
 
@@ -36,3 +37,4 @@ pub use hyper::{HyperKind, HyperSpec, ParamValue, Params};
 pub use iterative::{IterativeEstimator, Learner};
 pub use metrics::{Direction, Metric};
 pub use rows::RowSet;
+pub use saved::{ModelFile, SavedModel};

@@ -211,7 +211,8 @@ impl SampleLayout {
 }
 
 /// A node of a fitted tree.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 enum Node {
     /// Rows with `x[feature] <= threshold` go to `left`, the others (NaN too) to `right`.
     Split {
@@ -229,8 +230,8 @@ enum Node {
 }
 
 /// A fitted decision tree: nodes in creation order, the root first.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct FittedTree {
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FittedTree {
     /// The nodes; children always come after their parent.
     nodes: Vec<Node>,
     /// Training samples that reached each node.
@@ -1117,6 +1118,44 @@ impl Fitted for FittedTree {
             class,
             proba: Some(proba),
         }
+    }
+
+    fn to_saved(&self) -> crate::saved::SavedModel {
+        crate::saved::SavedModel::Tree(self.clone())
+    }
+}
+
+impl FittedTree {
+    /// Whether a tree read back from a file can be walked: children after their parent and
+    /// inside the tree, counts for every node, class indices inside the probability width.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        let n = self.nodes.len();
+        let k = self.classes.len();
+        // A regression tree keeps a mean per node and no class counts.
+        let regression = !self.means.is_empty();
+        let fits = if regression {
+            self.means.len() == n && self.counts.is_empty()
+        } else {
+            k > 0 && self.counts.len() == n * k
+        };
+        if n == 0 || self.n_samples.len() != n || !fits {
+            return Err(format!(
+                "decision tree: {n} nodes, {} sample counts, {} class counts and {k} classes do not fit together",
+                self.n_samples.len(),
+                self.counts.len()
+            ));
+        }
+        for (id, node) in self.nodes.iter().enumerate() {
+            if let Node::Split { left, right, .. } = *node
+                && !(id < left && left < n && id < right && right < n)
+            {
+                return Err(format!("decision tree: node {id} points outside the tree"));
+            }
+        }
+        if self.classes.iter().any(|&c| c >= self.width) {
+            return Err("decision tree: a class index is outside the probabilities".into());
+        }
+        Ok(())
     }
 }
 

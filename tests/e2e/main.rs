@@ -3,9 +3,11 @@
 mod bad_input;
 mod durability;
 mod engine;
+mod ergonomics;
 mod faults;
 mod parity;
 mod plots;
+mod predict;
 mod preprocess;
 mod program;
 mod progress;

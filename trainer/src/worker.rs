@@ -79,6 +79,7 @@ pub fn run(args: TrainerArgs) -> Result<(), TrainerError> {
         Task::Setup(setup) => sweep(*setup, &tasks, &to_orchestrator),
         Task::ProgramSetup(setup) => crate::program::sweep(*setup, tasks, &to_orchestrator),
         Task::Train(setup) => crate::train::train(*setup, &tasks, &to_orchestrator),
+        Task::Refit(setup) => crate::refit::refit(*setup, &tasks, &to_orchestrator),
         Task::Shutdown => Ok(()),
         Task::Trial(TrialTask { trial, .. }) | Task::StopTrial { trial, .. } => Err(
             TrainerError::Protocol(format!("trial {trial} arrived before the setup")),
@@ -220,7 +221,7 @@ fn sweep(
                 debug!("shutdown requested");
                 return Ok(());
             }
-            Task::Setup(_) | Task::ProgramSetup(_) | Task::Train(_) => {
+            Task::Setup(_) | Task::ProgramSetup(_) | Task::Train(_) | Task::Refit(_) => {
                 return Err(TrainerError::Protocol("a second setup arrived".into()));
             }
         }

@@ -29,7 +29,8 @@ pub(crate) struct TreeLimits {
 }
 
 /// A node of a boosting tree.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub(crate) enum BoostNode {
     /// Rows with `x[feature] <= threshold` go left.
     Split {
@@ -47,13 +48,30 @@ pub(crate) enum BoostNode {
 }
 
 /// A fitted boosting tree: nodes, the root first.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct BoostTree {
     /// The nodes.
     pub nodes: Vec<BoostNode>,
 }
 
 impl BoostTree {
+    /// Whether a tree read back from a file can be walked: a root, children after their parent
+    /// and inside the tree.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        let n = self.nodes.len();
+        if n == 0 {
+            return Err("boosting tree: no nodes".into());
+        }
+        for (id, node) in self.nodes.iter().enumerate() {
+            if let BoostNode::Split { left, right, .. } = *node
+                && !(id < left && left < n && id < right && right < n)
+            {
+                return Err(format!("boosting tree: node {id} points outside the tree"));
+            }
+        }
+        Ok(())
+    }
+
     /// The value of the leaf `row` reaches.
     pub(crate) fn predict(&self, row: ArrayView1<'_, f64>) -> f64 {
         let mut id = 0;

@@ -75,7 +75,8 @@ pub struct BoostingSpec {
 }
 
 /// The loss being minimized.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 enum Loss {
     /// Half squared error.
     Squared,
@@ -444,43 +445,109 @@ impl Learner for BoostingLearner {
                 }
             },
         );
-        let proba_codes: Array2<f64> = match self.loss {
-            Loss::Squared => return Ok(Prediction::Values(raw.column(0).to_owned())),
-            Loss::Binary => {
-                let mut p = Array2::zeros((x.nrows(), 2));
-                for (i, &r) in raw.column(0).iter().enumerate() {
-                    let p1 = sigmoid(r);
-                    p[[i, 0]] = 1.0 - p1;
-                    p[[i, 1]] = p1;
-                }
-                p
-            }
-            Loss::Multinomial(_) => {
-                let mut p = Array2::zeros((x.nrows(), k));
-                for (i, row) in raw.rows().into_iter().enumerate() {
-                    if let Some(out) = p.row_mut(i).as_slice_mut() {
-                        softmax(row, out);
-                    }
-                }
-                p
-            }
-        };
-        let mut proba = Array2::zeros((x.nrows(), self.width));
-        let mut class = Array1::zeros(x.nrows());
-        for (i, row) in proba_codes.rows().into_iter().enumerate() {
-            let mut best = 0;
-            for (code, &c) in self.classes.iter().enumerate() {
-                proba[[i, c]] = row[code];
-                if row[code] > row[best] {
-                    best = code;
-                }
-            }
-            class[i] = self.classes.get(best).copied().unwrap_or(0);
-        }
-        Ok(Prediction::Classes {
-            class,
-            proba: Some(proba),
+        Ok(to_prediction(self.loss, &raw, &self.classes, self.width))
+    }
+
+    fn to_saved(&self) -> crate::saved::SavedModel {
+        crate::saved::SavedModel::Boosting(SavedBoosting {
+            loss: self.loss,
+            baseline: self.baseline.clone(),
+            classes: self.classes.clone(),
+            width: self.width,
+            rounds: self.rounds.clone(),
         })
+    }
+}
+
+/// The prediction from raw outputs (rows × outputs): values, or the probabilities of the class
+/// codes (sigmoid or softmax) spread into the probability width, and the most likely class.
+fn to_prediction(loss: Loss, raw: &Array2<f64>, classes: &[usize], width: usize) -> Prediction {
+    let proba_codes: Array2<f64> = match loss {
+        Loss::Squared => return Prediction::Values(raw.column(0).to_owned()),
+        Loss::Binary => {
+            let mut p = Array2::zeros((raw.nrows(), 2));
+            for (i, &r) in raw.column(0).iter().enumerate() {
+                let p1 = sigmoid(r);
+                p[[i, 0]] = 1.0 - p1;
+                p[[i, 1]] = p1;
+            }
+            p
+        }
+        Loss::Multinomial(k) => {
+            let mut p = Array2::zeros((raw.nrows(), k));
+            for (i, row) in raw.rows().into_iter().enumerate() {
+                if let Some(out) = p.row_mut(i).as_slice_mut() {
+                    softmax(row, out);
+                }
+            }
+            p
+        }
+    };
+    let mut proba = Array2::zeros((raw.nrows(), width));
+    let mut class = Array1::zeros(raw.nrows());
+    for (i, row) in proba_codes.rows().into_iter().enumerate() {
+        let mut best = 0;
+        for (code, &c) in classes.iter().enumerate() {
+            proba[[i, c]] = row[code];
+            if row[code] > row[best] {
+                best = code;
+            }
+        }
+        class[i] = classes.get(best).copied().unwrap_or(0);
+    }
+    Prediction::Classes {
+        class,
+        proba: Some(proba),
+    }
+}
+
+/// A fitted boosted ensemble as saved: its loss, baseline and trees.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct SavedBoosting {
+    /// The loss it minimized (how raw outputs become predictions).
+    loss: Loss,
+    /// The raw prediction before any tree.
+    baseline: Vec<f64>,
+    /// Class index of each code.
+    classes: Vec<usize>,
+    /// Width of the probability matrix.
+    width: usize,
+    /// Trees of each round (one per output).
+    rounds: Vec<Vec<BoostTree>>,
+}
+
+impl SavedBoosting {
+    /// Whether an ensemble read back from a file can predict: one baseline and one tree a round
+    /// per output, trees that can be walked, class indices inside the probability width.
+    pub fn check(&self) -> Result<(), String> {
+        let k = self.loss.outputs();
+        if self.baseline.len() != k || self.rounds.iter().any(|r| r.len() != k) {
+            return Err(format!(
+                "gradient boosting: {k} outputs, but a baseline of {} and rounds of other sizes",
+                self.baseline.len()
+            ));
+        }
+        for tree in self.rounds.iter().flatten() {
+            tree.check()?;
+        }
+        if self.loss != Loss::Squared
+            && (self.classes.len() != k.max(2) || self.classes.iter().any(|&c| c >= self.width))
+        {
+            return Err("gradient boosting: the classes do not fit the outputs".into());
+        }
+        Ok(())
+    }
+
+    /// Predict for rows `x`.
+    pub fn predict(&self, x: ArrayView2<'_, f64>) -> Prediction {
+        let k = self.loss.outputs();
+        let mut raw = Array2::zeros((x.nrows(), k));
+        for (row, mut out) in x.rows().into_iter().zip(raw.rows_mut()) {
+            for (c, o) in out.iter_mut().enumerate() {
+                *o = self.baseline[c] + self.rounds.iter().map(|r| r[c].predict(row)).sum::<f64>();
+            }
+        }
+        to_prediction(self.loss, &raw, &self.classes, self.width)
     }
 }
 

@@ -232,6 +232,87 @@ impl ForestLearner {
     }
 }
 
+/// The forest's prediction from its trees' outputs summed per row: the mean value, or the
+/// class frequencies averaged over the trees (columns: class codes) and their most likely class.
+fn combine(
+    sums: &Array2<f64>,
+    n_trees: usize,
+    regression: bool,
+    classes: &[usize],
+    width: usize,
+) -> Prediction {
+    let trees = n_trees.max(1) as f64;
+    if regression {
+        return Prediction::Values(sums.column(0).mapv(|v| v / trees));
+    }
+    let mut proba = Array2::zeros((sums.nrows(), width));
+    let mut class = Array1::zeros(sums.nrows());
+    for (i, row) in sums.rows().into_iter().enumerate() {
+        class[i] = classes.get(argmax(row)).copied().unwrap_or(0);
+        for (&c, &v) in classes.iter().zip(row) {
+            proba[[i, c]] = v / trees;
+        }
+    }
+    Prediction::Classes {
+        class,
+        proba: Some(proba),
+    }
+}
+
+/// A fitted forest as saved: its trees and how their outputs combine.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct SavedForest {
+    /// The trees.
+    trees: Vec<FittedTree>,
+    /// Class index of each code (classifier).
+    classes: Vec<usize>,
+    /// Width of the probability matrix.
+    width: usize,
+    /// Whether it is a regressor.
+    regression: bool,
+}
+
+impl SavedForest {
+    /// Whether a forest read back from a file can predict: trees that can be walked, of the
+    /// forest's kind, class indices inside the probability width.
+    pub fn check(&self) -> Result<(), String> {
+        if self.trees.is_empty() {
+            return Err("forest: no trees".into());
+        }
+        for tree in &self.trees {
+            tree.check()?;
+        }
+        if !self.regression && self.classes.iter().any(|&c| c >= self.width) {
+            return Err("forest: a class index is outside the probabilities".into());
+        }
+        Ok(())
+    }
+
+    /// Predict for rows `x`.
+    pub fn predict(&self, x: ArrayView2<'_, f64>) -> Prediction {
+        let outputs = if self.regression {
+            1
+        } else {
+            self.classes.len()
+        };
+        let mut sums = Array2::zeros((x.nrows(), outputs));
+        for (row, mut out) in x.rows().into_iter().zip(sums.rows_mut()) {
+            if let Some(out) = out.as_slice_mut() {
+                for tree in &self.trees {
+                    ForestLearner::add(tree, self.regression, row, out);
+                }
+            }
+        }
+        combine(
+            &sums,
+            self.trees.len(),
+            self.regression,
+            &self.classes,
+            self.width,
+        )
+    }
+}
+
 /// The index of the largest value, the first of equals.
 fn argmax(v: ArrayView1<'_, f64>) -> usize {
     v.iter()
@@ -305,21 +386,21 @@ impl Learner for ForestLearner {
             |_| {},
             |s, row, out| Self::add(&self.trees[s], regression, row, out),
         );
-        let trees = self.trees.len().max(1) as f64;
-        if regression {
-            return Ok(Prediction::Values(sums.column(0).mapv(|v| v / trees)));
-        }
-        let mut proba = Array2::zeros((x.nrows(), self.width));
-        let mut class = Array1::zeros(x.nrows());
-        for (i, row) in sums.rows().into_iter().enumerate() {
-            class[i] = self.classes.get(argmax(row)).copied().unwrap_or(0);
-            for (&c, &v) in self.classes.iter().zip(row) {
-                proba[[i, c]] = v / trees;
-            }
-        }
-        Ok(Prediction::Classes {
-            class,
-            proba: Some(proba),
+        Ok(combine(
+            &sums,
+            self.trees.len(),
+            regression,
+            &self.classes,
+            self.width,
+        ))
+    }
+
+    fn to_saved(&self) -> crate::saved::SavedModel {
+        crate::saved::SavedModel::Forest(SavedForest {
+            trees: self.trees.clone(),
+            classes: self.classes.clone(),
+            width: self.width,
+            regression: self.regression(),
         })
     }
 

@@ -142,7 +142,7 @@ pub fn sweep(
                 debug!("shutdown requested");
                 return Ok(());
             }
-            Task::Setup(_) | Task::ProgramSetup(_) | Task::Train(_) => {
+            Task::Setup(_) | Task::ProgramSetup(_) | Task::Train(_) | Task::Refit(_) => {
                 return Err(TrainerError::Protocol("a second setup arrived".into()));
             }
         }
