@@ -271,8 +271,28 @@ epochs = 3
 merge = "average"
 "#,
     );
-    let o = s.run(&["train", cfg.to_str().unwrap(), "--study-dir", "run", "-q"]);
+    let o = s.run(&[
+        "train",
+        cfg.to_str().unwrap(),
+        "--study-dir",
+        "run",
+        "-q",
+        "--format",
+        "csv",
+    ]);
     assert_status(&o, 0);
+    let history = stdout(&o);
+    let header = history.lines().next().unwrap_or("");
+    assert!(
+        header.contains("epoch") && header.contains("heldout_accuracy"),
+        "{history}"
+    );
+    assert_eq!(
+        history.lines().count(),
+        4,
+        "a header and 3 epochs:
+{history}"
+    );
     let data = repo().join("configs/data/iris.csv");
     let o = s.run(&["predict", "run", data.to_str().unwrap()]);
     assert_status(&o, 0);
