@@ -80,7 +80,7 @@ workers = 2
     for _ in range(a.reps):
         study = os.path.join(work, "st")
         shutil.rmtree(study, ignore_errors=True)
-        cohort.append(timed([a.cohort, "sweep", config, "--study-dir", study, "-q"]))
+        cohort.append(timed([a.cohort, "sweep", config, "--study-dir", study, "-q", "--no-refit"]))
         con = sqlite3.connect(os.path.join(study, "study.db"))
         done = con.execute("SELECT count(*) FROM trials WHERE state = 'complete'").fetchone()[0]
         assert done == a.trials, done
