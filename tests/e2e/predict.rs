@@ -343,3 +343,32 @@ x = [1, 2]
         stderr(&o)
     );
 }
+
+/// A sweep whose refit misbehaves as `fault` says (`COHORT_FAULT`): it still finishes (its
+/// trials are data), says the refit failed and why, and predict says there is no model.
+fn failed_refit(fault: &str, why: &str) {
+    let s = Scratch::new();
+    let (data, rows) = named_iris(&s);
+    let cfg = s.write("c.toml", &tree_config(&data));
+    let o = sweep_cmd(&s, &cfg, fault, &[]).output().unwrap();
+    assert_status(&o, 0);
+    let out = stdout(&o);
+    assert!(
+        out.contains("the refit of trial 1 failed") && out.contains(why),
+        "{out}"
+    );
+    assert!(!s.path().join("st/best_model.json").exists());
+    let o = s.run(&["predict", "st", rows.to_str().unwrap()]);
+    assert_status(&o, 2);
+    assert!(stderr(&o).contains("its refit failed"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_refit_whose_model_fails_is_recorded_and_the_sweep_still_finishes() {
+    failed_refit("panic@refit", "injected panic");
+}
+
+#[test]
+fn a_refit_whose_trainer_dies_is_recorded_and_the_sweep_still_finishes() {
+    failed_refit("exit@refit", "its trainer died");
+}
