@@ -83,7 +83,7 @@ workers = 2
         # for a few seconds over inodes just freed, which would charge the previous run's
         # clean-up (not done by the peer) to this one.
         study = os.path.join(work, f"st{rep}")
-        cohort.append(timed([a.cohort, "sweep", config, "--study-dir", study, "-q"]))
+        cohort.append(timed([a.cohort, "sweep", config, "--study-dir", study, "-q", "--no-refit"]))
         con = sqlite3.connect(os.path.join(study, "study.db"))
         done = con.execute("SELECT count(*) FROM trials WHERE state = 'complete'").fetchone()[0]
         assert done == a.trials, done

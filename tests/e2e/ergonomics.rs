@@ -236,3 +236,39 @@ fn every_reporting_command_takes_format_json_and_csv() {
         assert!(!stdout(&o).is_empty(), "{args:?} --format table");
     }
 }
+
+#[test]
+fn init_away_from_the_repository_writes_a_copy_of_the_data_next_to_the_config() {
+    // A binary outside the repository, run outside it, as an installed one is.
+    let bin = tempfile::tempdir().unwrap();
+    let exe = bin.path().join("cohort");
+    std::fs::copy(env!("CARGO_BIN_EXE_cohort"), &exe).unwrap();
+    let s = Scratch::new();
+    let run = |args: &[&str]| {
+        std::process::Command::new(&exe)
+            .args(args)
+            .current_dir(s.path())
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap()
+    };
+    assert_status(&run(&["init", "--model", "dummy_classifier", "c.toml"]), 0);
+    let text = std::fs::read_to_string(s.path().join("c.toml")).unwrap();
+    assert!(text.contains("path = \"data/iris.csv\""), "{text}");
+    assert_eq!(
+        std::fs::read(s.path().join("data/iris.csv")).unwrap(),
+        std::fs::read(repo().join("configs/data/iris.csv")).unwrap()
+    );
+    assert_status(
+        &run(&[
+            "sweep",
+            "c.toml",
+            "--study-dir",
+            "st",
+            "--workers",
+            "1",
+            "-q",
+        ]),
+        0,
+    );
+}

@@ -271,8 +271,28 @@ epochs = 3
 merge = "average"
 "#,
     );
-    let o = s.run(&["train", cfg.to_str().unwrap(), "--study-dir", "run", "-q"]);
+    let o = s.run(&[
+        "train",
+        cfg.to_str().unwrap(),
+        "--study-dir",
+        "run",
+        "-q",
+        "--format",
+        "csv",
+    ]);
     assert_status(&o, 0);
+    let history = stdout(&o);
+    let header = history.lines().next().unwrap_or("");
+    assert!(
+        header.contains("epoch") && header.contains("heldout_accuracy"),
+        "{history}"
+    );
+    assert_eq!(
+        history.lines().count(),
+        4,
+        "a header and 3 epochs:
+{history}"
+    );
     let data = repo().join("configs/data/iris.csv");
     let o = s.run(&["predict", "run", data.to_str().unwrap()]);
     assert_status(&o, 0);
@@ -399,4 +419,32 @@ fn predict_refuses_a_category_unseen_in_training_naming_the_line_and_column() {
         err.contains("line 3") && err.contains("`color`") && err.contains("`purple`"),
         "{err}"
     );
+
+/// A sweep whose refit misbehaves as `fault` says (`COHORT_FAULT`): it still finishes (its
+/// trials are data), says the refit failed and why, and predict says there is no model.
+fn failed_refit(fault: &str, why: &str) {
+    let s = Scratch::new();
+    let (data, rows) = named_iris(&s);
+    let cfg = s.write("c.toml", &tree_config(&data));
+    let o = sweep_cmd(&s, &cfg, fault, &[]).output().unwrap();
+    assert_status(&o, 0);
+    let out = stdout(&o);
+    assert!(
+        out.contains("the refit of trial 1 failed") && out.contains(why),
+        "{out}"
+    );
+    assert!(!s.path().join("st/best_model.json").exists());
+    let o = s.run(&["predict", "st", rows.to_str().unwrap()]);
+    assert_status(&o, 2);
+    assert!(stderr(&o).contains("its refit failed"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_refit_whose_model_fails_is_recorded_and_the_sweep_still_finishes() {
+    failed_refit("panic@refit", "injected panic");
+}
+
+#[test]
+fn a_refit_whose_trainer_dies_is_recorded_and_the_sweep_still_finishes() {
+    failed_refit("exit@refit", "its trainer died");
 }

@@ -44,6 +44,9 @@ pub fn refit(
 }
 
 fn fit_and_write(setup: &RefitSetup) -> Result<(), String> {
+    if let Some(fault) = crate::fault::Faults::from_env().refit() {
+        crate::fault::trigger(fault)?;
+    }
     let view = DataView::from_image(&setup.data).map_err(|e| e.to_string())?;
     let fitted = models::saved::refit(
         &setup.model,

@@ -131,7 +131,7 @@ fn check_sweep(path: &Path, overrides: &[Override]) -> Result<Plan> {
                 ("folds", json!(t.cv.folds)),
             ]);
             format!(
-                "{trials} trials of {} with {}-fold cross-validation on {} rows x {} features, {workers} workers at a time; then the best is refit on all rows",
+                "{trials} trials of {} with {}-fold cross-validation on {} rows x {} features, up to {workers} at once; then the best is refit on all rows",
                 t.model.name,
                 t.cv.folds,
                 data.n_rows(),
@@ -145,7 +145,7 @@ fn check_sweep(path: &Path, overrides: &[Override]) -> Result<Plan> {
                 ("cwd", json!(p.cwd.display().to_string())),
             ]);
             format!(
-                "{trials} runs of `{}`, {workers} at a time (program trials have no model to refit)",
+                "{trials} runs of `{}`, up to {workers} at once (program trials have no model to refit)",
                 p.command.join(" ")
             )
         }
@@ -200,7 +200,7 @@ fn check_training(path: &Path, overrides: &[Override]) -> Result<Plan> {
             (
                 "would_run",
                 json!(format!(
-                    "{} trained data-parallel for {} epochs by {shards} trainers merging by `{}`, {} rows held out",
+                    "{} trained data-parallel for {} epochs on {shards} shard(s) merging by `{}`, {} rows held out",
                     cfg.spec.model.catalogue_name(),
                     cfg.epochs,
                     cfg.mode.name(),
