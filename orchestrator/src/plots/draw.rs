@@ -82,7 +82,8 @@ pub fn tick(v: f64, span: f64) -> String {
         return format!("{v:.1e}").replace(".0e", "e");
     }
     let decimals = if span > 0.0 {
-        (-(span / 5.0).log10().floor()).clamp(0.0, 6.0) as usize
+        // Ticks fall at most a tenth of the span apart: one digit finer than that.
+        (-(span / 10.0).log10()).ceil().clamp(0.0, 6.0) as usize
     } else {
         3
     };

@@ -72,6 +72,8 @@ impl SweepProgress {
                     .with_position(already),
             );
             study.reset_eta();
+            // The spinner and the ETA move even while no trial ends.
+            study.enable_steady_tick(DRAW_EVERY);
             let counts = multi.add(ProgressBar::new(1).with_style(style(WORKER_TEMPLATE)));
             let places = (0..slots.min(MAX_WORKER_LINES))
                 .map(|_| multi.add(ProgressBar::new(1).with_style(style(WORKER_TEMPLATE))))
@@ -99,7 +101,9 @@ impl SweepProgress {
             last_shown: Instant::now(),
             bars,
         };
-        p.draw();
+        if mode == Mode::Bars {
+            p.draw();
+        }
         p
     }
 
