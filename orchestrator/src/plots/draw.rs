@@ -11,8 +11,11 @@ use plotters::prelude::*;
 pub const SIZE: (u32, u32) = (960, 600);
 /// The font family every text uses: DejaVu Sans, embedded, so no system font is needed.
 pub const FONT: &str = "sans-serif";
+/// Font size of a figure's title.
 pub const TITLE_PX: u32 = 26;
+/// Font size of an axis's description.
 pub const AXIS_PX: u32 = 20;
+/// Font size of tick labels and legends.
 pub const LABEL_PX: u32 = 16;
 
 /// Why a figure could not be drawn or saved.
