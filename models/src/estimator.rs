@@ -3,6 +3,7 @@
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 
 use crate::error::ModelError;
+use crate::rows::RowSet;
 
 /// A model with its hyperparameters fixed, ready to fit.
 pub trait Estimator: Send {
@@ -12,6 +13,13 @@ pub trait Estimator: Send {
         x: ArrayView2<'_, f64>,
         y: ArrayView1<'_, f64>,
     ) -> Result<Box<dyn Fitted>, ModelError>;
+
+    /// Fit on the rows of `train`, read in place (cross-validation's folds). By default the rows
+    /// are gathered into a contiguous copy for [`Estimator::fit`]; a model that can read them
+    /// where they are (fusing the standardization) overrides this and saves the copy.
+    fn fit_rows(&self, train: RowSet<'_>) -> Result<Box<dyn Fitted>, ModelError> {
+        self.fit(train.gather_x().view(), train.gather_y().view())
+    }
 }
 
 /// A fitted model.

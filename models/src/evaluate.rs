@@ -1,9 +1,9 @@
-//! Cross-validation of an estimator over fixed folds, with prepared folds cached across trials.
+//! Cross-validation of an estimator over fixed folds, reading the shared dataset in place.
 
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
+use ndarray::{Array1, Array2, ArrayView1};
 
 use crate::cv::Folds;
 use crate::dataset::{DataView, Problem};
@@ -11,7 +11,8 @@ use crate::error::ModelError;
 use crate::estimator::Estimator;
 use crate::iterative::IterativeEstimator;
 use crate::metrics::Metric;
-use crate::preprocess::Standardizer;
+use crate::preprocess::{FittedPipeline, Preprocess, Standardizer};
+use crate::rows::{RowSet, predict_rows};
 
 /// One fold's scores, by metric name (names are open: a user's program reports any).
 pub type FoldScores = BTreeMap<String, f64>;
@@ -28,27 +29,51 @@ pub struct Evaluation {
     pub stopped_after: Option<usize>,
 }
 
-/// Scores estimators by k-fold CV on one dataset; the folds (and their standardized copies) are
-/// prepared once and reused by every trial this process runs.
+/// Scores estimators by k-fold CV on one dataset, read in place: a fold is the indices of its
+/// rows, never a copy of them.
 ///
-/// Preparing a fold gathers its training and test rows into contiguous matrices and, with
-/// `standardize`, scales both with a [`Standardizer`] fitted on the training rows only. The
-/// cache holds every fold: k folds cost k copies of the dataset (k − 1 of them in training
-/// rows, one in test rows) for the life of the validator.
+/// With `standardize`, each fold's [`Standardizer`] is fitted on its training rows once (a mean
+/// and a scale per column, reused by every trial this process runs) and applied as rows are
+/// read: fused into the models that read rows in place (logistic regression), or applied while
+/// gathering the one contiguous copy of the training rows that other models fit on, which lives
+/// only as long as that fit. Test rows are predicted in small chunks.
 pub struct CrossValidator<'a> {
     data: DataView<'a>,
     problem: Problem,
     folds: Folds,
     standardize: bool,
+    /// A pipeline beyond plain standardization, if configured.
+    pipeline: Option<Preprocess>,
     prepared: Vec<Option<PreparedFold>>,
 }
 
-/// One fold's rows, gathered (and standardized) once.
+/// What a fold keeps across trials: its training rows' standardization or fitted pipeline.
 struct PreparedFold {
-    train_x: Array2<f64>,
-    train_y: Array1<f64>,
-    test_x: Array2<f64>,
-    test_y: Array1<f64>,
+    scaler: Option<Standardizer>,
+    pipeline: Option<FittedPipeline>,
+}
+
+/// A fold's rows as a model sees them: in place, or transformed by a pipeline into new
+/// matrices (made for one fit and dropped after it).
+enum FoldRows<'a> {
+    InPlace(RowSet<'a>, RowSet<'a>),
+    Transformed {
+        train: (Array2<f64>, Array1<f64>, Vec<usize>),
+        test: (Array2<f64>, Array1<f64>, Vec<usize>),
+    },
+}
+
+impl FoldRows<'_> {
+    /// The training and test rows.
+    fn sets(&self) -> (RowSet<'_>, RowSet<'_>) {
+        match self {
+            FoldRows::InPlace(train, test) => (train.reborrow(), test.reborrow()),
+            FoldRows::Transformed { train, test } => (
+                RowSet::all(train.0.view(), train.1.view(), &train.2),
+                RowSet::all(test.0.view(), test.1.view(), &test.2),
+            ),
+        }
+    }
 }
 
 impl<'a> CrossValidator<'a> {
@@ -65,8 +90,26 @@ impl<'a> CrossValidator<'a> {
             problem,
             folds,
             standardize,
+            pipeline: None,
             prepared,
         }
+    }
+
+    /// Preprocess with `pipeline`, fitted on each training fold, instead of `standardize`.
+    ///
+    /// Plain standardization (or nothing) stays fused and in place; any other step (imputation,
+    /// min-max scaling, one-hot encoding, PCA) transforms each fold's rows into new matrices
+    /// for each fit.
+    pub fn with_preprocess(mut self, pipeline: Preprocess) -> CrossValidator<'a> {
+        match pipeline.as_plain_scaling() {
+            Some(standardize) => {
+                self.standardize = standardize;
+                self.pipeline = None;
+            }
+            None => self.pipeline = Some(pipeline),
+        }
+        self.prepared = (0..self.folds.len()).map(|_| None).collect();
+        self
     }
 
     /// The folds.
@@ -79,7 +122,8 @@ impl<'a> CrossValidator<'a> {
         &self.problem
     }
 
-    /// Prepare every fold now (e.g. at setup, so the first trial's time is only its own).
+    /// Check every fold and fit its standardization now (e.g. at setup, so the first trial's
+    /// time is only its own).
     pub fn prepare_all(&mut self) -> Result<(), ModelError> {
         for i in 0..self.folds.len() {
             self.prepare(i)?;
@@ -103,10 +147,12 @@ impl<'a> CrossValidator<'a> {
         let n_classes = self.problem.n_classes();
         let mut all = Vec::with_capacity(self.folds.len());
         for i in 0..self.folds.len() {
-            let fold = self.prepare(i)?;
-            let fitted = estimator.fit(fold.train_x.view(), fold.train_y.view())?;
-            let prediction = fitted.predict(fold.test_x.view());
-            let scores = score(&prediction, fold.test_y.view(), metrics, n_classes)?;
+            self.prepare(i)?;
+            let rows = self.fold_rows(i)?;
+            let (train, test) = rows.sets();
+            let fitted = estimator.fit_rows(train)?;
+            let prediction = predict_rows(fitted.as_ref(), test);
+            let scores = score(&prediction, test.gather_y().view(), metrics, n_classes)?;
             let flow = on_fold(i, &scores);
             all.push(scores);
             // A stop at the last report point changes nothing: the trial is complete.
@@ -129,6 +175,9 @@ impl<'a> CrossValidator<'a> {
     /// epoch, every fold is scored and `on_epoch(epoch, &mean scores over folds)` is called, a
     /// report point where `ControlFlow::Break` stops the training.
     ///
+    /// Iterative models take their rows contiguous: each fold's training rows are gathered
+    /// for its epoch and dropped after it, so one fold's copy exists at a time.
+    ///
     /// Metrics are checked as in [`CrossValidator::evaluate`]; the first failing fit or score
     /// ends the evaluation with its error.
     pub fn evaluate_iterative(
@@ -142,18 +191,26 @@ impl<'a> CrossValidator<'a> {
         let k = self.folds.len();
         let mut learners = Vec::with_capacity(k);
         for i in 0..k {
-            let fold = self.prepare(i)?;
-            learners.push(estimator.start(fold.train_x.view(), fold.train_y.view(), n_classes)?);
+            self.prepare(i)?;
+            let rows = self.fold_rows(i)?;
+            let (train, _) = rows.sets();
+            let (x, y) = (train.gather_x(), train.gather_y());
+            learners.push(estimator.start(x.view(), y.view(), n_classes)?);
         }
         let mut reports = Vec::with_capacity(estimator.epochs());
         let mut folds = Vec::new();
         for epoch in 0..estimator.epochs() {
             folds = Vec::with_capacity(k);
             for (i, learner) in learners.iter_mut().enumerate() {
-                let fold = self.prepare(i)?;
-                learner.epoch(fold.train_x.view(), fold.train_y.view())?;
-                let prediction = learner.predict(fold.test_x.view())?;
-                folds.push(score(&prediction, fold.test_y.view(), metrics, n_classes)?);
+                let rows = self.fold_rows(i)?;
+                let (train, test) = rows.sets();
+                let (x, y) = (train.gather_x(), train.gather_y());
+                learner.epoch(x.view(), y.view())?;
+                drop(x);
+                let prediction = learner.predict(test.gather_x().view())?;
+                let mut scores = score(&prediction, test.gather_y().view(), metrics, n_classes)?;
+                scores.extend(learner.own_values());
+                folds.push(scores);
             }
             let mean = mean_scores(&folds);
             let flow = on_epoch(epoch, &mean);
@@ -195,14 +252,19 @@ impl<'a> CrossValidator<'a> {
         for (b, &share) in shares.iter().enumerate() {
             folds = Vec::with_capacity(k);
             for i in 0..k {
-                let fold = self.prepare(i)?;
-                let n = fold.train_x.nrows();
+                self.prepare(i)?;
+                let rows = self.fold_rows(i)?;
+                let (train, test) = rows.sets();
+                let n = train.len();
                 let rows = ((share * n as f64).ceil() as usize).clamp(1, n);
-                let x = fold.train_x.slice(ndarray::s![..rows, ..]);
-                let y = fold.train_y.slice(ndarray::s![..rows]);
-                let fitted = estimator.fit(x, y)?;
-                let prediction = fitted.predict(fold.test_x.view());
-                folds.push(score(&prediction, fold.test_y.view(), metrics, n_classes)?);
+                let fitted = estimator.fit_rows(train.head(rows))?;
+                let prediction = predict_rows(fitted.as_ref(), test);
+                folds.push(score(
+                    &prediction,
+                    test.gather_y().view(),
+                    metrics,
+                    n_classes,
+                )?);
             }
             let mean = mean_scores(&folds);
             let flow = on_budget(b, &mean);
@@ -238,47 +300,79 @@ impl<'a> CrossValidator<'a> {
         Ok(())
     }
 
-    /// Fold `i`, prepared on first use.
-    fn prepare(&mut self, i: usize) -> Result<&PreparedFold, ModelError> {
-        let slot = &mut self.prepared[i];
-        if slot.is_none() {
-            let fold = &self.folds.0[i];
-            let (x, y) = (self.data.x, self.data.y);
-            if y.len() != x.nrows() {
-                return Err(ModelError::Data(format!(
-                    "{} feature rows but {} targets",
-                    x.nrows(),
-                    y.len()
-                )));
-            }
-            let n = x.nrows();
-            if let Some(&bad) = fold.train.iter().chain(&fold.test).find(|&&r| r >= n) {
-                return Err(ModelError::Data(format!(
-                    "fold {i} names row {bad}, but the data has {n} rows"
-                )));
-            }
-            if fold.train.is_empty() || fold.test.is_empty() {
-                return Err(ModelError::Data(format!(
-                    "fold {i} has no training or no test rows"
-                )));
-            }
-            let mut train_x = gather_rows(x, &fold.train)?;
-            let mut test_x = gather_rows(x, &fold.test)?;
-            if self.standardize {
-                let scaler = Standardizer::fit(train_x.view());
-                scaler.transform_in_place(train_x.view_mut());
-                scaler.transform_in_place(test_x.view_mut());
-            }
-            *slot = Some(PreparedFold {
-                train_x,
-                train_y: gather(y, &fold.train),
-                test_x,
-                test_y: gather(y, &fold.test),
-            });
+    /// Check fold `i` and fit its standardization, on first use.
+    fn prepare(&mut self, i: usize) -> Result<(), ModelError> {
+        if self.prepared[i].is_some() {
+            return Ok(());
         }
-        // Just filled if it was empty.
-        slot.as_ref()
-            .ok_or_else(|| ModelError::Data(format!("fold {i} could not be prepared")))
+        let fold = &self.folds.0[i];
+        let (x, y) = (self.data.x, self.data.y);
+        if y.len() != x.nrows() {
+            return Err(ModelError::Data(format!(
+                "{} feature rows but {} targets",
+                x.nrows(),
+                y.len()
+            )));
+        }
+        let n = x.nrows();
+        if let Some(&bad) = fold.train.iter().chain(&fold.test).find(|&&r| r >= n) {
+            return Err(ModelError::Data(format!(
+                "fold {i} names row {bad}, but the data has {n} rows"
+            )));
+        }
+        if fold.train.is_empty() || fold.test.is_empty() {
+            return Err(ModelError::Data(format!(
+                "fold {i} has no training or no test rows"
+            )));
+        }
+        let (scaler, pipeline) = match &self.pipeline {
+            Some(p) => (None, Some(p.fit(x, &fold.train)?)),
+            None => (
+                self.standardize
+                    .then(|| Standardizer::fit_rows(x, &fold.train)),
+                None,
+            ),
+        };
+        self.prepared[i] = Some(PreparedFold { scaler, pipeline });
+        Ok(())
+    }
+
+    /// Fold `i`'s rows (prepared) as the model sees them.
+    fn fold_rows(&self, i: usize) -> Result<FoldRows<'_>, ModelError> {
+        let pipeline = self.prepared[i].as_ref().and_then(|p| p.pipeline.as_ref());
+        let (train, test) = self.sets(i);
+        let Some(pipeline) = pipeline else {
+            return Ok(FoldRows::InPlace(train, test));
+        };
+        let transform = |set: RowSet<'_>| -> Result<_, ModelError> {
+            let x = pipeline.transform(set.gather_x().view())?;
+            Ok((x, set.gather_y(), (0..set.len()).collect::<Vec<usize>>()))
+        };
+        Ok(FoldRows::Transformed {
+            train: transform(train)?,
+            test: transform(test)?,
+        })
+    }
+
+    /// Fold `i`'s training and test rows (prepared), read in place.
+    fn sets(&self, i: usize) -> (RowSet<'_>, RowSet<'_>) {
+        let fold = &self.folds.0[i];
+        let scaler = self.prepared[i].as_ref().and_then(|p| p.scaler.as_ref());
+        let (x, y) = (self.data.x.reborrow(), self.data.y.reborrow());
+        (
+            RowSet {
+                x,
+                y,
+                rows: &fold.train,
+                scaler,
+            },
+            RowSet {
+                x,
+                y,
+                rows: &fold.test,
+                scaler,
+            },
+        )
     }
 }
 
@@ -312,31 +406,12 @@ fn mean_scores(folds: &[FoldScores]) -> FoldScores {
     sums
 }
 
-/// The rows `rows` of `x`, in that order, as a new row-major matrix.
-fn gather_rows(x: ArrayView2<'_, f64>, rows: &[usize]) -> Result<Array2<f64>, ModelError> {
-    let p = x.ncols();
-    let mut out = Vec::with_capacity(rows.len() * p);
-    for &r in rows {
-        let row = x.row(r);
-        match row.as_slice() {
-            Some(s) => out.extend_from_slice(s),
-            None => out.extend(row.iter().copied()),
-        }
-    }
-    Array2::from_shape_vec((rows.len(), p), out)
-        .map_err(|e| ModelError::Data(format!("gathering fold rows: {e}")))
-}
-
-/// The entries `rows` of `y`.
-fn gather(y: ArrayView1<'_, f64>, rows: &[usize]) -> Array1<f64> {
-    rows.iter().map(|&r| y[r]).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::estimator::{Fitted, Prediction};
     use crate::hyper::{ParamValue, Params};
+    use ndarray::ArrayView2;
     use std::ops::ControlFlow;
     use std::sync::{Arc, Mutex};
 
@@ -444,24 +519,51 @@ mod tests {
         }
     }
 
+    /// Records what `fit_rows` is handed: the matrix's address, the rows, the scaler's address.
+    struct InPlace(Arc<Mutex<Vec<(usize, Vec<usize>, usize)>>>);
+
+    impl Estimator for InPlace {
+        fn fit(
+            &self,
+            _x: ArrayView2<'_, f64>,
+            _y: ArrayView1<'_, f64>,
+        ) -> Result<Box<dyn Fitted>, ModelError> {
+            panic!("cross-validation must hand over rows in place");
+        }
+
+        fn fit_rows(&self, train: RowSet<'_>) -> Result<Box<dyn Fitted>, ModelError> {
+            let scaler = train
+                .scaler
+                .map_or(0, |s| s as *const Standardizer as usize);
+            self.0
+                .lock()
+                .unwrap()
+                .push((train.x.as_ptr() as usize, train.rows.to_vec(), scaler));
+            Ok(Box::new(Constant))
+        }
+    }
+
     #[test]
-    fn folds_are_prepared_once_and_reused_across_trials() {
+    fn folds_are_read_in_place_and_their_standardization_is_fitted_once() {
         let (x, y) = problem();
         let folds = Folds::kfold(200, 4, Some(1)).unwrap();
-        let mut cv = CrossValidator::new(view(&x, &y), classification(), folds, true);
+        let mut cv = CrossValidator::new(view(&x, &y), classification(), folds.clone(), true);
         let seen = Arc::new(Mutex::new(Vec::new()));
-        cv.evaluate(&Probe(seen.clone()), &[Metric::Accuracy], &mut |_, _| {
-            ControlFlow::Continue(())
-        })
-        .unwrap();
-        cv.evaluate(&Probe(seen.clone()), &[Metric::Accuracy], &mut |_, _| {
-            ControlFlow::Continue(())
-        })
-        .unwrap();
+        for _ in 0..2 {
+            cv.evaluate(&InPlace(seen.clone()), &[Metric::Accuracy], &mut |_, _| {
+                ControlFlow::Continue(())
+            })
+            .unwrap();
+        }
         let seen = seen.lock().unwrap();
         assert_eq!(seen.len(), 8);
+        for (i, (addr, rows, scaler)) in seen.iter().enumerate() {
+            assert_eq!(*addr, x.as_ptr() as usize, "fold {i} was copied");
+            assert_eq!(rows, &folds.0[i % 4].train);
+            assert_ne!(*scaler, 0);
+        }
         for i in 0..4 {
-            assert_eq!(seen[i].0, seen[i + 4].0, "fold {i} was prepared twice");
+            assert_eq!(seen[i].2, seen[i + 4].2, "fold {i} was standardized twice");
         }
     }
 

@@ -6,6 +6,7 @@ mod engine;
 mod faults;
 mod parity;
 mod plots;
+mod preprocess;
 mod program;
 mod progress;
 mod sweep;

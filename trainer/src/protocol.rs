@@ -53,6 +53,8 @@ pub struct SweepSetup {
     pub seed: u64,
     /// Standardize features, fitted on each training fold only.
     pub standardize: bool,
+    /// The `[preprocess]` pipeline, fitted on each training fold only (replaces `standardize`).
+    pub preprocess: Option<models::preprocess::Preprocess>,
     /// Metrics to compute on each fold (built-in models compute these names).
     pub metrics: Vec<Metric>,
     /// The objective's name: its value at each report point feeds pruning.

@@ -111,9 +111,13 @@ fn sweep(
         Problem::Regression => Folds::kfold(view.n_rows(), setup.folds, seed),
     };
     // A fold error is a property of the data: every trial reports it rather than the trainer dying.
-    // Prepared (gathered, standardized) once here, so a trial's time is only its own.
+    // Prepared once here (folds checked, each fold's standardization or pipeline fitted), so a
+    // trial's time is only its own.
     let mut validator = folds.and_then(|f| {
         let mut v = CrossValidator::new(view, setup.problem.clone(), f, setup.standardize);
+        if let Some(p) = &setup.preprocess {
+            v = v.with_preprocess(p.clone());
+        }
         v.prepare_all().map(|()| v)
     });
     let faults = Faults::from_env();

@@ -5,9 +5,12 @@
 //! raw targets, the content hash), so a directory can mix formats and every format gets the
 //! same class-label rules and the same checks.
 
+mod cells;
 mod csv;
 mod dir;
 mod npy;
+
+pub use cells::{CellOptions, Vocabularies};
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -152,14 +155,27 @@ impl Dataset {
     /// The f64 values are in native byte order, because the image is viewed in place by
     /// processes on the same machine.
     pub fn to_image(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.image_len());
-        out.extend_from_slice(&(self.x.nrows() as u64).to_le_bytes());
-        out.extend_from_slice(&(self.x.ncols() as u64).to_le_bytes());
-        // `iter` walks in logical (row-major) order whatever the memory layout.
-        for v in self.x.iter().chain(self.y.iter()) {
-            out.extend_from_slice(&v.to_ne_bytes());
-        }
+        let mut out = vec![0; self.image_len()];
+        self.write_image(&mut out);
         out
+    }
+
+    /// Write [`Dataset::to_image`]'s bytes into `out` (e.g. fresh shared memory, so the image
+    /// never exists twice); `out` must be [`Dataset::image_len`] long, else nothing is written.
+    pub fn write_image(&self, out: &mut [u8]) {
+        if out.len() != self.image_len() {
+            return;
+        }
+        let (header, body) = out.split_at_mut(IMAGE_HEADER);
+        header[..8].copy_from_slice(&(self.x.nrows() as u64).to_le_bytes());
+        header[8..].copy_from_slice(&(self.x.ncols() as u64).to_le_bytes());
+        // `iter` walks in logical (row-major) order whatever the memory layout.
+        for (dst, v) in body
+            .chunks_exact_mut(8)
+            .zip(self.x.iter().chain(self.y.iter()))
+        {
+            dst.copy_from_slice(&v.to_ne_bytes());
+        }
     }
 }
 

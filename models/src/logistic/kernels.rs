@@ -1,10 +1,25 @@
 //! The fused loss-and-gradient kernels: one pass over the rows computes the mean penalized
 //! log-loss and its gradient, in blocks of 64 rows, with an AVX2 path chosen at run time.
 
+/// Where the training rows are read from.
+#[derive(Clone, Copy)]
+pub(super) enum Source<'a> {
+    /// n × p row-major, contiguous.
+    Contiguous(&'a [f64]),
+    /// The rows `rows` of a row-major matrix of p columns, read in place, each value
+    /// standardized as (v − mean) / scale when `scaler` is set (a fold of the shared dataset:
+    /// no copy of it exists; each block's rows are assembled in a small buffer).
+    Indexed {
+        x: &'a [f64],
+        rows: &'a [usize],
+        scaler: Option<(&'a [f64], &'a [f64])>,
+    },
+}
+
 /// The mean penalized log-loss over row-major training data, with its gradient.
 pub(super) struct Objective<'a> {
-    /// Features, n × p row-major.
-    pub(super) x: &'a [f64],
+    /// Features: n rows of p.
+    pub(super) x: Source<'a>,
     /// Class code per row.
     pub(super) y: &'a [u32],
     pub(super) n: usize,
@@ -25,6 +40,32 @@ impl Objective<'_> {
     /// Number of parameters.
     pub(super) fn dim(&self) -> usize {
         self.n_vec * self.stride()
+    }
+
+    /// The `len` rows of block `b`, row-major: borrowed in place, or assembled (and
+    /// standardized) in `scratch` with the same operations as a standardized copy, so the
+    /// result is the same to the bit.
+    #[inline(always)]
+    fn block<'s>(&'s self, b: usize, len: usize, scratch: &'s mut [f64]) -> &'s [f64] {
+        let p = self.p;
+        match self.x {
+            Source::Contiguous(x) => &x[b * BLOCK * p..(b * BLOCK + len) * p],
+            Source::Indexed { x, rows, scaler } => {
+                let rows = &rows[b * BLOCK..b * BLOCK + len];
+                for (dst, &r) in scratch.chunks_exact_mut(p.max(1)).zip(rows) {
+                    let src = &x[r * p..(r + 1) * p];
+                    match scaler {
+                        Some((mean, scale)) => {
+                            for j in 0..p {
+                                dst[j] = (src[j] - mean[j]) / scale[j];
+                            }
+                        }
+                        None => dst.copy_from_slice(src),
+                    }
+                }
+                &scratch[..len * p]
+            }
+        }
     }
 
     /// f(θ), writing ∇f(θ) into `grad`: one pass over the rows.
@@ -83,7 +124,9 @@ impl Objective<'_> {
         let mut acc = Accumulators::default();
         let mut buf = Block::default();
         let zeros = vec![0.0; p];
-        for (x, y) in self.x.chunks(BLOCK * p).zip(self.y.chunks(BLOCK)) {
+        let mut scratch = vec![0.0; BLOCK * p];
+        for (bi, y) in self.y.chunks(BLOCK).enumerate() {
+            let x = self.block(bi, y.len(), &mut scratch);
             let rows = BlockRows {
                 x,
                 p,
@@ -157,7 +200,9 @@ impl Objective<'_> {
         let mut acc = Accumulators::default();
         let mut buf = Block::default();
         let zeros = vec![0.0; p];
-        for (x, y) in self.x.chunks(BLOCK * p).zip(self.y.chunks(BLOCK)) {
+        let mut scratch = vec![0.0; BLOCK * p];
+        for (bi, y) in self.y.chunks(BLOCK).enumerate() {
+            let x = self.block(bi, y.len(), &mut scratch);
             let rows = BlockRows {
                 x,
                 p,
@@ -496,7 +541,7 @@ mod tests {
         // The objective over 133 rows equals the sum of per-row losses computed directly.
         let codes: Vec<u32> = yb.iter().take(133).map(|&v| v as u32).collect();
         let obj = Objective {
-            x: copy.as_slice().unwrap(),
+            x: Source::Contiguous(copy.as_slice().unwrap()),
             y: &codes,
             n: 133,
             p: 3,
@@ -522,7 +567,7 @@ mod tests {
         let (x, _, ym) = small_problem();
         let codes: Vec<u32> = ym.iter().map(|&v| v as u32).collect();
         let obj = Objective {
-            x: x.as_slice().unwrap(),
+            x: Source::Contiguous(x.as_slice().unwrap()),
             y: &codes,
             n: 200,
             p: 3,
@@ -558,7 +603,7 @@ mod tests {
         for (y, n_vec) in [(&yb, 1), (&ym, 3)] {
             let codes: Vec<u32> = y.iter().map(|&v| v as u32).collect();
             let obj = Objective {
-                x: x.as_slice().unwrap(),
+                x: Source::Contiguous(x.as_slice().unwrap()),
                 y: &codes,
                 n: 200,
                 p: 3,

@@ -20,11 +20,12 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 
 use crate::error::ModelError;
 use crate::estimator::{Estimator, Fitted, Prediction};
+use crate::rows::RowSet;
 
 mod kernels;
 mod lbfgs;
 
-use kernels::Objective;
+use kernels::{Objective, Source};
 use lbfgs::lbfgs;
 
 /// Logistic regression with its hyperparameters (see the catalogue for their ranges).
@@ -80,7 +81,48 @@ impl LogisticRegression {
         x: ArrayView2<'_, f64>,
         y: ArrayView1<'_, f64>,
     ) -> Result<LogisticModel, ModelError> {
-        let n = x.nrows();
+        let xs = x.as_standard_layout();
+        let flat = xs
+            .as_slice()
+            .ok_or_else(|| ModelError::Fit("features are not contiguous".into()))?;
+        self.fit_source(Source::Contiguous(flat), x.nrows(), x.ncols(), y)
+    }
+
+    /// Fit on the rows of `train` read in place, standardized on the fly if it says so: no
+    /// copy of the rows is made (the same model, to the bit, as a fit on their copy).
+    pub fn fit_row_set(&self, train: RowSet<'_>) -> Result<LogisticModel, ModelError> {
+        let Some(flat) = train.x.as_slice() else {
+            return self.fit_model(train.gather_x().view(), train.gather_y().view());
+        };
+        if let Some(&bad) = train.rows.iter().find(|&&r| r >= train.x.nrows()) {
+            return Err(ModelError::Data(format!(
+                "row {bad} is outside the data's {} rows",
+                train.x.nrows()
+            )));
+        }
+        let source = Source::Indexed {
+            x: flat,
+            rows: train.rows,
+            scaler: train
+                .scaler
+                .and_then(|s| Some((s.mean.as_slice()?, s.scale.as_slice()?))),
+        };
+        self.fit_source(
+            source,
+            train.len(),
+            train.n_features(),
+            train.gather_y().view(),
+        )
+    }
+
+    /// Fit on `n` rows of `p` features read from `source`, with class indices `y`.
+    fn fit_source(
+        &self,
+        source: Source<'_>,
+        n: usize,
+        p: usize,
+        y: ArrayView1<'_, f64>,
+    ) -> Result<LogisticModel, ModelError> {
         if n == 0 || y.len() != n {
             return Err(ModelError::Fit(format!(
                 "logistic regression: {} rows of features, {} targets",
@@ -100,13 +142,9 @@ impl LogisticRegression {
                 classes.first().copied().unwrap_or(0)
             )));
         }
-        let xs = x.as_standard_layout();
-        let p = x.ncols();
         let n_vec = if classes.len() == 2 { 1 } else { classes.len() };
         let objective = Objective {
-            x: xs
-                .as_slice()
-                .ok_or_else(|| ModelError::Fit("features are not contiguous".into()))?,
+            x: source,
             y: &codes,
             n,
             p,
@@ -149,6 +187,10 @@ impl Estimator for LogisticRegression {
         y: ArrayView1<'_, f64>,
     ) -> Result<Box<dyn Fitted>, ModelError> {
         Ok(Box::new(self.fit_model(x, y)?))
+    }
+
+    fn fit_rows(&self, train: RowSet<'_>) -> Result<Box<dyn Fitted>, ModelError> {
+        Ok(Box::new(self.fit_row_set(train)?))
     }
 }
 
@@ -460,6 +502,27 @@ mod tests {
             .fit_model(x.view(), Array1::ones(4).view())
             .unwrap_err();
         assert!(err.to_string().contains("at least two classes"), "{err}");
+    }
+
+    #[test]
+    fn a_fit_on_standardized_rows_in_place_equals_a_fit_on_their_standardized_copy() {
+        let (x, yb, ym) = small_problem();
+        let x = x.mapv(|v| 5.0 * v + 3.0);
+        let rows: Vec<usize> = (0..200).filter(|i| i % 5 != 2).collect();
+        let scaler = crate::preprocess::Standardizer::fit_rows(x.view(), &rows);
+        for y in [&yb, &ym] {
+            let set = RowSet {
+                scaler: Some(&scaler),
+                ..RowSet::all(x.view(), y.view(), &rows)
+            };
+            let in_place = tight(1.0).fit_row_set(set).unwrap();
+            let copy = tight(1.0)
+                .fit_model(set.gather_x().view(), set.gather_y().view())
+                .unwrap();
+            assert_eq!(in_place.coef, copy.coef);
+            assert_eq!(in_place.intercept, copy.intercept);
+            assert_eq!(in_place.n_evals, copy.n_evals);
+        }
     }
 
     #[test]

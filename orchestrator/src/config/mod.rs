@@ -13,8 +13,11 @@ use serde::Deserialize;
 use crate::sweep::pruner::PrunerSpec;
 use crate::sweep::space::{Distribution, Space};
 
+mod preprocess;
 mod pruning;
 mod units;
+
+pub use preprocess::PreprocessSpec;
 
 pub use pruning::DEFAULT_BATCH;
 
@@ -63,6 +66,7 @@ struct RawConfig {
     data: Option<RawData>,
     model: Option<RawModel>,
     cv: Option<RawCv>,
+    preprocess: Option<preprocess::RawPreprocess>,
     program: Option<RawProgram>,
     search: RawSearch,
     #[serde(default)]
@@ -312,6 +316,8 @@ pub struct ModelTrials {
     pub cv: CvSpec,
     /// Successive halving over training rows, if asked for.
     pub budget: Option<RowBudget>,
+    /// `[preprocess]`, if given (else `cv.standardize` alone applies).
+    pub preprocess: Option<PreprocessSpec>,
 }
 
 /// A study whose trials run the user's own command (`[program]`).
@@ -471,6 +477,7 @@ impl Checker<'_> {
                 (raw.model.is_some(), "model"),
                 (raw.data.is_some(), "data"),
                 (raw.cv.is_some(), "cv"),
+                (raw.preprocess.is_some(), "preprocess"),
             ] {
                 if given {
                     return Err(self.err(
@@ -535,6 +542,13 @@ impl Checker<'_> {
             folds: folds as usize,
             shuffle: raw_cv.shuffle,
             standardize: raw_cv.standardize,
+        };
+        let preprocess = match raw.preprocess {
+            Some(p) => Some(
+                preprocess::check(p, cv.standardize)
+                    .map_err(|(field, message)| self.err(field, message))?,
+            ),
+            None => None,
         };
 
         let mut space = BTreeMap::new();
@@ -657,6 +671,7 @@ impl Checker<'_> {
                 model,
                 cv,
                 budget,
+                preprocess,
             }),
             // Refused above.
             _ => return Err(self.err("model", "missing")),

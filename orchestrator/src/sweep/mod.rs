@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use ipc_channel::ipc::IpcSharedMemory;
+use models::preprocess::Preprocess;
 use models::{Dataset, Folds, Problem};
 use serde_json::json;
 use tracing::info;
@@ -219,17 +220,38 @@ fn study_meta(cfg: &StudyConfig, data: Option<&Dataset>) -> BTreeMap<String, Str
 /// Load a config and its data (a built-in model's), checked; every failure is bad input (exit 2).
 pub fn load_checked(config: &Path) -> Result<(StudyConfig, Option<Dataset>)> {
     let cfg = StudyConfig::load(config).map_err(BadInput::new)?;
-    let data = load_data(&cfg)?;
+    let data = load_data(&cfg)?.map(|(data, _)| data);
     Ok((cfg, data))
 }
 
-/// The dataset of a built-in model's study, with its folds checked (a program has none).
-fn load_data(cfg: &StudyConfig) -> Result<Option<Dataset>> {
+/// The dataset of a built-in model's study, with its folds checked (a program has none), and
+/// its `[preprocess]` pipeline if it has one.
+fn load_data(cfg: &StudyConfig) -> Result<Option<(Dataset, Option<Preprocess>)>> {
     let TrialKind::Model(t) = &cfg.kind else {
         return Ok(None);
     };
-    let data = Dataset::read_path(&t.data_path, t.target.as_deref(), t.model.problem)
-        .map_err(BadInput::new)?;
+    let (data, pipeline) = match &t.preprocess {
+        // Categories and missing cells take the general cell reader; plain numbers the fast one.
+        Some(spec) if spec.needs_cells() => {
+            let options = models::CellOptions {
+                categorical: spec.categorical.clone(),
+                missing: spec.impute.is_some(),
+            };
+            let (data, vocabularies) =
+                Dataset::read_cells(&t.data_path, t.target.as_deref(), t.model.problem, &options)
+                    .map_err(BadInput::new)?;
+            let pipeline = spec.pipeline(&data.feature_names, &vocabularies);
+            (data, Some(pipeline))
+        }
+        spec => {
+            let data = Dataset::read_path(&t.data_path, t.target.as_deref(), t.model.problem)
+                .map_err(BadInput::new)?;
+            let pipeline = spec
+                .as_ref()
+                .map(|s| s.pipeline(&data.feature_names, &Vec::new()));
+            (data, pipeline)
+        }
+    };
     // The folds are a pure function of the data and the seed: checking them here means no
     // trainer ever meets data it cannot split.
     let seed = t.cv.shuffle.then_some(cfg.seed);
@@ -251,7 +273,25 @@ fn load_data(cfg: &StudyConfig) -> Result<Option<Dataset>> {
             t.cv.folds
         ))
     })?;
-    Ok(Some(data))
+    if let Some(k) = pipeline.as_ref().and_then(|p| p.pca) {
+        let width = pipeline.as_ref().map_or(0, |p| {
+            p.columns
+                .iter()
+                .map(|c| match c {
+                    models::preprocess::Column::Categorical { categories, .. } => categories.len(),
+                    models::preprocess::Column::Numeric => 1,
+                })
+                .sum::<usize>()
+        });
+        if k.get() > width {
+            return Err(BadInput::new(anyhow::anyhow!(
+                "{}: `preprocess.pca` = {k}: the data has only {width} columns to project",
+                cfg.path.display()
+            ))
+            .into());
+        }
+    }
+    Ok(Some((data, pipeline)))
 }
 
 /// Open the study in `dir` if it is this study, or create it; refuse a different one.
@@ -355,14 +395,15 @@ fn create_study_dir(dir: &Path, meta: &BTreeMap<String, String>) -> Result<Store
 
 /// Run the sweep described by `config`.
 pub fn sweep(config: &Path, opts: &SweepOptions) -> Result<StudyOutcome> {
-    let (cfg, data) = load_checked(config)?;
+    let cfg = StudyConfig::load(config).map_err(BadInput::new)?;
+    let data = load_data(&cfg)?;
     // Checked before the study directory exists: a refused placement leaves nothing behind.
     Placement::of(&cfg, cores::usable_cores().len())?;
     let dir = opts
         .study_dir
         .clone()
         .unwrap_or_else(|| Path::new("runs").join(&cfg.name));
-    let meta = study_meta(&cfg, data.as_ref());
+    let meta = study_meta(&cfg, data.as_ref().map(|(d, _)| d));
     let (store, resumed, lock) = open_or_create(&dir, &meta, opts.force_new)?;
     run(cfg, data, dir, store, lock, resumed, opts.workers)
 }
@@ -384,10 +425,10 @@ pub fn resume(dir: &Path, workers: Option<NonZeroUsize>) -> Result<StudyOutcome>
     );
     let cfg = StudyConfig::parse(&config_path, text).map_err(BadInput::new)?;
     let data = load_data(&cfg)?;
-    let fresh = study_meta(&cfg, data.as_ref());
+    let fresh = study_meta(&cfg, data.as_ref().map(|(d, _)| d));
     if fresh.get("fingerprint") != meta.get("fingerprint") {
         let what = match (&cfg.kind, &data) {
-            (TrialKind::Model(t), Some(data)) => format!(
+            (TrialKind::Model(t), Some((data, _))) => format!(
                 "{}: the data file changed since the study started (checksum was {}, now {})",
                 t.data_path.display(),
                 meta.get("data_checksum").map_or("?", String::as_str),
@@ -500,7 +541,7 @@ impl Placement {
 
 fn run(
     cfg: StudyConfig,
-    data: Option<Dataset>,
+    data: Option<(Dataset, Option<Preprocess>)>,
     dir: PathBuf,
     store: Store,
     lock: StudyLock,
@@ -545,12 +586,13 @@ fn run(
         .min(placement.max_workers);
     let mut data_bytes = 0;
     let setup: Box<dyn Fn() -> Task> = match (&cfg.kind, data) {
-        (TrialKind::Model(t), Some(data)) => {
+        (TrialKind::Model(t), Some((data, preprocess))) => {
             // The dataset crosses into shared memory once; every trainer maps the same pages.
-            let image = data.to_image();
-            data_bytes = image.len();
-            let shm = IpcSharedMemory::from_bytes(&image);
-            drop(image);
+            data_bytes = data.image_len();
+            let mut shm = IpcSharedMemory::from_byte(0, data_bytes);
+            // SAFETY: the segment was just created and is not shared yet: this is its only
+            // reader and writer until the first setup is sent.
+            data.write_image(unsafe { shm.deref_mut() });
             let problem = data.problem.clone();
             info!(study = %cfg.name, dir = %dir.display(), rows = data.n_rows(), features = data.n_features(), trials = total, workers, "sweep starting");
             drop(data);
@@ -562,6 +604,7 @@ fn run(
                 shuffle: t.cv.shuffle,
                 seed: cfg.seed,
                 standardize: t.cv.standardize,
+                preprocess,
                 metrics: cfg.builtin_metrics(),
                 objective: cfg.objective().name.clone(),
                 row_budgets: t.budget.map(|b| b.shares()),
@@ -599,9 +642,18 @@ fn run(
         gpus: placement.gpus,
         gpus_per_slot: placement.gpus_per_trial,
     };
+    // A stopped trainer gives its program the program's grace before killing it: wait for
+    // that, and a little more for the trainer itself to exit.
+    let grace = match &cfg.kind {
+        TrialKind::Program(p) => cfg
+            .run
+            .grace
+            .max(p.grace + std::time::Duration::from_secs(1)),
+        TrialKind::Model(_) => cfg.run.grace,
+    };
     let limits = Limits {
         stall: cfg.run.stall,
-        grace: cfg.run.grace,
+        grace,
         ..Limits::default()
     };
     let remaining = total.saturating_sub(already).max(1);

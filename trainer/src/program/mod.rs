@@ -66,6 +66,7 @@ pub fn sweep(
 ) -> Result<(), TrainerError> {
     let reader = lines::Reader::new(setup.metrics_regex.as_deref())
         .map_err(|e| TrainerError::Protocol(format!("program.metrics_regex: {e}")))?;
+    group::set_grace(setup.grace);
     group::install().map_err(|e| {
         TrainerError::Protocol(format!("cannot install the trainer's signal handlers: {e}"))
     })?;

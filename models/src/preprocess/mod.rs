@@ -1,9 +1,14 @@
-//! Standardization fitted on training rows only.
+//! Preprocessing fitted on training rows only: the standardization that cross-validation fuses
+//! into its models, and the configurable pipeline (imputation, scaling, one-hot encoding, PCA).
+
+mod pipeline;
+
+pub use pipeline::{Column, FittedPipeline, Imputation, Impute, Preprocess, Scale, Unknown};
 
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Axis};
 
 /// Per-column mean and scale learned from training rows.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Standardizer {
     /// Column means.
     pub mean: Array1<f64>,
@@ -17,8 +22,21 @@ impl Standardizer {
     /// As scikit-learn's `StandardScaler`: two-pass population variance, and a column whose
     /// variance is within the rounding error of that computation counts as constant (scale 1).
     pub fn fit(x: ArrayView2<'_, f64>) -> Standardizer {
-        let n = x.nrows();
-        let p = x.ncols();
+        Standardizer::fit_on(x.ncols(), || x.axis_iter(Axis(0)))
+    }
+
+    /// Learn means and scales from the rows `rows` of `x`, read in place: the same statistics,
+    /// to the bit, as [`Standardizer::fit`] on a copy of those rows.
+    pub fn fit_rows(x: ArrayView2<'_, f64>, rows: &[usize]) -> Standardizer {
+        Standardizer::fit_on(x.ncols(), || rows.iter().map(|&r| x.row(r)))
+    }
+
+    /// Two passes over the rows `rows()` yields, of `p` columns each.
+    fn fit_on<'a, I>(p: usize, rows: impl Fn() -> I) -> Standardizer
+    where
+        I: Iterator<Item = ndarray::ArrayView1<'a, f64>>,
+    {
+        let n = rows().count();
         if n == 0 {
             return Standardizer {
                 mean: Array1::zeros(p),
@@ -27,12 +45,12 @@ impl Standardizer {
         }
         // Row by row: x is row-major, and column sums accumulate in cache.
         let mut mean = Array1::<f64>::zeros(p);
-        for row in x.axis_iter(Axis(0)) {
+        for row in rows() {
             mean += &row;
         }
         mean /= n as f64;
         let mut var = Array1::<f64>::zeros(p);
-        for row in x.axis_iter(Axis(0)) {
+        for row in rows() {
             ndarray::Zip::from(&mut var)
                 .and(&row)
                 .and(&mean)
@@ -100,6 +118,17 @@ mod tests {
             let v = col.iter().map(|c| (c - m) * (c - m)).sum::<f64>() / 5.0;
             assert!(m.abs() < 1e-12 && (v - 1.0).abs() < 1e-12, "{m} {v}");
         }
+    }
+
+    #[test]
+    fn fitting_on_indexed_rows_equals_fitting_on_their_copy() {
+        let x = Array2::from_shape_fn((50, 3), |(i, j)| ((i * 7 + j) as f64 * 0.37).sin() * 1e3);
+        let rows: Vec<usize> = (0..50).filter(|i| i % 3 != 1).collect();
+        let copy = x.select(Axis(0), &rows);
+        assert_eq!(
+            Standardizer::fit_rows(x.view(), &rows),
+            Standardizer::fit(copy.view())
+        );
     }
 
     #[test]
