@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 venv="${COHORT_NOTEBOOK_VENV:-$HOME/.cache/cohort-notebook}"
 if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import nbclient, ipykernel, pandas, matplotlib" 2>/dev/null; then
-    python3 -m venv "$venv"
+    python3 -m venv "$venv" || { echo "notebook: python3 -m venv failed (on Debian: apt-get install python3-venv)" >&2; exit 1; }
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
         "nbclient>=0.10,<0.11" "ipykernel>=6.29,<8" "pandas>=2.2,<3" "matplotlib>=3.8,<4"
 fi

@@ -48,7 +48,7 @@ fn a_sweep_in_a_terminal_draws_a_study_bar_and_worker_lines_then_leaves_only_the
     let text = String::from_utf8_lossy(&raw);
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("trials done"), "no study bar:\n{text}");
-    assert!(text.contains("best accuracy"), "no best value:\n{text}");
+    assert!(text.contains("best accuracy 0."), "no best value:\n{text}");
     assert!(
         text.contains("worker 0: trial") || text.contains("worker 1: trial"),
         "no worker line with its trial:\n{text}"

@@ -167,13 +167,19 @@ fn logs(dir: &Path, trial: u64, stream: Option<Stream>) -> Result<u8> {
                 Some(s) => format!("{s} ({})", exit["state"].as_str().unwrap_or("?")),
                 None => "still running (or stopped before it ended)".into(),
             };
-            format!(
+            let mut text = format!(
                 "trial {trial}, attempt {}\ncommand: {argv}\ncwd: {}\nstatus: {status}\n\n--- stdout ---\n{}\n--- stderr ---\n{}",
                 command["attempt"],
                 command["cwd"].as_str().unwrap_or("?"),
                 read("stdout.log"),
                 read("stderr.log"),
-            )
+            );
+            // What the trainer running the program logged about it (a group it could not stop).
+            let trainer = read(crate::supervisor::TRIAL_LOG_FILE);
+            if !trainer.is_empty() {
+                text.push_str(&format!("\n--- trainer log ---\n{trainer}"));
+            }
+            text
         }
     };
     print(&text)?;

@@ -11,8 +11,11 @@ use plotters::prelude::*;
 pub const SIZE: (u32, u32) = (960, 600);
 /// The font family every text uses: DejaVu Sans, embedded, so no system font is needed.
 pub const FONT: &str = "sans-serif";
+/// Font size of a figure's title.
 pub const TITLE_PX: u32 = 26;
+/// Font size of an axis's description.
 pub const AXIS_PX: u32 = 20;
+/// Font size of tick labels and legends.
 pub const LABEL_PX: u32 = 16;
 
 /// Why a figure could not be drawn or saved.
@@ -82,7 +85,8 @@ pub fn tick(v: f64, span: f64) -> String {
         return format!("{v:.1e}").replace(".0e", "e");
     }
     let decimals = if span > 0.0 {
-        (-(span / 5.0).log10().floor()).clamp(0.0, 6.0) as usize
+        // Ticks fall at most a tenth of the span apart: one digit finer than that.
+        (-(span / 10.0).log10()).ceil().clamp(0.0, 6.0) as usize
     } else {
         3
     };

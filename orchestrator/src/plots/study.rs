@@ -20,10 +20,14 @@ const PRUNED: RGBColor = RGBColor(255, 127, 14);
 
 /// Each trial's value and the best so far, by trial number.
 pub struct History {
-    pub title: String,
-    pub objective: String,
-    pub values: Vec<(f64, f64)>,
-    pub best: Vec<(f64, f64)>,
+    /// The figure's title.
+    title: String,
+    /// The objective's name (the y axis).
+    objective: String,
+    /// (trial, value) of each complete trial.
+    pub(super) values: Vec<(f64, f64)>,
+    /// (trial, best value up to it).
+    best: Vec<(f64, f64)>,
 }
 
 impl History {
@@ -159,13 +163,18 @@ pub enum Axis {
 
 /// One hyperparameter against the objective, over the complete trials.
 pub struct ParamFigure {
-    pub title: String,
-    pub param: String,
-    pub objective: String,
-    pub axis: Axis,
+    /// The figure's title.
+    title: String,
+    /// The hyperparameter (the x axis).
+    param: String,
+    /// The objective's name (the y axis).
+    objective: String,
+    /// How the x axis is laid out.
+    axis: Axis,
     /// (x, value); x is the category's index for categories.
-    pub points: Vec<(f64, f64)>,
-    pub best: Option<(f64, f64)>,
+    pub(super) points: Vec<(f64, f64)>,
+    /// The best trial's point.
+    best: Option<(f64, f64)>,
 }
 
 impl ParamFigure {
@@ -357,10 +366,12 @@ impl Figure for ParamFigure {
 
 /// The objective at each report point of every trial; pruned trials marked where they stopped.
 pub struct Intermediate {
-    pub title: String,
-    pub objective: String,
+    /// The figure's title.
+    title: String,
+    /// The objective's name (the y axis).
+    objective: String,
     /// Per trial: its state and (step, value) points.
-    pub curves: Vec<(TrialState, Vec<(f64, f64)>)>,
+    curves: Vec<(TrialState, Vec<(f64, f64)>)>,
 }
 
 impl Intermediate {

@@ -15,9 +15,12 @@ type Series = (String, RGBColor, Vec<(f64, f64)>);
 
 /// The training curve: the held-out score above, the losses below, by epoch.
 pub struct TrainingCurve {
-    pub title: String,
-    pub score: Series,
-    pub losses: Vec<Series>,
+    /// The figure's title.
+    title: String,
+    /// The held-out score, drawn above.
+    score: Series,
+    /// The training and held-out losses, drawn below.
+    losses: Vec<Series>,
 }
 
 impl TrainingCurve {

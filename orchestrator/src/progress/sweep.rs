@@ -72,6 +72,8 @@ impl SweepProgress {
                     .with_position(already),
             );
             study.reset_eta();
+            // The spinner and the ETA move even while no trial ends.
+            study.enable_steady_tick(DRAW_EVERY);
             let counts = multi.add(ProgressBar::new(1).with_style(style(WORKER_TEMPLATE)));
             let places = (0..slots.min(MAX_WORKER_LINES))
                 .map(|_| multi.add(ProgressBar::new(1).with_style(style(WORKER_TEMPLATE))))
@@ -99,7 +101,9 @@ impl SweepProgress {
             last_shown: Instant::now(),
             bars,
         };
-        p.draw();
+        if mode == Mode::Bars {
+            p.draw();
+        }
         p
     }
 
@@ -279,5 +283,53 @@ fn place_text(p: &Place, objective: &str) -> String {
                 since.elapsed().as_secs_f64()
             )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn progress(direction: Direction) -> SweepProgress {
+        // Unit tests never choose a mode: plain lines, nothing drawn.
+        SweepProgress::new("accuracy", direction, 10, 2, 2)
+    }
+
+    #[test]
+    fn counts_start_from_the_trials_already_final_and_follow_each_ending() {
+        let mut p = progress(Direction::Maximize);
+        p.started(0, 7, 2);
+        p.started(1, 8, 3);
+        assert_eq!(p.running(), 2);
+        p.finished(0, 2, 0.9);
+        p.pruned(1, 3);
+        p.failed(4);
+        assert_eq!((p.done, p.failed, p.pruned, p.running()), (5, 1, 1, 0));
+    }
+
+    #[test]
+    fn the_best_so_far_follows_the_objectives_direction() {
+        let mut up = progress(Direction::Maximize);
+        let mut down = progress(Direction::Minimize);
+        for (trial, v) in [(0, 0.5), (1, 0.7), (2, 0.6)] {
+            up.finished(0, trial, v);
+            down.finished(0, trial, v);
+        }
+        assert_eq!(up.best, Some((0.7, 1)));
+        assert_eq!(down.best, Some((0.5, 0)));
+        assert_eq!(up.best_text(), "0.7000 (trial 1)");
+    }
+
+    #[test]
+    fn a_workers_line_shows_its_trial_and_last_report_and_ignores_other_trials_reports() {
+        let mut p = progress(Direction::Maximize);
+        p.started(1, 4, 9);
+        p.report(1, 9, 2, 0.8125);
+        p.report(1, 8, 3, 0.1);
+        let line = place_text(&p.places[1], "accuracy");
+        assert!(line.starts_with("worker 4: trial 9 ("), "{line}");
+        assert!(line.ends_with("step 2: accuracy 0.8125"), "{line}");
+        p.vacated(1);
+        assert_eq!(place_text(&p.places[1], "accuracy"), "worker -: idle");
     }
 }

@@ -41,6 +41,7 @@ impl TrainProgress {
                     .with_position(u64::from(done)),
             );
             bar.reset_eta();
+            bar.enable_steady_tick(DRAW_EVERY);
             bar.set_message("training");
             let lines = (0..shards.min(MAX_SHARD_LINES))
                 .map(|_| multi.add(ProgressBar::new(1).with_style(style(SHARD_TEMPLATE))))

@@ -109,6 +109,10 @@ pub fn sweep(
         };
         match task {
             Task::Trial(trial) => {
+                // Lines logged while the trial runs carry its number (the trial's log).
+                let _span =
+                    tracing::info_span!("trial", trial = trial.trial, attempt = trial.attempt)
+                        .entered();
                 events
                     .send(Event::TrialStarted {
                         trial: trial.trial,
