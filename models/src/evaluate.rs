@@ -523,8 +523,11 @@ mod tests {
         }
     }
 
-    /// Records what `fit_rows` is handed: the matrix's address, the rows, the scaler's address.
-    struct InPlace(Arc<Mutex<Vec<(usize, Vec<usize>, usize)>>>);
+    /// What one `fit_rows` call was handed: the matrix's address, the rows, the scaler's address.
+    type Handed = (usize, Vec<usize>, usize);
+
+    /// Records what `fit_rows` is handed.
+    struct InPlace(Arc<Mutex<Vec<Handed>>>);
 
     impl Estimator for InPlace {
         fn fit(
