@@ -6,6 +6,7 @@
 //! process the owner of a study directory.
 
 pub mod lock;
+pub mod merge;
 mod schema;
 mod trials;
 mod writer;
@@ -241,6 +242,15 @@ impl Store {
             .max()
             .unwrap_or(0);
         free < (1 << 20) || largest.saturating_add(64 << 10) >= limit
+    }
+
+    /// Use a rollback journal instead of WAL: WAL's index lives in memory shared by the
+    /// processes of one machine, so a store read from other machines (a node's store on a
+    /// network filesystem) must not use it.
+    pub fn use_rollback_journal(&self) -> Result<(), StoreError> {
+        self.conn
+            .pragma_update(None, "journal_mode", "DELETE")
+            .map_err(|e| self.err(e))
     }
 
     /// The database file.

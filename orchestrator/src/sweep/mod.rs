@@ -353,18 +353,50 @@ fn create_study_dir(dir: &Path, meta: &BTreeMap<String, String>) -> Result<Store
     Ok(Store::open(dir)?)
 }
 
-/// Run the sweep described by `config`.
-pub fn sweep(config: &Path, opts: &SweepOptions) -> Result<StudyOutcome> {
+/// A study checked, its directory opened (or created) and locked, ready to run or submit.
+pub struct Prepared {
+    /// The checked config.
+    pub cfg: StudyConfig,
+    /// Its dataset (a built-in model's).
+    pub data: Option<Dataset>,
+    /// The study directory.
+    pub dir: PathBuf,
+    /// The study directory's own store.
+    pub store: Store,
+    /// Whether the directory held this study already (false: this call created it).
+    pub resumed: bool,
+    /// The study directory's lock.
+    pub lock: StudyLock,
+}
+
+/// Check `config` and its data, then open or create the study directory; `placement`: also
+/// check that the trials fit on this machine's cores.
+pub fn prepare(config: &Path, opts: &SweepOptions, placement: bool) -> Result<Prepared> {
     let (cfg, data) = load_checked(config)?;
     // Checked before the study directory exists: a refused placement leaves nothing behind.
-    Placement::of(&cfg, cores::usable_cores().len())?;
+    if placement {
+        Placement::of(&cfg, cores::usable_cores().len())?;
+    }
     let dir = opts
         .study_dir
         .clone()
         .unwrap_or_else(|| Path::new("runs").join(&cfg.name));
     let meta = study_meta(&cfg, data.as_ref());
     let (store, resumed, lock) = open_or_create(&dir, &meta, opts.force_new)?;
-    run(cfg, data, dir, store, lock, resumed, opts.workers)
+    Ok(Prepared {
+        cfg,
+        data,
+        dir,
+        store,
+        resumed,
+        lock,
+    })
+}
+
+/// Run the sweep described by `config`.
+pub fn sweep(config: &Path, opts: &SweepOptions) -> Result<StudyOutcome> {
+    let p = prepare(config, opts, true)?;
+    run(p.cfg, p.data, p.dir, p.store, p.lock, p.resumed, opts.workers, None)
 }
 
 /// Continue the study in `dir` from its stored config.
@@ -374,7 +406,17 @@ pub fn resume(dir: &Path, workers: Option<NonZeroUsize>) -> Result<StudyOutcome>
     }
     let lock = StudyLock::acquire(dir).map_err(BadInput::new)?;
     let store = Store::open(dir).map_err(BadInput::new)?;
-    let meta = store.meta()?;
+    let (cfg, data) = stored_config(dir, &store.meta()?)?;
+    info!(dir = %dir.display(), "resuming the study");
+    run(cfg, data, dir.to_path_buf(), store, lock, true, workers, None)
+}
+
+/// The config and data of the study in `dir` (whose metadata is `meta`), checked against what
+/// the study started with.
+pub fn stored_config(
+    dir: &Path,
+    meta: &BTreeMap<String, String>,
+) -> Result<(StudyConfig, Option<Dataset>)> {
     let text = meta
         .get("config")
         .context("the study has no stored config")?;
@@ -400,8 +442,30 @@ pub fn resume(dir: &Path, workers: Option<NonZeroUsize>) -> Result<StudyOutcome>
         };
         return Err(BadInput::new(anyhow::anyhow!(what)).into());
     }
-    info!(dir = %dir.display(), "resuming the study");
-    run(cfg, data, dir.to_path_buf(), store, lock, true, workers)
+    Ok((cfg, data))
+}
+
+/// One node's share of a study split across the nodes of a cluster job.
+pub struct Share {
+    /// Which trials this node runs.
+    pub owns: Box<dyn Fn(u64) -> bool + Send>,
+    /// The other nodes, whose results later batches wait on.
+    pub peers: Box<dyn scheduler::Peers>,
+    /// Every trial of the study, as all the stores have them (merged).
+    pub existing: Vec<TrialRecord>,
+}
+
+/// Run one node's share of the study in `dir` on this node, writing into `store` (the node's).
+pub fn run_share(
+    cfg: StudyConfig,
+    data: Option<Dataset>,
+    dir: PathBuf,
+    store: Store,
+    lock: StudyLock,
+    workers: NonZeroUsize,
+    share: Share,
+) -> Result<StudyOutcome> {
+    run(cfg, data, dir, store, lock, true, Some(workers), Some(share))
 }
 
 /// What the queue needs of a stored trial: its result when final, else its attempts so far.
@@ -498,6 +562,7 @@ impl Placement {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run(
     cfg: StudyConfig,
     data: Option<Dataset>,
@@ -506,8 +571,21 @@ fn run(
     lock: StudyLock,
     resumed: bool,
     workers: Option<NonZeroUsize>,
+    share: Option<Share>,
 ) -> Result<StudyOutcome> {
-    let existing = store.trials()?;
+    let (existing, share) = match share {
+        Some(Share {
+            owns,
+            peers,
+            existing,
+        }) => (existing, Some((owns, peers))),
+        // Trials other processes ran into node stores of this study count too.
+        None => {
+            let mut all = store.trials()?;
+            all.extend(crate::store::merge::node_trials(&dir, None)?);
+            (crate::store::merge::merge(all), None)
+        }
+    };
     let sampler: Box<dyn Sampler> = match cfg.sampler {
         SamplerKind::Grid => Box::new(GridSampler::new(cfg.space.clone())),
         SamplerKind::Random { trials } => {
@@ -606,7 +684,7 @@ fn run(
     };
     let remaining = total.saturating_sub(already).max(1);
     let supervisor = Supervisor::new(pool, limits, workers.min(remaining as usize));
-    let job = SweepJob {
+    let mut job = SweepJob {
         setup: setup.as_ref(),
         model: match &cfg.kind {
             TrialKind::Model(t) => Some(t.model),
@@ -615,6 +693,7 @@ fn run(
         metrics: cfg.metrics.clone(),
         retries: cfg.run.retries,
         timeout: cfg.run.timeout,
+        peers: None,
     };
     let objective = cfg.objective().name.clone();
     let stored: Vec<Stored> = existing
@@ -628,7 +707,11 @@ fn run(
     let batch = sampler
         .batch()
         .or(cfg.pruner.and(cfg.batch).map(|b| b.get()));
-    let queue = TrialQueue::new(sampler, pruner, batch, cfg.fixed.clone(), stored);
+    let mut queue = TrialQueue::new(sampler, pruner, batch, cfg.fixed.clone(), stored);
+    if let Some((owns, peers)) = share {
+        queue = queue.only(owns);
+        job.peers = Some(peers);
+    }
     let SweepOutcome {
         end,
         mut store,
