@@ -15,7 +15,7 @@ use crate::reports::{self as report, StudyView};
 use crate::store::{Store, TrialState};
 use crate::sweep::scheduler::SweepEnd;
 use crate::sweep::{self as study, SweepOptions};
-use args::{Cli, Command, Format, Stream};
+use args::{BackendKind, Cli, Command, Format, SlurmArgs, Stream};
 
 fn init_logging(verbose: u8, quiet: bool) {
     let default = match (quiet, verbose) {
@@ -185,9 +185,15 @@ fn print(text: &str) -> Result<()> {
 
 fn open_view(dir: &Path) -> Result<StudyView> {
     let store = Store::open_readonly(dir).map_err(BadInput::new)?;
+    // A study run on a cluster has one store per node: merged.
+    let trials = if crate::store::merge::node_dirs(dir).is_empty() {
+        store.trials()?
+    } else {
+        crate::store::merge::study_trials(dir)?
+    };
     Ok(StudyView {
         meta: store.meta()?,
-        trials: store.trials()?,
+        trials,
     })
 }
 
@@ -199,7 +205,18 @@ fn run(command: Command) -> Result<u8> {
             study_dir,
             json,
             force_new,
+            backend,
+            slurm,
         } => {
+            if backend == BackendKind::Slurm {
+                return slurm_sweep(&config, workers, study_dir, force_new, json, slurm);
+            }
+            if let Some(flag) = slurm.any_given() {
+                return Err(BadInput::new(anyhow::anyhow!(
+                    "{flag} is a Slurm setting: add --backend slurm"
+                ))
+                .into());
+            }
             let outcome = study::sweep(
                 &config,
                 &SweepOptions {
@@ -264,9 +281,23 @@ fn run(command: Command) -> Result<u8> {
         Command::Logs { dir, trial, stream } => logs(&dir, trial, stream),
         Command::Status { dir } => {
             let view = open_view(&dir)?;
-            let text = report::status_text(&view, crate::store::now());
+            let mut text = report::status_text(&view, crate::store::now());
+            if let Some(slurm) = crate::backends::slurm::status_text(&dir) {
+                text.push_str(&slurm);
+            }
             print(&text)?;
             Ok(exit::OK)
+        }
+        Command::Cancel { dir } => {
+            let job = crate::backends::slurm::cancel(&dir)?;
+            print(&format!(
+                "cancelled Slurm job {job}; finished trials are kept, the rest run on the next `cohort sweep --backend slurm`\n"
+            ))?;
+            Ok(exit::OK)
+        }
+        Command::SlurmTask { dir, plan } => {
+            let outcome = crate::backends::slurm::run_task(&dir, &plan)?;
+            finish(outcome, false)
         }
         Command::Train {
             config,
@@ -304,6 +335,98 @@ fn run(command: Command) -> Result<u8> {
         }
         Command::Trainer { .. } => Ok(exit::OK),
     }
+}
+
+/// `cohort sweep --backend slurm`: submit, and with `--wait` wait and print the merged results.
+fn slurm_sweep(
+    config: &Path,
+    workers: Option<NonZeroUsize>,
+    study_dir: Option<std::path::PathBuf>,
+    force_new: bool,
+    json: bool,
+    args: SlurmArgs,
+) -> Result<u8> {
+    use crate::backends::slurm::{self, SlurmFlags, Submitted};
+    if workers.is_some() {
+        return Err(BadInput::new(anyhow::anyhow!(
+            "--workers does not apply to --backend slurm: each node runs as many trainers as Slurm allocated it CPUs (`slurm.cpus`, or whole nodes)"
+        ))
+        .into());
+    }
+    let flags = SlurmFlags {
+        nodes: args.nodes,
+        partition: args.partition,
+        time: args.time,
+        account: args.account,
+        mem: args.mem,
+        signal: args.signal,
+    };
+    let opts = SweepOptions {
+        workers: None,
+        study_dir,
+        force_new,
+    };
+    let (dir, total) = match slurm::submit(config, &opts, &flags)? {
+        Submitted::Nothing { dir, total } => {
+            eprintln!(
+                "every trial of the study in {} is final: nothing to submit",
+                dir.display()
+            );
+            (dir, total)
+        }
+        Submitted::Job { dir, record, total } => {
+            print(&format!(
+                "submitted Slurm job {} ({} array tasks) for {} trials; `cohort status {}` follows it\n",
+                record.job,
+                record.nodes,
+                record.trials,
+                dir.display()
+            ))?;
+            if !args.wait {
+                return Ok(exit::OK);
+            }
+            if !slurm::wait(&dir)? {
+                eprintln!("stopped waiting; the job runs on (`cohort cancel {}` stops it)", dir.display());
+                return Ok(exit::INTERRUPTED);
+            }
+            (dir, total)
+        }
+    };
+    if !args.wait {
+        return Ok(exit::OK);
+    }
+    let view = open_view(&dir)?;
+    let finals = view.trials.iter().filter(|t| t.state.is_final()).count();
+    let unfinished = (total as usize).saturating_sub(finals);
+    if json {
+        print(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&report::study_json(&view, "finished"))?
+        ))?;
+    } else {
+        let mut text = report::table(&view, Some(SUMMARY_ROWS), None);
+        if let Some(b) = view.best() {
+            text.push_str(&format!(
+                "\nbest: trial {} with {} {:.4}\nstudy: {}\n",
+                b.trial,
+                view.objective(),
+                b.value.unwrap_or(f64::NAN),
+                dir.display()
+            ));
+        }
+        print(&text)?;
+    }
+    if unfinished > 0 {
+        eprintln!(
+            "{unfinished} trials did not finish (cancelled or out of time): run the same command again to submit them"
+        );
+        return Ok(exit::FAILED);
+    }
+    Ok(if view.best().is_some() {
+        exit::OK
+    } else {
+        exit::FAILED
+    })
 }
 
 /// Rows of the table printed at the end of a sweep.

@@ -468,9 +468,9 @@ pub fn run_share(
     run(cfg, data, dir, store, lock, true, Some(workers), Some(share))
 }
 
-/// What the queue needs of a stored trial: its result when final, else its attempts so far.
-fn stored(record: TrialRecord, objective: &str) -> Stored {
-    let result = record.state.is_final().then(|| TrialResult {
+/// What a sampler is told of a stored trial: its result, when it is final.
+pub fn result_of(record: &TrialRecord, objective: &str) -> Option<TrialResult> {
+    record.state.is_final().then(|| TrialResult {
         trial: record.trial,
         params: record.params.clone(),
         state: record.state,
@@ -485,12 +485,24 @@ fn stored(record: TrialRecord, objective: &str) -> Stored {
             .enumerate()
             .filter_map(|(i, f)| f.get(objective).map(|v| (i as u32, *v)))
             .collect(),
-    });
+    })
+}
+
+/// What the queue needs of a stored trial: its result when final, else its attempts so far.
+fn stored(record: TrialRecord, objective: &str) -> Stored {
     Stored {
-        result,
+        result: result_of(&record, objective),
         trial: record.trial,
         attempts: record.attempts,
         params: record.params,
+    }
+}
+
+/// How many trials the study of `cfg` has in all.
+pub fn total_trials(cfg: &StudyConfig) -> u64 {
+    match cfg.sampler {
+        SamplerKind::Grid => GridSampler::new(cfg.space.clone()).len(),
+        SamplerKind::Random { trials } | SamplerKind::Tpe { trials, .. } => trials,
     }
 }
 
