@@ -6,6 +6,7 @@ mod engine;
 mod faults;
 mod parity;
 mod program;
+mod slurm;
 mod sweep;
 mod training;
 mod util;

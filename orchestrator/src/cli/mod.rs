@@ -386,7 +386,10 @@ fn slurm_sweep(
                 return Ok(exit::OK);
             }
             if !slurm::wait(&dir)? {
-                eprintln!("stopped waiting; the job runs on (`cohort cancel {}` stops it)", dir.display());
+                eprintln!(
+                    "stopped waiting; the job runs on (`cohort cancel {}` stops it)",
+                    dir.display()
+                );
                 return Ok(exit::INTERRUPTED);
             }
             (dir, total)

@@ -117,7 +117,12 @@ impl Checker<'_> {
             "a partition name",
             is_name_char,
         )?;
-        word("slurm.account", &raw.account, "an account name", is_name_char)?;
+        word(
+            "slurm.account",
+            &raw.account,
+            "an account name",
+            is_name_char,
+        )?;
         word(
             "slurm.signal",
             &raw.signal,

@@ -396,7 +396,16 @@ pub fn prepare(config: &Path, opts: &SweepOptions, placement: bool) -> Result<Pr
 /// Run the sweep described by `config`.
 pub fn sweep(config: &Path, opts: &SweepOptions) -> Result<StudyOutcome> {
     let p = prepare(config, opts, true)?;
-    run(p.cfg, p.data, p.dir, p.store, p.lock, p.resumed, opts.workers, None)
+    run(
+        p.cfg,
+        p.data,
+        p.dir,
+        p.store,
+        p.lock,
+        p.resumed,
+        opts.workers,
+        None,
+    )
 }
 
 /// Continue the study in `dir` from its stored config.
@@ -408,7 +417,16 @@ pub fn resume(dir: &Path, workers: Option<NonZeroUsize>) -> Result<StudyOutcome>
     let store = Store::open(dir).map_err(BadInput::new)?;
     let (cfg, data) = stored_config(dir, &store.meta()?)?;
     info!(dir = %dir.display(), "resuming the study");
-    run(cfg, data, dir.to_path_buf(), store, lock, true, workers, None)
+    run(
+        cfg,
+        data,
+        dir.to_path_buf(),
+        store,
+        lock,
+        true,
+        workers,
+        None,
+    )
 }
 
 /// The config and data of the study in `dir` (whose metadata is `meta`), checked against what
@@ -465,7 +483,16 @@ pub fn run_share(
     workers: NonZeroUsize,
     share: Share,
 ) -> Result<StudyOutcome> {
-    run(cfg, data, dir, store, lock, true, Some(workers), Some(share))
+    run(
+        cfg,
+        data,
+        dir,
+        store,
+        lock,
+        true,
+        Some(workers),
+        Some(share),
+    )
 }
 
 /// What a sampler is told of a stored trial: its result, when it is final.

@@ -9,13 +9,14 @@ use std::process::{Command, Stdio};
 #[derive(Debug, thiserror::Error)]
 pub enum SlurmError {
     /// The command could not be started (not installed, not on the PATH).
-    #[error("cannot run `{command}`: {source}; --backend slurm needs Slurm's client commands (sbatch, squeue, scancel) on the PATH")]
+    #[error(
+        "cannot run `{command}`: {error}; --backend slurm needs Slurm's client commands (sbatch, squeue, scancel) on the PATH"
+    )]
     Missing {
         /// The command.
         command: String,
         /// The OS error.
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The command ran and refused.
     #[error("{command} failed: {words}")]
@@ -38,9 +39,9 @@ pub fn run(program: &str, args: &[&str], input: Option<&str>) -> Result<String, 
         })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let missing = |source| SlurmError::Missing {
+    let missing = |error| SlurmError::Missing {
         command: program.to_string(),
-        source,
+        error,
     };
     let mut child = cmd.spawn().map_err(missing)?;
     if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
@@ -95,11 +96,13 @@ pub struct TaskState {
 /// The live (pending or running) array tasks of `job`, from `squeue`; empty when none.
 pub fn squeue(job: &str) -> Result<Vec<TaskState>, SlurmError> {
     // A job Slurm has forgotten is an error for squeue: then nothing of it is live.
-    let out = match run("squeue", &["-h", "-r", "-j", job, "-o", "%K|%T|%N|%r"], None) {
+    let out = match run(
+        "squeue",
+        &["-h", "-r", "-j", job, "-o", "%K|%T|%N|%r"],
+        None,
+    ) {
         Ok(out) => out,
-        Err(SlurmError::Refused { words, .. }) if words.contains("Invalid job id") => {
-            String::new()
-        }
+        Err(SlurmError::Refused { words, .. }) if words.contains("Invalid job id") => String::new(),
         Err(e) => return Err(e),
     };
     Ok(out

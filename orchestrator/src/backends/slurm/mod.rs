@@ -63,7 +63,10 @@ impl SlurmFlags {
             ("signal", &self.signal),
         ] {
             if let Some(v) = v
-                && (v.is_empty() || !v.chars().all(|c| c.is_ascii_alphanumeric() || "-_.,:@".contains(c)))
+                && (v.is_empty()
+                    || !v
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_.,:@".contains(c)))
             {
                 return Err(bad(flag, format!("unexpected characters in {v:?}")).into());
             }
@@ -112,20 +115,20 @@ fn live_job(dir: &Path) -> Result<Option<(String, Vec<commands::TaskState>)>, Sl
 
 /// Linux filesystem magic numbers of network and cluster filesystems (statfs(2)).
 const SHARED_FS: [i64; 14] = [
-    0x6969,              // NFS
-    0x517B,              // SMB
+    0x6969,                 // NFS
+    0x517B,                 // SMB
     0xFF53_4D42_u32 as i64, // CIFS
     0xFE53_4D42_u32 as i64, // SMB2
-    0x0BD0_0BD0,         // Lustre
-    0x4750_4653,         // GPFS
-    0x1983_0326,         // BeeGFS
-    0x00C3_6400,         // CephFS
-    0x6573_5546,         // FUSE (sshfs, many cluster filesystems)
-    0x5346_414F,         // AFS
+    0x0BD0_0BD0,            // Lustre
+    0x4750_4653,            // GPFS
+    0x1983_0326,            // BeeGFS
+    0x00C3_6400,            // CephFS
+    0x6573_5546,            // FUSE (sshfs, many cluster filesystems)
+    0x5346_414F,            // AFS
     0xAAD7_AAEA_u32 as i64, // PanFS
-    0x0102_1997,         // 9P
-    0x7461_636F,         // OCFS2
-    0x0116_1970,         // GFS2
+    0x0102_1997,            // 9P
+    0x7461_636F,            // OCFS2
+    0x0116_1970,            // GFS2
 ];
 
 /// The filesystem type of `path` (statfs's magic number).

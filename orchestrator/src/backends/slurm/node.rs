@@ -116,10 +116,7 @@ impl Peers for NodePeers {
 
 /// Create a node's store whole: built under a temporary name, then renamed, so a reader
 /// never meets a store without its tables.
-fn create_node_store(
-    mine: &Path,
-    meta: &std::collections::BTreeMap<String, String>,
-) -> Result<()> {
+fn create_node_store(mine: &Path, meta: &std::collections::BTreeMap<String, String>) -> Result<()> {
     let parent = mine.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
     let name = mine
@@ -193,7 +190,10 @@ pub fn run_task(dir: &Path, plan: &Path) -> Result<StudyOutcome> {
     };
     let outcome = sweep::run_share(cfg, data, dir.to_path_buf(), store, lock, workers, share)?;
     if outcome.end == SweepEnd::Interrupted {
-        info!(task = me.task, "node stopped; its unfinished trials run again on the next submission");
+        info!(
+            task = me.task,
+            "node stopped; its unfinished trials run again on the next submission"
+        );
     }
     Ok(outcome)
 }
