@@ -128,6 +128,20 @@ stop_pidfile() {
 
 down() {
     [ -d "$STATE" ] || return 0
+    # Jobs first, so no job step outlives its slurmd (bounded: 20 s).
+    if [ -f "$STATE/run/slurmctld.pid" ]; then
+        export SLURM_CONF=$CONF
+        local jobs
+        jobs=$(squeue -h -o %A 2>/dev/null | sort -u || true)
+        if [ -n "$jobs" ]; then
+            # shellcheck disable=SC2086
+            scancel $jobs 2>/dev/null || true
+            for _ in $(seq 100); do
+                [ -z "$(squeue -h -o %A 2>/dev/null)" ] && break
+                sleep 0.2
+            done
+        fi
+    fi
     for f in "$STATE"/run/slurmd-*.pid "$STATE/run/slurmctld.pid" "$MUNGE/munged.pid"; do
         stop_pidfile "$f"
     done

@@ -9,8 +9,26 @@ use std::sync::{Mutex, MutexGuard};
 
 static CLUSTER: Mutex<()> = Mutex::new(());
 
+/// The test cluster, held by one test; its jobs are cancelled when the test ends, passed or
+/// failed, so none outlives it.
+struct Held(#[allow(dead_code)] MutexGuard<'static, ()>);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let jobs = Command::new("squeue")
+            .args(["-h", "-o", "%A"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        let jobs: Vec<&str> = jobs.split_whitespace().collect();
+        if !jobs.is_empty() {
+            let _ = Command::new("scancel").args(&jobs).status();
+        }
+    }
+}
+
 /// The cluster, held for one test; None (with a message) when the Slurm tests are not enabled.
-fn cluster(test: &str) -> Option<MutexGuard<'static, ()>> {
+fn cluster(test: &str) -> Option<Held> {
     if std::env::var_os("COHORT_SLURM_TESTS").is_none() {
         eprintln!(
             "SKIPPED slurm::{test}: no Slurm cluster (run .ci/test, which starts one with .ci/slurm.sh and sets COHORT_SLURM_TESTS)"
@@ -28,7 +46,7 @@ fn cluster(test: &str) -> Option<MutexGuard<'static, ()>> {
         out.lines().filter(|l| l.trim() == "idle").count() >= 2
     });
     assert!(idle, "the Slurm nodes are not idle (sinfo -N)");
-    Some(guard)
+    Some(Held(guard))
 }
 
 /// Run a command to completion, bounded.
@@ -99,14 +117,11 @@ fn assert_same_as_local(s: &Scratch, cfg: &str, n: usize) {
     );
     assert_status(&on_slurm, 0);
     assert!(
-        stdout(&on_slurm).starts_with("submitted Slurm job "),
+        stderr(&on_slurm).contains("submitted Slurm job "),
         "{}",
-        stdout(&on_slurm)
+        stderr(&on_slurm)
     );
-    let doc_text = stdout(&on_slurm);
-    let doc: serde_json::Value =
-        serde_json::from_str(&doc_text[doc_text.find('{').expect("JSON")..]).expect("JSON");
-    let (l, r) = (trials(&json(&local)), trials(&doc));
+    let (l, r) = (trials(&json(&local)), trials(&json(&on_slurm)));
     assert_eq!(l.len(), n);
     assert!(l.iter().all(|t| t.3 == "complete"), "{l:?}");
     assert_eq!(l, r, "local and Slurm trials differ");

@@ -375,13 +375,28 @@ fn slurm_sweep(
             (dir, total)
         }
         Submitted::Job { dir, record, total } => {
-            print(&format!(
-                "submitted Slurm job {} ({} array tasks) for {} trials; `cohort status {}` follows it\n",
+            let line = format!(
+                "submitted Slurm job {} ({} array tasks) for {} trials; `cohort status {}` follows it",
                 record.job,
                 record.nodes,
                 record.trials,
                 dir.display()
-            ))?;
+            );
+            // With --json, stdout carries only JSON: the submission itself, or the study after --wait.
+            match (json, args.wait) {
+                (false, _) => print(&format!("{line}\n"))?,
+                (true, true) => eprintln!("{line}"),
+                (true, false) => print(&format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "job": record.job,
+                        "array_tasks": record.nodes,
+                        "trials": record.trials,
+                        "submission": record.submission,
+                        "study_dir": dir,
+                    }))?
+                ))?,
+            }
             if !args.wait {
                 return Ok(exit::OK);
             }
