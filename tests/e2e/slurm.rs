@@ -85,8 +85,11 @@ fn trials(doc: &serde_json::Value) -> Vec<(u64, String, Option<f64>, String)> {
     out
 }
 
+/// A store's (trial, state, attempts, finished_at) rows.
+type Rows = Vec<(i64, String, i64, Option<f64>)>;
+
 /// Trials in each node store of a study: (task, rows).
-fn node_rows(study: &Path) -> Vec<(String, Vec<(i64, String, i64, Option<f64>)>)> {
+fn node_rows(study: &Path) -> Vec<(String, Rows)> {
     let mut out: Vec<_> = std::fs::read_dir(study.join("nodes"))
         .into_iter()
         .flatten()
@@ -138,6 +141,12 @@ fn assert_same_as_local(s: &Scratch, cfg: &str, n: usize) {
         (0..n as i64).collect::<Vec<_>>(),
         "each trial ran on exactly one node"
     );
+    let status = s.run(&["status", "slurm"]);
+    assert_status(&status, 0);
+    let text = stdout(&status);
+    assert!(text.contains("): finished\n"), "{text}");
+    assert!(text.contains(&format!("complete       {n}")), "{text}");
+    assert!(text.contains("task 1: COMPLETED on n"), "{text}");
     // `cohort results` merges the node stores too.
     let results = s.run(&["results", "slurm", "--format", "json"]);
     assert_status(&results, 0);
@@ -306,10 +315,11 @@ fn a_node_cancelled_and_one_warned_mid_way_lose_nothing_and_a_resubmission_runs_
         .sum();
     assert!(done_before < 12, "the job was stopped mid-way: {rows:?}");
     let status = s.run(&["status", "st"]);
+    let text = stdout(&status);
+    assert!(text.contains(&format!("slurm: job {job}")), "{text}");
     assert!(
-        stdout(&status).contains(&format!("slurm: job {job}")),
-        "{}",
-        stdout(&status)
+        text.contains(&format!("stopped (job {job} ended")),
+        "{text}"
     );
 
     let again = sweep(

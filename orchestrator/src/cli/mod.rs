@@ -280,7 +280,10 @@ fn run(command: Command) -> Result<u8> {
         }
         Command::Logs { dir, trial, stream } => logs(&dir, trial, stream),
         Command::Status { dir } => {
-            let view = open_view(&dir)?;
+            let mut view = open_view(&dir)?;
+            if let Some(state) = crate::backends::slurm::study_state(&dir) {
+                view.meta.insert("status".into(), state);
+            }
             let mut text = report::status_text(&view, crate::store::now());
             if let Some(slurm) = crate::backends::slurm::status_text(&dir) {
                 text.push_str(&slurm);

@@ -149,30 +149,39 @@ fn this_host() -> Vec<String> {
     vec![name, short, "localhost".into(), "127.0.0.1".into()]
 }
 
-/// Refuse a study directory on a filesystem of this machine only when the partition's nodes
-/// are other machines: they could not see it. (A shared filesystem, or nodes that are this
-/// machine, are fine; when Slurm cannot say where its nodes are, nothing is refused.)
+/// Why a study directory on a filesystem of type `kind` cannot be seen by nodes on `hosts`
+/// from this machine (`here`: its names), or None when it can: a network filesystem, or
+/// nodes that are all this machine.
+fn unseen_by_nodes(kind: i64, hosts: &[String], here: &[String]) -> Option<String> {
+    if SHARED_FS.contains(&kind) {
+        return None;
+    }
+    let elsewhere: Vec<&str> = hosts
+        .iter()
+        .filter(|h| !here.contains(h))
+        .map(String::as_str)
+        .collect();
+    (!elsewhere.is_empty()).then(|| {
+        format!(
+            "the study directory is on a filesystem of this machine only (type {kind:#x}, not a network filesystem), but Slurm's nodes {} are other machines and could not see it; put the study on a shared filesystem (--study-dir)",
+            elsewhere.join(", ")
+        )
+    })
+}
+
+/// Refuse a study directory the partition's nodes cannot see, where that can be told (when
+/// Slurm cannot say where its nodes are, nothing is refused).
 fn check_visible(dir: &Path, partition: Option<&str>) -> Result<()> {
     let Some(kind) = fs_type(dir) else {
         return Ok(());
     };
-    if SHARED_FS.contains(&kind) {
-        return Ok(());
-    }
     let Ok(hosts) = commands::node_hosts(partition) else {
         return Ok(());
     };
-    let here = this_host();
-    let elsewhere: Vec<&String> = hosts.iter().filter(|h| !here.contains(h)).collect();
-    if elsewhere.is_empty() {
-        return Ok(());
+    match unseen_by_nodes(kind, &hosts, &this_host()) {
+        None => Ok(()),
+        Some(why) => Err(BadInput::new(anyhow::anyhow!("{}: {why}", dir.display())).into()),
     }
-    Err(BadInput::new(anyhow::anyhow!(
-        "{}: the study directory is on a filesystem of this machine only (type {kind:#x}, not a network filesystem), but Slurm's nodes {} are other machines and could not see it; put the study on a shared filesystem (--study-dir)",
-        dir.display(),
-        elsewhere.iter().map(|h| h.as_str()).collect::<Vec<_>>().join(", ")
-    ))
-    .into())
 }
 
 /// `cohort sweep CONFIG --backend slurm`: submit the study's unfinished trials as an array job.
@@ -180,6 +189,8 @@ pub fn submit(config: &Path, opts: &SweepOptions, flags: &SlurmFlags) -> Result<
     // Before anything is written: Slurm's client must be here.
     commands::run("sbatch", &["--version"], None).map_err(BadInput::new)?;
     let prepared = sweep::prepare(config, opts, false)?;
+    // Nodes read this store from other machines: no WAL (its index is one machine's memory).
+    prepared.store.use_rollback_journal()?;
     let spec = flags.over(&prepared.cfg.slurm)?;
     let dir = std::path::absolute(&prepared.dir).unwrap_or_else(|_| prepared.dir.clone());
     let created = !prepared.resumed;
@@ -306,6 +317,34 @@ pub fn wait(dir: &Path) -> Result<bool> {
     }
 }
 
+/// Where a submitted study stands, from its last job and its node stores (None: never
+/// submitted): what `cohort status` shows instead of the stored `submitted`.
+pub fn study_state(dir: &Path) -> Option<String> {
+    let last = jobs(dir).pop()?;
+    match commands::squeue(&last.job) {
+        Ok(live) if live.iter().any(|t| t.state == "RUNNING") => {
+            return Some(format!("running on Slurm (job {})", last.job));
+        }
+        Ok(live) if !live.is_empty() => {
+            return Some(format!("waiting in Slurm's queue (job {})", last.job));
+        }
+        _ => {}
+    }
+    let finished = merge::node_dirs(dir).iter().all(|(_, node)| {
+        crate::store::Store::open_readonly(node)
+            .and_then(|s| s.meta())
+            .is_ok_and(|m| m.get("status").map(String::as_str) == Some("finished"))
+    });
+    Some(if finished {
+        "finished".to_string()
+    } else {
+        format!(
+            "stopped (job {} ended before every trial did: run the same `cohort sweep --backend slurm` to go on)",
+            last.job
+        )
+    })
+}
+
 /// The Slurm lines of `cohort status` (None: the study was never submitted).
 pub fn status_text(dir: &Path) -> Option<String> {
     let all = jobs(dir);
@@ -360,4 +399,28 @@ pub fn cancel(dir: &Path) -> Result<String> {
     };
     commands::scancel(&last.job)?;
     Ok(last.job)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_local_study_directory_is_refused_only_when_nodes_are_other_machines() {
+        let here = vec!["login1".to_string(), "localhost".to_string()];
+        let ext4 = 0xEF53;
+        let nodes = vec!["node01".to_string(), "node02".to_string()];
+        let why = unseen_by_nodes(ext4, &nodes, &here).expect("refused");
+        assert!(why.contains("node01, node02"), "{why}");
+        assert_eq!(
+            unseen_by_nodes(0x6969, &nodes, &here),
+            None,
+            "NFS is shared"
+        );
+        assert_eq!(
+            unseen_by_nodes(ext4, &["localhost".to_string()], &here),
+            None,
+            "nodes on this machine see its disks"
+        );
+    }
 }

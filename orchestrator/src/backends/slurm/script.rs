@@ -10,6 +10,16 @@ use crate::config::SlurmSpec;
 /// (which is cohort itself) a minute ahead, time to stop trials and record them interrupted.
 pub const DEFAULT_SIGNAL: &str = "B:USR1@60";
 
+/// A `--signal` value that reaches the batch shell (cohort itself): without `B:` Slurm signals
+/// only job steps, and the task runs none.
+fn to_batch_shell(signal: &str) -> String {
+    match signal.split_once(':') {
+        Some((flags, rest)) if flags.contains('B') => format!("{flags}:{rest}"),
+        Some((flags, rest)) if flags.chars().all(|c| c == 'R') => format!("{flags}B:{rest}"),
+        _ => format!("B:{signal}"),
+    }
+}
+
 /// Shell-quote `s` (single quotes).
 fn quote(s: &str) -> String {
     if !s.is_empty()
@@ -74,7 +84,7 @@ impl Script<'_> {
         }
         lines.push(format!(
             "#SBATCH --signal={}",
-            s.signal.as_deref().unwrap_or(DEFAULT_SIGNAL)
+            to_batch_shell(s.signal.as_deref().unwrap_or(DEFAULT_SIGNAL))
         ));
         lines.push("#SBATCH --requeue".into());
         lines.push("#SBATCH --open-mode=append".into());
@@ -129,6 +139,13 @@ mod tests {
             assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
         }
         assert!(!text.contains("--account"), "{text}");
+    }
+
+    #[test]
+    fn the_warning_signal_always_reaches_the_batch_shell() {
+        assert_eq!(to_batch_shell("TERM@120"), "B:TERM@120");
+        assert_eq!(to_batch_shell("B:USR1@60"), "B:USR1@60");
+        assert_eq!(to_batch_shell("R:USR1@60"), "RB:USR1@60");
     }
 
     #[test]
