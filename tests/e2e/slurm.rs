@@ -85,6 +85,21 @@ fn trials(doc: &serde_json::Value) -> Vec<(u64, String, Option<f64>, String)> {
     out
 }
 
+/// What array task `task` of a study's (only) job wrote, from `DIR/slurm/<job>_<task>.out`.
+fn slurm_output(study: &Path, task: u32) -> String {
+    std::fs::read_dir(study.join("slurm"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .ends_with(&format!("_{task}.out"))
+        })
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .collect()
+}
+
 /// A store's (trial, state, attempts, finished_at) rows.
 type Rows = Vec<(i64, String, i64, Option<f64>)>;
 
@@ -141,6 +156,13 @@ fn assert_same_as_local(s: &Scratch, cfg: &str, n: usize) {
         (0..n as i64).collect::<Vec<_>>(),
         "each trial ran on exactly one node"
     );
+    for task in 0..2 {
+        let out = slurm_output(&s.path().join("slurm"), task);
+        assert!(
+            out.contains("workers=2"),
+            "a whole node's CPUs, task {task}:\n{out}"
+        );
+    }
     let status = s.run(&["status", "slurm"]);
     assert_status(&status, 0);
     let text = stdout(&status);
@@ -219,13 +241,17 @@ fn a_sweep_of_the_users_own_program_runs_on_slurm() {
     };
     let s = Scratch::new();
     let c = program_config(&s, 6, "0");
-    let o = sweep(
-        &s,
-        &c,
-        "st",
-        &["--backend", "slurm", "--nodes", "2", "--wait"],
-    );
+    // The `[slurm]` table instead of flags: two nodes, one CPU each.
+    let text = std::fs::read_to_string(&c).unwrap() + "\n[slurm]\nnodes = 2\ncpus = 1\n";
+    std::fs::write(&c, text).unwrap();
+    let o = sweep(&s, &c, "st", &["--backend", "slurm", "--wait"]);
     assert_status(&o, 0);
+    assert!(stdout(&o).contains("(2 array tasks)"), "{}", stdout(&o));
+    // One trainer per CPU Slurm allocated, not per core of the machine.
+    for task in 0..2 {
+        let out = slurm_output(&s.path().join("st"), task);
+        assert!(out.contains("workers=1"), "task {task}:\n{out}");
+    }
     assert!(
         stdout(&o).contains("best: trial 0 with loss 1.0000"),
         "{}",
