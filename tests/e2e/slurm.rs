@@ -201,12 +201,12 @@ fn tpe_with_a_fixed_batch_on_two_nodes_gives_the_same_trials_and_scores_as_local
     assert_same_as_local(&s, &cfg, 12);
 }
 
-/// A grid of `n` program trials of `secs` seconds each, reporting `loss = x`.
-fn program_config(s: &Scratch, n: usize, secs: &str) -> std::path::PathBuf {
+/// A grid of `n` program trials `x = 1..=n`, each running `body` then reporting `loss = x`.
+fn program_config(s: &Scratch, n: usize, body: &str) -> std::path::PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let p = s.write(
         "p.sh",
-        &format!("#!/bin/sh\nsleep {secs}\necho \"cohort: loss=$1\"\n"),
+        &format!("#!/bin/sh\n{body}\necho \"cohort: loss=$1\"\n"),
     );
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
     let xs: Vec<String> = (1..=n).map(|x| x.to_string()).collect();
@@ -240,7 +240,7 @@ fn a_sweep_of_the_users_own_program_runs_on_slurm() {
         return;
     };
     let s = Scratch::new();
-    let c = program_config(&s, 6, "0");
+    let c = program_config(&s, 6, "");
     // The `[slurm]` table instead of flags: two nodes, one CPU each.
     let text = std::fs::read_to_string(&c).unwrap() + "\n[slurm]\nnodes = 2\ncpus = 1\n";
     std::fs::write(&c, text).unwrap();
@@ -284,11 +284,10 @@ fn live(job: &str) -> bool {
         .is_ok_and(|o| !String::from_utf8_lossy(&o.stdout).trim().is_empty())
 }
 
-/// Whether node `task`'s store has a running trial.
-fn running_on(study: &Path, task: &str) -> bool {
-    trial_rows(&study.join("nodes").join(task))
-        .iter()
-        .any(|t| t.1 == "running")
+/// Whether node `task`'s store has two complete trials and a running one.
+fn mid_way(study: &Path, task: &str) -> bool {
+    let rows = trial_rows(&study.join("nodes").join(task));
+    rows.iter().filter(|t| t.1 == "complete").count() == 2 && rows.iter().any(|t| t.1 == "running")
 }
 
 #[test]
@@ -299,14 +298,34 @@ fn a_node_cancelled_and_one_warned_mid_way_lose_nothing_and_a_resubmission_runs_
         return;
     };
     let s = Scratch::new();
-    let c = program_config(&s, 12, "0.4");
+    // Trials x <= 4 finish at once; the others hold while the file `hold` exists (at most a
+    // minute), so each node is surely mid-way, with finished and running trials, when stopped.
+    let hold = s.write("hold", "");
+    let c = program_config(
+        &s,
+        12,
+        &format!(
+            "if [ \"$1\" -gt 4 ]; then i=0; while [ -e '{}' ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; fi",
+            hold.display()
+        ),
+    );
     let study = s.path().join("st");
     let first = sweep(&s, &c, "st", &["--backend", "slurm", "--nodes", "2"]);
     assert_status(&first, 0);
     let job = job_id(&first);
     assert!(
-        wait_for(60.0, || running_on(&study, "0") && running_on(&study, "1")),
-        "both nodes should be running trials"
+        wait_for(120.0, || ["0", "1"].iter().all(|n| mid_way(&study, n))),
+        "both nodes should be mid-way: {:?}\nsqueue: {}\n{}\n{}",
+        node_rows(&study),
+        String::from_utf8_lossy(
+            &Command::new("squeue")
+                .args(["-r", "-j", &job])
+                .output()
+                .map(|o| o.stdout)
+                .unwrap_or_default()
+        ),
+        slurm_output(&study, 0),
+        slurm_output(&study, 1)
     );
     // Node 1 is cancelled; node 0 gets the warning Slurm sends before a time limit
     // (`--signal=B:USR1@…`), here at once.
@@ -339,7 +358,11 @@ fn a_node_cancelled_and_one_warned_mid_way_lose_nothing_and_a_resubmission_runs_
         .iter()
         .map(|(_, r)| r.iter().filter(|t| t.1 == "complete").count())
         .sum();
-    assert!(done_before < 12, "the job was stopped mid-way: {rows:?}");
+    assert_eq!(
+        done_before, 4,
+        "the quick trials finished, no other: {rows:?}"
+    );
+    std::fs::remove_file(&hold).unwrap();
     let status = s.run(&["status", "st"]);
     let text = stdout(&status);
     assert!(text.contains(&format!("slurm: job {job}")), "{text}");
