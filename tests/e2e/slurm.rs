@@ -468,3 +468,98 @@ fn slurm_flags_without_the_slurm_backend_are_refused() {
     assert_status(&o, 2);
     assert!(stderr(&o).contains("--backend slurm"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_tpe_node_stops_waiting_when_the_node_it_waits_on_is_cancelled_and_a_resubmission_matches_local()
+ {
+    let Some(_c) = cluster(
+        "a_tpe_node_stops_waiting_when_the_node_it_waits_on_is_cancelled_and_a_resubmission_matches_local",
+    ) else {
+        return;
+    };
+    use std::os::unix::fs::PermissionsExt;
+    let s = Scratch::new();
+    let hold = s.write("hold", "");
+    // Trial 3 (node 1's, in batch 0) holds while `hold` exists (at most a minute).
+    let p = s.write(
+        "p.sh",
+        &format!(
+            "#!/bin/sh\nif [ \"$COHORT_TRIAL\" = 3 ]; then i=0; while [ -e '{}' ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; fi\necho \"cohort: loss=$1\"\n",
+            hold.display()
+        ),
+    );
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let c = s.write(
+        "c.toml",
+        r#"
+[study]
+name = "tpe-prog"
+seed = 4
+metric = "loss"
+direction = "minimize"
+
+[program]
+command = ["./p.sh", "{x}"]
+
+[search]
+sampler = "tpe"
+trials = 8
+batch = 4
+
+[search.tpe]
+startup = 4
+
+[search.space]
+x = { type = "uniform", low = 0.0, high = 10.0 }
+"#,
+    );
+    let study = s.path().join("st");
+    let first = sweep(&s, &c, "st", &["--backend", "slurm", "--nodes", "2"]);
+    assert_status(&first, 0);
+    let job = job_id(&first);
+    let complete = |task: &str| {
+        trial_rows(&study.join("nodes").join(task))
+            .iter()
+            .filter(|t| t.1 == "complete")
+            .count()
+    };
+    let holding = || {
+        trial_rows(&study.join("nodes/1"))
+            .iter()
+            .any(|t| t.0 == 3 && t.1 == "running")
+    };
+    assert!(
+        wait_for(120.0, || complete("0") == 2
+            && complete("1") == 1
+            && holding()),
+        "node 0 should wait on trial 3, which node 1 holds: {:?}",
+        node_rows(&study)
+    );
+    let cancel = Command::new("scancel")
+        .arg(format!("{job}_1"))
+        .output()
+        .unwrap();
+    assert!(cancel.status.success(), "{cancel:?}");
+    // Node 0 ends by itself: what it waits for cannot come any more.
+    assert!(
+        wait_for(60.0, || !live(&job)),
+        "node 0 kept waiting:\n{}",
+        slurm_output(&study, 0)
+    );
+    assert!(
+        slurm_output(&study, 0).contains("cannot come any more"),
+        "{}",
+        slurm_output(&study, 0)
+    );
+    std::fs::remove_file(&hold).unwrap();
+    let again = sweep(
+        &s,
+        &c,
+        "st",
+        &["--backend", "slurm", "--nodes", "2", "--wait", "--json"],
+    );
+    assert_status(&again, 0);
+    let local = sweep(&s, &c, "local", &["--workers", "2", "--json"]);
+    assert_status(&local, 0);
+    assert_eq!(trials(&json(&again)), trials(&json(&local)));
+}
