@@ -140,6 +140,8 @@ down() {
                 [ -z "$(squeue -h -o %A 2>/dev/null)" ] && break
                 sleep 0.2
             done
+            jobs=$(squeue -h -o %i 2>/dev/null || true)
+            [ -z "$jobs" ] || log "jobs still listed after scancel: $jobs"
         fi
     fi
     for f in "$STATE"/run/slurmd-*.pid "$STATE/run/slurmctld.pid" "$MUNGE/munged.pid"; do

@@ -327,6 +327,14 @@ fn a_node_cancelled_and_one_warned_mid_way_lose_nothing_and_a_resubmission_runs_
         slurm_output(&study, 0),
         slurm_output(&study, 1)
     );
+    // A second submission while the job runs would run trials twice: refused.
+    let twice = sweep(&s, &c, "st", &["--backend", "slurm", "--nodes", "2"]);
+    assert_status(&twice, 2);
+    assert!(
+        stderr(&twice).contains(&format!("Slurm job {job} of this study is still live")),
+        "{}",
+        stderr(&twice)
+    );
     // Node 1 is cancelled; node 0 gets the warning Slurm sends before a time limit
     // (`--signal=B:USR1@…`), here at once.
     let cancel = Command::new("scancel")

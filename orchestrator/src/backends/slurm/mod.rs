@@ -188,6 +188,24 @@ fn check_visible(dir: &Path, partition: Option<&str>) -> Result<()> {
 pub fn submit(config: &Path, opts: &SweepOptions, flags: &SlurmFlags) -> Result<Submitted> {
     // Before anything is written: Slurm's client must be here.
     commands::run("sbatch", &["--version"], None).map_err(BadInput::new)?;
+    // A study whose job is still live is refused before its directory is opened for writing.
+    let named = opts.study_dir.clone().or_else(|| {
+        crate::config::StudyConfig::load(config)
+            .ok()
+            .map(|c| Path::new("runs").join(c.name))
+    });
+    if let Some(dir) = named
+        && let Some((job, live)) = live_job(&dir).map_err(BadInput::new)?
+    {
+        let states: Vec<String> = live.iter().map(|t| t.state.clone()).collect();
+        return Err(BadInput::new(anyhow::anyhow!(
+            "{}: Slurm job {job} of this study is still live ({}); wait for it, or stop it with `cohort cancel {}`",
+            dir.display(),
+            states.join(", "),
+            dir.display()
+        ))
+        .into());
+    }
     let prepared = sweep::prepare(config, opts, false)?;
     // Nodes read this store from other machines: no WAL (its index is one machine's memory).
     prepared.store.use_rollback_journal()?;
@@ -202,16 +220,6 @@ pub fn submit(config: &Path, opts: &SweepOptions, flags: &SlurmFlags) -> Result<
         e
     };
     let result = (|| -> Result<Submitted> {
-        if let Some((job, live)) = live_job(&dir).map_err(BadInput::new)? {
-            let states: Vec<String> = live.iter().map(|t| t.state.clone()).collect();
-            return Err(BadInput::new(anyhow::anyhow!(
-                "{}: Slurm job {job} of this study is still live ({}); wait for it, or stop it with `cohort cancel {}`",
-                dir.display(),
-                states.join(", "),
-                dir.display()
-            ))
-            .into());
-        }
         check_visible(&dir, spec.partition.as_deref())?;
         let trials: Vec<TrialRecord> = merge::study_trials(&dir)?;
         let total = sweep::total_trials(&prepared.cfg);
