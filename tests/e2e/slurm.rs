@@ -133,7 +133,15 @@ fn assert_same_as_local(s: &Scratch, cfg: &str, n: usize) {
         "slurm",
         &["--backend", "slurm", "--nodes", "2", "--wait", "--json"],
     );
-    assert_status(&on_slurm, 0);
+    let study = s.path().join("slurm");
+    assert_eq!(
+        on_slurm.status.code(),
+        Some(0),
+        "{}\ntask 0:\n{}\ntask 1:\n{}",
+        stderr(&on_slurm),
+        slurm_output(&study, 0),
+        slurm_output(&study, 1)
+    );
     assert!(
         stderr(&on_slurm).contains("submitted Slurm job "),
         "{}",

@@ -133,6 +133,29 @@ impl Store {
         Store::open_with(dir, OpenFlags::SQLITE_OPEN_READ_WRITE)
     }
 
+    /// Open an existing store for writing without ever switching it to WAL: a node's store,
+    /// which other machines read while it is written (see `use_rollback_journal`).
+    pub fn open_shared(dir: &Path) -> Result<Store, StoreError> {
+        let store = Store::open_with(dir, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        let conn = Connection::open_with_flags(&store.path, OpenFlags::SQLITE_OPEN_READ_WRITE)
+            .map_err(|e| store.err(e))?;
+        let store = Store {
+            conn,
+            path: store.path.clone(),
+            in_tx: false,
+        };
+        store.use_rollback_journal()?;
+        store
+            .conn
+            .pragma_update(None, "synchronous", "NORMAL")
+            .map_err(|e| store.err(e))?;
+        store
+            .conn
+            .busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(|e| store.err(e))?;
+        Ok(store)
+    }
+
     /// Open an existing study for reading only (safe while a sweep writes it).
     pub fn open_readonly(dir: &Path) -> Result<Store, StoreError> {
         Store::open_with(dir, OpenFlags::SQLITE_OPEN_READ_ONLY)

@@ -153,8 +153,7 @@ pub fn run_task(dir: &Path, plan: &Path) -> Result<StudyOutcome> {
         create_node_store(&mine, &meta)?;
     }
     let lock = StudyLock::acquire(&mine).map_err(BadInput::new)?;
-    let mut store = Store::open(&mine)?;
-    store.use_rollback_journal()?;
+    let mut store = Store::open_shared(&mine)?;
     store.set_meta("slurm_job", &me.job)?;
     store.set_meta("slurm_task", &me.task.to_string())?;
     store.set_meta("submission", &plan.submission.to_string())?;
