@@ -11,6 +11,7 @@ mod predict;
 mod preprocess;
 mod program;
 mod progress;
+mod slurm;
 mod sweep;
 mod training;
 mod trial_logs;

@@ -6,6 +6,7 @@
 //! its allocations, so it too starts trainers through `local`.
 
 pub mod local;
+pub mod slurm;
 
 pub use local::Local;
 

@@ -55,6 +55,25 @@ pub(super) enum Command {
         /// Override a config value: `--set cv.folds=3` (repeatable; checked like the file).
         #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
         overrides: Vec<Override>,
+        /// Where trainers run: this machine, or a Slurm cluster (one array task per node).
+        #[arg(long, value_enum, default_value = "local")]
+        backend: BackendKind,
+        #[command(flatten)]
+        slurm: SlurmArgs,
+    },
+    /// Cancel a study's Slurm job (scancel); finished trials are kept.
+    Cancel {
+        /// The study directory.
+        dir: PathBuf,
+    },
+    /// Run one array task's share of a study (started by Slurm).
+    #[command(hide = true)]
+    SlurmTask {
+        /// The study directory.
+        dir: PathBuf,
+        /// The submission's plan.
+        #[arg(long)]
+        plan: PathBuf,
     },
     /// Continue a study from its directory.
     Resume {
@@ -223,6 +242,58 @@ pub(super) enum Command {
         #[arg(long)]
         parent: Option<u32>,
     },
+}
+
+/// Where a sweep's trainers run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(super) enum BackendKind {
+    /// Trainer processes on this machine.
+    Local,
+    /// A Slurm array job: one task per node, each with its own trainer pool.
+    Slurm,
+}
+
+/// `--backend slurm` settings; each overrides the config's `[slurm]` table.
+#[derive(Debug, Clone, clap::Args)]
+pub(super) struct SlurmArgs {
+    /// Slurm: nodes (array tasks) to spread the trials over.
+    #[arg(long)]
+    pub nodes: Option<std::num::NonZeroU32>,
+    /// Slurm: the partition.
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// Slurm: each task's time limit (e.g. 01:00:00).
+    #[arg(long)]
+    pub time: Option<String>,
+    /// Slurm: the account charged.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Slurm: memory per node (e.g. 8G).
+    #[arg(long)]
+    pub mem: Option<String>,
+    /// Slurm: the warning signal before the time limit (default B:USR1@60).
+    #[arg(long)]
+    pub signal: Option<String>,
+    /// Slurm: wait for the job to end, then print the results.
+    #[arg(long)]
+    pub wait: bool,
+}
+
+impl SlurmArgs {
+    /// The first Slurm-only flag given, for a local sweep's refusal.
+    pub fn any_given(&self) -> Option<&'static str> {
+        [
+            (self.nodes.is_some(), "--nodes"),
+            (self.partition.is_some(), "--partition"),
+            (self.time.is_some(), "--time"),
+            (self.account.is_some(), "--account"),
+            (self.mem.is_some(), "--mem"),
+            (self.signal.is_some(), "--signal"),
+            (self.wait, "--wait"),
+        ]
+        .into_iter()
+        .find_map(|(given, flag)| given.then_some(flag))
+    }
 }
 
 /// One of a program's output streams.

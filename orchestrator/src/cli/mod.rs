@@ -19,7 +19,7 @@ use crate::reports::{self as report, StudyView};
 use crate::store::{Store, TrialState};
 use crate::sweep::scheduler::SweepEnd;
 use crate::sweep::{self as study, SweepOptions};
-use args::{Cli, Command, Format, Stream};
+use args::{BackendKind, Cli, Command, Format, SlurmArgs, Stream};
 
 fn init_logging(verbose: u8, quiet: bool) {
     let default = match (quiet, verbose) {
@@ -250,9 +250,15 @@ fn print(text: &str) -> Result<()> {
 
 fn open_view(dir: &Path) -> Result<StudyView> {
     let store = Store::open_readonly(dir).map_err(BadInput::new)?;
+    // A study run on a cluster has one store per node: merged.
+    let trials = if crate::store::merge::node_dirs(dir).is_empty() {
+        store.trials()?
+    } else {
+        crate::store::merge::study_trials(dir)?
+    };
     Ok(StudyView {
         meta: store.meta()?,
-        trials: store.trials()?,
+        trials,
     })
 }
 
@@ -267,7 +273,21 @@ fn run(command: Command) -> Result<u8> {
             force_new,
             no_refit,
             overrides,
+            backend,
+            slurm,
         } => {
+            if backend == BackendKind::Slurm {
+                let json = format_or_json(format, json) == Format::Json;
+                return slurm_sweep(
+                    &config, workers, study_dir, force_new, json, overrides, slurm,
+                );
+            }
+            if let Some(flag) = slurm.any_given() {
+                return Err(BadInput::new(anyhow::anyhow!(
+                    "{flag} is a Slurm setting: add --backend slurm"
+                ))
+                .into());
+            }
             let outcome = study::sweep(
                 &config,
                 &SweepOptions {
@@ -347,13 +367,19 @@ fn run(command: Command) -> Result<u8> {
         }
         Command::Logs { dir, trial, stream } => logs(&dir, trial, stream),
         Command::Status { dir, format } => {
-            let view = open_view(&dir)?;
+            let mut view = open_view(&dir)?;
+            if let Some(state) = crate::backends::slurm::study_state(&dir) {
+                view.meta.insert("status".into(), state);
+            }
             let now = crate::store::now();
             let text = match format {
                 Format::Table => {
                     let mut text = report::status_text(&view, now);
                     if let Some(line) = views::refit_line(&view, &dir) {
                         text.push_str(&format!("  {line}\n"));
+                    }
+                    if let Some(slurm) = crate::backends::slurm::status_text(&dir) {
+                        text.push_str(&slurm);
                     }
                     text
                 }
@@ -365,6 +391,17 @@ fn run(command: Command) -> Result<u8> {
             };
             print(&text)?;
             Ok(exit::OK)
+        }
+        Command::Cancel { dir } => {
+            let job = crate::backends::slurm::cancel(&dir)?;
+            print(&format!(
+                "cancelled Slurm job {job}; finished trials are kept, the rest run on the next `cohort sweep --backend slurm`\n"
+            ))?;
+            Ok(exit::OK)
+        }
+        Command::SlurmTask { dir, plan } => {
+            let outcome = crate::backends::slurm::run_task(&dir, &plan)?;
+            finish(outcome, Format::Table)
         }
         Command::Train {
             config,
@@ -510,6 +547,120 @@ fn report_format(f: Format) -> report::Format {
         Format::Json => report::Format::Json,
         Format::Csv => report::Format::Csv,
     }
+}
+
+/// `cohort sweep --backend slurm`: submit, and with `--wait` wait and print the merged results.
+fn slurm_sweep(
+    config: &Path,
+    workers: Option<NonZeroUsize>,
+    study_dir: Option<std::path::PathBuf>,
+    force_new: bool,
+    json: bool,
+    overrides: Vec<crate::config::Override>,
+    args: SlurmArgs,
+) -> Result<u8> {
+    use crate::backends::slurm::{self, SlurmFlags, Submitted};
+    if workers.is_some() {
+        return Err(BadInput::new(anyhow::anyhow!(
+            "--workers does not apply to --backend slurm: each node runs as many trainers as Slurm allocated it CPUs (`slurm.cpus`, or whole nodes)"
+        ))
+        .into());
+    }
+    let flags = SlurmFlags {
+        nodes: args.nodes,
+        partition: args.partition,
+        time: args.time,
+        account: args.account,
+        mem: args.mem,
+        signal: args.signal,
+    };
+    // Each node saves what it finds; a refit is `cohort refit DIR` once the job is done.
+    let opts = SweepOptions {
+        workers: None,
+        study_dir,
+        force_new,
+        refit: false,
+        overrides,
+    };
+    let (dir, total) = match slurm::submit(config, &opts, &flags)? {
+        Submitted::Nothing { dir, total } => {
+            eprintln!(
+                "every trial of the study in {} is final: nothing to submit",
+                dir.display()
+            );
+            (dir, total)
+        }
+        Submitted::Job { dir, record, total } => {
+            let line = format!(
+                "submitted Slurm job {} ({} array tasks) for {} trials; `cohort status {}` follows it",
+                record.job,
+                record.nodes,
+                record.trials,
+                dir.display()
+            );
+            // With --json, stdout carries only JSON: the submission itself, or the study after --wait.
+            match (json, args.wait) {
+                (false, _) => print(&format!("{line}\n"))?,
+                (true, true) => eprintln!("{line}"),
+                (true, false) => print(&format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "job": record.job,
+                        "array_tasks": record.nodes,
+                        "trials": record.trials,
+                        "submission": record.submission,
+                        "study_dir": dir,
+                    }))?
+                ))?,
+            }
+            if !args.wait {
+                return Ok(exit::OK);
+            }
+            if !slurm::wait(&dir)? {
+                eprintln!(
+                    "stopped waiting; the job runs on (`cohort cancel {}` stops it)",
+                    dir.display()
+                );
+                return Ok(exit::INTERRUPTED);
+            }
+            (dir, total)
+        }
+    };
+    if !args.wait {
+        return Ok(exit::OK);
+    }
+    let view = open_view(&dir)?;
+    let finals = view.trials.iter().filter(|t| t.state.is_final()).count();
+    let unfinished = (total as usize).saturating_sub(finals);
+    if json {
+        print(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&report::study_json(&view, "finished"))?
+        ))?;
+    } else {
+        let mut text = report::table(&view, Some(SUMMARY_ROWS), None);
+        if let Some(b) = view.best() {
+            text.push_str(&format!(
+                "\nbest: trial {} with {} {:.4}\nstudy: {}\n",
+                b.trial,
+                view.objective(),
+                b.value.unwrap_or(f64::NAN),
+                dir.display()
+            ));
+        }
+        print(&text)?;
+    }
+    if unfinished > 0 {
+        eprintln!(
+            "{unfinished} trials did not finish (cancelled or out of time): run the same command again to submit them"
+        );
+        return Ok(exit::FAILED);
+    }
+    Ok(if view.best().is_some() {
+        exit::OK
+    } else {
+        exit::FAILED
+    })
 }
 
 /// Rows of the table printed at the end of a sweep.

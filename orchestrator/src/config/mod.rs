@@ -16,12 +16,14 @@ use crate::sweep::space::{Distribution, Space};
 pub mod overrides;
 mod preprocess;
 mod pruning;
+mod slurm;
 mod units;
 
 pub use overrides::Override;
 pub use preprocess::PreprocessSpec;
 
 pub use pruning::DEFAULT_BATCH;
+pub use slurm::{SlurmSpec, check_mem, check_time};
 
 pub(crate) use units::{parse_bytes, parse_duration};
 
@@ -81,6 +83,7 @@ struct RawConfig {
     search: RawSearch,
     #[serde(default)]
     run: RawRun,
+    slurm: Option<slurm::RawSlurm>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -392,6 +395,8 @@ pub struct StudyConfig {
     pub batch: Option<NonZeroU64>,
     /// Resources and fault handling.
     pub run: RunSpec,
+    /// How the study is submitted to Slurm (`--backend slurm`).
+    pub slurm: SlurmSpec,
 }
 
 impl StudyConfig {
@@ -690,6 +695,7 @@ impl Checker<'_> {
         let learns = matches!(sampler, SamplerKind::Tpe { .. });
         let (pruner, batch) = self.pruning(raw.search.pruner.as_ref(), raw.search.batch, learns)?;
         let run = self.run(&raw.run)?;
+        let slurm = self.slurm(raw.slurm)?;
         let kind = match (raw.program, model, raw_data) {
             (Some(p), _, _) => TrialKind::Program(self.program(p, &space, base)?),
             (None, Some(model), Some(data)) => TrialKind::Model(ModelTrials {
@@ -716,6 +722,7 @@ impl Checker<'_> {
             pruner,
             batch,
             run,
+            slurm,
         })
     }
 

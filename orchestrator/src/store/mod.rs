@@ -7,6 +7,7 @@
 
 mod intermediate;
 pub mod lock;
+pub mod merge;
 mod schema;
 mod trials;
 mod writer;
@@ -134,6 +135,29 @@ impl Store {
         Store::open_with(dir, OpenFlags::SQLITE_OPEN_READ_WRITE)
     }
 
+    /// Open an existing store for writing without ever switching it to WAL: a node's store,
+    /// which other machines read while it is written (see `use_rollback_journal`).
+    pub fn open_shared(dir: &Path) -> Result<Store, StoreError> {
+        let store = Store::open_with(dir, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        let conn = Connection::open_with_flags(&store.path, OpenFlags::SQLITE_OPEN_READ_WRITE)
+            .map_err(|e| store.err(e))?;
+        let store = Store {
+            conn,
+            path: store.path.clone(),
+            in_tx: false,
+        };
+        store.use_rollback_journal()?;
+        store
+            .conn
+            .pragma_update(None, "synchronous", "NORMAL")
+            .map_err(|e| store.err(e))?;
+        store
+            .conn
+            .busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(|e| store.err(e))?;
+        Ok(store)
+    }
+
     /// Open an existing study for reading only (safe while a sweep writes it).
     pub fn open_readonly(dir: &Path) -> Result<Store, StoreError> {
         Store::open_with(dir, OpenFlags::SQLITE_OPEN_READ_ONLY)
@@ -243,6 +267,15 @@ impl Store {
             .max()
             .unwrap_or(0);
         free < (1 << 20) || largest.saturating_add(64 << 10) >= limit
+    }
+
+    /// Use a rollback journal instead of WAL: WAL's index lives in memory shared by the
+    /// processes of one machine, so a store read from other machines (a node's store on a
+    /// network filesystem) must not use it.
+    pub fn use_rollback_journal(&self) -> Result<(), StoreError> {
+        self.conn
+            .pragma_update(None, "journal_mode", "DELETE")
+            .map_err(|e| self.err(e))
     }
 
     /// The database file.

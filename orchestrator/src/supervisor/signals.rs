@@ -29,6 +29,17 @@ pub fn install() -> std::io::Result<()> {
     Ok(())
 }
 
+/// Count `sig` as a stop signal too (a cluster's warning before the time limit).
+pub fn also_stop_on(sig: i32) -> std::io::Result<()> {
+    // SAFETY: the action only increments an atomic, which is async-signal-safe.
+    unsafe {
+        signal_hook::low_level::register(sig, || {
+            RECEIVED.fetch_add(1, Ordering::SeqCst);
+        })?;
+    }
+    Ok(())
+}
+
 /// How many stop signals have arrived.
 pub fn received() -> usize {
     RECEIVED.load(Ordering::SeqCst)

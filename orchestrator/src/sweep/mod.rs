@@ -235,7 +235,7 @@ pub fn load_checked(
 }
 
 /// A built-in model's study's dataset and its `[preprocess]` pipeline (a program's has none).
-type StudyData = Option<(Dataset, Option<Preprocess>)>;
+pub type StudyData = Option<(Dataset, Option<Preprocess>)>;
 
 /// The dataset of a built-in model's study, with its folds checked (a program has none), and
 /// its `[preprocess]` pipeline if it has one.
@@ -406,29 +406,62 @@ fn create_study_dir(dir: &Path, meta: &BTreeMap<String, String>) -> Result<Store
     Ok(Store::open(dir)?)
 }
 
-/// Run the sweep described by `config`.
-pub fn sweep(config: &Path, opts: &SweepOptions) -> Result<StudyOutcome> {
+/// A study checked, its directory opened (or created) and locked, ready to run or submit.
+pub struct Prepared {
+    /// The checked config.
+    pub cfg: StudyConfig,
+    /// Its dataset and `[preprocess]` pipeline (a built-in model's).
+    pub data: StudyData,
+    /// The study directory.
+    pub dir: PathBuf,
+    /// The study directory's own store.
+    pub store: Store,
+    /// Whether the directory held this study already (false: this call created it).
+    pub resumed: bool,
+    /// The study directory's lock.
+    pub lock: StudyLock,
+}
+
+/// Check `config` and its data, then open or create the study directory; `placement`: also
+/// check that the trials fit on this machine's cores.
+pub fn prepare(config: &Path, opts: &SweepOptions, placement: bool) -> Result<Prepared> {
     let cfg = StudyConfig::load_with(config, &opts.overrides).map_err(BadInput::new)?;
     let data = load_data(&cfg)?;
     // Checked before the study directory exists: a refused placement leaves nothing behind.
-    Placement::of(&cfg, cores::usable_cores().len())?;
+    if placement {
+        Placement::of(&cfg, cores::usable_cores().len())?;
+    }
     let dir = opts
         .study_dir
         .clone()
         .unwrap_or_else(|| Path::new("runs").join(&cfg.name));
     let meta = study_meta(&cfg, data.as_ref().map(|(d, _)| d));
     let (store, resumed, lock) = open_or_create(&dir, &meta, opts.force_new)?;
-    run(
+    Ok(Prepared {
         cfg,
         data,
         dir,
         store,
-        lock,
         resumed,
+        lock,
+    })
+}
+
+/// Run the sweep described by `config`.
+pub fn sweep(config: &Path, opts: &SweepOptions) -> Result<StudyOutcome> {
+    let p = prepare(config, opts, true)?;
+    run(
+        p.cfg,
+        p.data,
+        p.dir,
+        p.store,
+        p.lock,
+        p.resumed,
         RunOptions {
             workers: opts.workers,
             refit: opts.refit,
         },
+        None,
     )
 }
 
@@ -445,6 +478,7 @@ pub fn resume(dir: &Path, workers: Option<NonZeroUsize>, refit: bool) -> Result<
         lock,
         true,
         RunOptions { workers, refit },
+        None,
     )
 }
 
@@ -549,7 +583,16 @@ fn reopen(dir: &Path) -> Result<(StudyConfig, StudyData, Store, StudyLock)> {
     }
     let lock = StudyLock::acquire(dir).map_err(BadInput::new)?;
     let store = Store::open(dir).map_err(BadInput::new)?;
-    let meta = store.meta()?;
+    let (cfg, data) = stored_config(dir, &store.meta()?)?;
+    Ok((cfg, data, store, lock))
+}
+
+/// The config and data of the study in `dir` (whose metadata is `meta`), checked against what
+/// the study started with.
+pub fn stored_config(
+    dir: &Path,
+    meta: &BTreeMap<String, String>,
+) -> Result<(StudyConfig, StudyData)> {
     let text = meta
         .get("config")
         .context("the study has no stored config")?;
@@ -575,12 +618,48 @@ fn reopen(dir: &Path) -> Result<(StudyConfig, StudyData, Store, StudyLock)> {
         };
         return Err(BadInput::new(anyhow::anyhow!(what)).into());
     }
-    Ok((cfg, data, store, lock))
+    Ok((cfg, data))
 }
 
-/// What the queue needs of a stored trial: its result when final, else its attempts so far.
-fn stored(record: TrialRecord, objective: &str) -> Stored {
-    let result = record.state.is_final().then(|| TrialResult {
+/// One node's share of a study split across the nodes of a cluster job.
+pub struct Share {
+    /// Which trials this node runs.
+    pub owns: Box<dyn Fn(u64) -> bool + Send>,
+    /// The other nodes, whose results later batches wait on.
+    pub peers: Box<dyn scheduler::Peers>,
+    /// Every trial of the study, as all the stores have them (merged).
+    pub existing: Vec<TrialRecord>,
+}
+
+/// Run one node's share of the study in `dir` on this node, writing into `store` (the node's).
+pub fn run_share(
+    cfg: StudyConfig,
+    data: StudyData,
+    dir: PathBuf,
+    store: Store,
+    lock: StudyLock,
+    workers: NonZeroUsize,
+    share: Share,
+) -> Result<StudyOutcome> {
+    run(
+        cfg,
+        data,
+        dir,
+        store,
+        lock,
+        true,
+        RunOptions {
+            workers: Some(workers),
+            // Each node saves its trials; the refit is `cohort refit DIR` once all are done.
+            refit: false,
+        },
+        Some(share),
+    )
+}
+
+/// What a sampler is told of a stored trial: its result, when it is final.
+pub fn result_of(record: &TrialRecord, objective: &str) -> Option<TrialResult> {
+    record.state.is_final().then(|| TrialResult {
         trial: record.trial,
         params: record.params.clone(),
         state: record.state,
@@ -595,9 +674,13 @@ fn stored(record: TrialRecord, objective: &str) -> Stored {
             .enumerate()
             .filter_map(|(i, f)| f.get(objective).map(|v| (i as u32, *v)))
             .collect(),
-    });
+    })
+}
+
+/// What the queue needs of a stored trial: its result when final, else its attempts so far.
+fn stored(record: TrialRecord, objective: &str) -> Stored {
     Stored {
-        result,
+        result: result_of(&record, objective),
         trial: record.trial,
         attempts: record.attempts,
         params: record.params,
@@ -619,6 +702,14 @@ pub fn planned_workers(cfg: &StudyConfig, workers: Option<NonZeroUsize>) -> Resu
         .or(cfg.run.workers)
         .map_or(placement.default_workers, |n| n.get())
         .min(placement.max_workers))
+}
+
+/// How many trials the study of `cfg` has in all.
+pub fn total_trials(cfg: &StudyConfig) -> u64 {
+    match cfg.sampler {
+        SamplerKind::Grid => GridSampler::new(cfg.space.clone()).len(),
+        SamplerKind::Random { trials } | SamplerKind::Tpe { trials, .. } => trials,
+    }
 }
 
 /// Where a study's trials run: cores and GPUs per trial, and how many at once that allows.
@@ -689,6 +780,7 @@ impl Placement {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run(
     cfg: StudyConfig,
     data: Option<(Dataset, Option<Preprocess>)>,
@@ -697,9 +789,22 @@ fn run(
     lock: StudyLock,
     resumed: bool,
     how: RunOptions,
+    share: Option<Share>,
 ) -> Result<StudyOutcome> {
     let RunOptions { workers, refit } = how;
-    let existing = store.trials()?;
+    let (existing, share) = match share {
+        Some(Share {
+            owns,
+            peers,
+            existing,
+        }) => (existing, Some((owns, peers))),
+        // Trials other processes ran into node stores of this study count too.
+        None => {
+            let mut all = store.trials()?;
+            all.extend(crate::store::merge::node_trials(&dir, None)?);
+            (crate::store::merge::merge(all), None)
+        }
+    };
     let sampler: Box<dyn Sampler> = match cfg.sampler {
         SamplerKind::Grid => Box::new(GridSampler::new(cfg.space.clone())),
         SamplerKind::Random { trials } => {
@@ -792,7 +897,7 @@ fn run(
     supervisor.set_trial_logs(crate::supervisor::TrialLogs::new(
         &std::path::absolute(&dir).unwrap_or_else(|_| dir.clone()),
     ));
-    let job = SweepJob {
+    let mut job = SweepJob {
         setup: setup.as_ref(),
         model: match &cfg.kind {
             TrialKind::Model(t) => Some(t.model),
@@ -801,6 +906,7 @@ fn run(
         metrics: cfg.metrics.clone(),
         retries: cfg.run.retries,
         timeout: cfg.run.timeout,
+        peers: None,
     };
     let objective = cfg.objective().name.clone();
     let stored: Vec<Stored> = existing
@@ -814,7 +920,11 @@ fn run(
     let batch = sampler
         .batch()
         .or(cfg.pruner.and(cfg.batch).map(|b| b.get()));
-    let queue = TrialQueue::new(sampler, pruner, batch, cfg.fixed.clone(), stored);
+    let mut queue = TrialQueue::new(sampler, pruner, batch, cfg.fixed.clone(), stored);
+    if let Some((owns, peers)) = share {
+        queue = queue.only(owns);
+        job.peers = Some(peers);
+    }
     let SweepOutcome {
         end,
         mut store,

@@ -59,6 +59,9 @@ pub struct TrialQueue {
     untold: BTreeMap<u64, TrialResult>,
     /// Batches told so far.
     told_batches: u64,
+    /// Which trials this process runs (None: all); the others are another node's share,
+    /// whose results arrive through `record`.
+    owns: Option<Box<dyn Fn(u64) -> bool + Send>>,
 }
 
 impl TrialQueue {
@@ -85,6 +88,7 @@ impl TrialQueue {
             finals: HashSet::new(),
             untold: BTreeMap::new(),
             told_batches: 0,
+            owns: None,
         };
         for s in stored {
             q.known.insert(s.trial);
@@ -97,6 +101,27 @@ impl TrialQueue {
             }
         }
         q
+    }
+
+    /// Run only the trials `owns` accepts: a node's share of a study split across nodes. The
+    /// rest are skipped, and their results must be `record`ed as they come (a later batch
+    /// waits for them).
+    pub fn only(mut self, owns: Box<dyn Fn(u64) -> bool + Send>) -> TrialQueue {
+        self.retries.retain(|(t, _)| owns(*t));
+        self.owns = Some(owns);
+        self
+    }
+
+    /// Trials of other nodes that the next batch waits for (empty: waiting on none).
+    pub fn awaited(&mut self) -> Vec<u64> {
+        let (Some(b), Some(owns)) = (self.batch, &self.owns) else {
+            return Vec::new();
+        };
+        let lo = self.told_batches * b;
+        let hi = (lo + b).min(self.sampler.len());
+        (lo..hi)
+            .filter(|t| !owns(*t) && !self.finals.contains(t))
+            .collect()
     }
 
     /// How many trials the study has in all.
@@ -146,7 +171,10 @@ impl TrialQueue {
     }
 
     fn skip_known(&mut self) {
-        while self.next_new < self.sampler.len() && self.known.contains(&self.next_new) {
+        while self.next_new < self.sampler.len()
+            && (self.known.contains(&self.next_new)
+                || self.owns.as_ref().is_some_and(|owns| !owns(self.next_new)))
+        {
             self.next_new += 1;
         }
     }
@@ -380,6 +408,46 @@ mod tests {
         for t in 4..8 {
             assert_eq!(rest[&t], whole[&t], "trial {t}");
         }
+    }
+
+    #[test]
+    fn nodes_sharing_a_study_propose_the_trials_one_node_alone_would() {
+        let whole = run(queue(vec![]), 2, |_| 0);
+        // Two nodes, even and odd trials, each told the other's results as they finish.
+        let mut nodes: Vec<TrialQueue> = (0..2u64)
+            .map(|k| queue(vec![]).only(Box::new(move |t| t % 2 == k)))
+            .collect();
+        let mut seen = BTreeMap::new();
+        loop {
+            let mut progressed = false;
+            for k in 0..2 {
+                while let Some(n) = nodes[k].next_trial() {
+                    assert_eq!(n.trial % 2, k as u64, "node {k} ran another node's trial");
+                    progressed = true;
+                    seen.insert(n.trial, n.params.clone());
+                    let r = result(&n);
+                    for node in nodes.iter_mut() {
+                        node.record(r.clone());
+                    }
+                }
+            }
+            if !progressed {
+                break;
+            }
+        }
+        assert!(nodes.iter_mut().all(|q| q.is_exhausted()));
+        assert_eq!(seen, whole);
+    }
+
+    #[test]
+    fn a_node_waits_on_the_other_nodes_trials_of_the_batch() {
+        let mut q = queue(vec![]).only(Box::new(|t| t % 2 == 0));
+        let a = q.next_trial().unwrap();
+        assert_eq!(a.trial, 0);
+        assert_eq!(q.next_trial(), None);
+        q.record(result(&a));
+        assert_eq!(q.awaited(), [1], "trial 1 is the other node's");
+        assert_eq!(q.next_trial(), None);
     }
 
     #[test]

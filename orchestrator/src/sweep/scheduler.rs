@@ -59,7 +59,22 @@ pub struct SweepJob<'a> {
     pub retries: u32,
     /// Per-trial time limit.
     pub timeout: Option<Duration>,
+    /// The other nodes of a study split across nodes (None: this process runs every trial).
+    pub peers: Option<Box<dyn Peers + 'a>>,
 }
+
+/// The other nodes of a study split across nodes: where the results of the trials this
+/// process does not run come from.
+pub trait Peers {
+    /// Results of other nodes' trials that became final since the last call.
+    fn poll(&mut self) -> Vec<TrialResult>;
+    /// Whether the awaited trials may still come: false once every node that could run them
+    /// has ended, or the wait has lasted too long.
+    fn may_deliver(&mut self, waited: Duration) -> bool;
+}
+
+/// How often the other nodes' stores are read while a batch waits on their trials.
+const PEERS_EVERY: Duration = Duration::from_millis(200);
 
 /// How a sweep ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,6 +179,8 @@ pub fn run_sweep(
         memory_sampled: Instant::now(),
         quick_failures: 0,
         any_success: false,
+        peers_polled: None,
+        waiting_since: None,
     };
     let result = s.run();
     s.progress.display.finish();
@@ -200,6 +217,10 @@ struct Scheduler<'j> {
     progress: Progress,
     peak_memory: TreeMemory,
     memory_sampled: Instant,
+    /// When the other nodes' stores were last read.
+    peers_polled: Option<Instant>,
+    /// Since when nothing runs here and the next batch waits on other nodes.
+    waiting_since: Option<Instant>,
 }
 
 impl Scheduler<'_> {
@@ -217,6 +238,9 @@ impl Scheduler<'_> {
             if self.queue.is_exhausted() && self.assigned.iter().all(VecDeque::is_empty) {
                 return Ok(SweepEnd::Finished);
             }
+            if self.hear_peers() {
+                return Ok(SweepEnd::Interrupted);
+            }
             if let Some(notice) = self.supervisor.next(TICK) {
                 self.handle(notice)?;
                 while let Some(n) = self.supervisor.try_next() {
@@ -229,6 +253,39 @@ impl Scheduler<'_> {
             }
             self.progress.display.tick();
         }
+    }
+
+    /// Take in the other nodes' results while the next batch waits on them; true when they
+    /// cannot come any more (this node stops, its share resumes on the next submission).
+    fn hear_peers(&mut self) -> bool {
+        let Some(peers) = self.job.peers.as_mut() else {
+            return false;
+        };
+        let awaited = self.queue.awaited();
+        if awaited.is_empty() {
+            self.waiting_since = None;
+            return false;
+        }
+        if self.peers_polled.is_some_and(|t| t.elapsed() < PEERS_EVERY) {
+            return false;
+        }
+        self.peers_polled = Some(Instant::now());
+        for r in peers.poll() {
+            self.queue.record(r);
+        }
+        let idle = self.assigned.iter().all(VecDeque::is_empty);
+        if !idle || self.queue.awaited().is_empty() {
+            self.waiting_since = None;
+            return false;
+        }
+        let since = *self.waiting_since.get_or_insert_with(Instant::now);
+        if peers.may_deliver(since.elapsed()) {
+            return false;
+        }
+        warn!(
+            "stopping: the next batch waits on trials {awaited:?} of other nodes, which cannot come any more; submitting the study again runs them"
+        );
+        true
     }
 
     /// How many trials to keep queued at each worker.
@@ -416,7 +473,10 @@ impl Scheduler<'_> {
                 let a = self.finish_assignment(slot, trial);
                 self.consecutive_deaths = 0;
                 // A program killed by a signal is retried like a trial whose trainer died.
-                let state = if kind == FailureKind::Crashed && attempt <= self.job.retries {
+                let state = if kind == FailureKind::Crashed && signals::received() > 0 {
+                    // Killed along with us: it runs again on resume.
+                    TrialState::Interrupted
+                } else if kind == FailureKind::Crashed && attempt <= self.job.retries {
                     TrialState::Retrying
                 } else {
                     TrialState::Failed
@@ -551,7 +611,7 @@ impl Scheduler<'_> {
         })?;
         if state == TrialState::Retrying {
             self.queue.retry(trial, attempt + 1);
-        } else {
+        } else if state.is_final() {
             self.progress.display.failed(trial);
             self.queue.record(TrialResult {
                 trial,
@@ -581,6 +641,9 @@ impl Scheduler<'_> {
         {
             charged = true;
             let (state, message) = match cause {
+                // Killed along with us (a cluster cancels every process of a job): it runs
+                // again on resume, like a trial stopped by our own stop.
+                _ if signals::received() > 0 => (TrialState::Interrupted, how.clone()),
                 Cause::TimedOut => {
                     let limit = self.job.timeout.map_or(0.0, |t| t.as_secs_f64());
                     (TrialState::TimedOut, format!("timed out after {limit:.1}s"))
