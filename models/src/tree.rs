@@ -61,7 +61,9 @@
 //! draw one uniform threshold per feature instead of searching them all (extra trees). A bootstrap
 //! sample is given as a multiset of rows laid out in the same presorted form
 //! ([`SampleLayout::bootstrap`]): a row drawn twice is two samples, which is scikit-learn's
-//! weight 2 for the impurity (its `min_samples_leaf` counts distinct rows; ours counts samples).
+//! weight 2 for the impurity. As in scikit-learn, `min_samples_leaf` and `min_samples_split`
+//! count distinct rows, not samples: a row's samples sit side by side in every sorted column,
+//! so a sweep counts a new row where the row changes.
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use rand::Rng;
@@ -105,9 +107,9 @@ pub(crate) enum Criterion {
 pub(crate) struct GrowParams {
     /// Depth limit (`None`: unlimited); the root is depth 0.
     pub max_depth: Option<usize>,
-    /// Fewest samples a node needs to be split.
+    /// Fewest distinct rows a node needs to be split.
     pub min_samples_split: usize,
-    /// Fewest samples each side of a split must keep.
+    /// Fewest distinct rows each side of a split must keep.
     pub min_samples_leaf: usize,
     /// Smallest weighted impurity decrease a split must bring.
     pub min_impurity_decrease: f64,
@@ -144,6 +146,9 @@ pub(crate) struct SampleLayout {
     pub order: Vec<u32>,
     /// The feature values in the same layout.
     pub values: Vec<f64>,
+    /// The row each sample was drawn from, samples of a row numbered consecutively (a
+    /// bootstrap sample); empty when each row is one sample.
+    pub row_of: Vec<u32>,
 }
 
 impl SampleLayout {
@@ -169,13 +174,14 @@ impl SampleLayout {
             d,
             order: pairs.iter().map(|p| p.1).collect(),
             values: pairs.iter().map(|p| x_value(p.0)).collect(),
+            row_of: Vec::new(),
         }
     }
 
     /// A bootstrap sample of a presorted set of rows: row `r` drawn `counts[r]` times becomes
-    /// that many samples, numbered row by row; the columns stay sorted without a new sort.
-    /// Returns the layout and the row of each sample.
-    pub(crate) fn bootstrap(&self, counts: &[u32]) -> (SampleLayout, Vec<u32>) {
+    /// that many samples, numbered row by row; the columns stay sorted without a new sort, and
+    /// the samples of a row stay side by side in every column.
+    pub(crate) fn bootstrap(&self, counts: &[u32]) -> SampleLayout {
         let mut first = Vec::with_capacity(self.n + 1);
         let mut total = 0u32;
         let mut row_of = Vec::new();
@@ -198,15 +204,13 @@ impl SampleLayout {
                 }
             }
         }
-        (
-            SampleLayout {
-                n: m,
-                d: self.d,
-                order,
-                values,
-            },
+        SampleLayout {
+            n: m,
+            d: self.d,
+            order,
+            values,
             row_of,
-        )
+        }
     }
 }
 
@@ -418,6 +422,8 @@ struct Pending {
     depth: usize,
     /// Its target sums (regression).
     stats: Stats,
+    /// Distinct rows among its samples.
+    distinct: usize,
 }
 
 /// The best split found at a node.
@@ -448,6 +454,8 @@ struct Grower<'a> {
     code: Vec<u32>,
     /// Target of each sample (regression).
     y: Vec<f64>,
+    /// The row of each sample (bootstrap); empty when samples are rows.
+    row_of: Vec<u32>,
     /// Feature-major, d × n: sample indices, each node's range sorted by that feature.
     order: Vec<u32>,
     /// The feature values in the same layout, so sweeps read memory in sequence.
@@ -481,6 +489,7 @@ impl<'a> Grower<'a> {
             d,
             order,
             values,
+            row_of,
         } = layout;
         let (code, y, k) = match labels {
             Labels::Classes { code, k } => (code, Vec::new(), k),
@@ -509,6 +518,7 @@ impl<'a> Grower<'a> {
                 .max(min_leaf.saturating_mul(2)),
             code,
             y,
+            row_of,
             order,
             values,
             goes_left: vec![false; n],
@@ -526,11 +536,18 @@ impl<'a> Grower<'a> {
         self.params.criterion == Criterion::SquaredError
     }
 
-    /// Whether a node of `rows` rows at `depth` with class `counts` (or target `stats`) may be
-    /// split at all.
-    fn splittable(&self, rows: usize, depth: usize, counts: &[u32], stats: Stats) -> bool {
+    /// Whether a node of `rows` samples (`distinct` rows) at `depth` with class `counts` (or
+    /// target `stats`) may be split at all.
+    fn splittable(
+        &self,
+        rows: usize,
+        distinct: usize,
+        depth: usize,
+        counts: &[u32],
+        stats: Stats,
+    ) -> bool {
         self.params.max_depth.is_none_or(|m| depth < m)
-            && rows >= self.min_split
+            && distinct >= self.min_split
             // A pure node is a leaf (scikit-learn: impurity <= EPSILON).
             && if self.regression() {
                 stats.variance(rows as f64) > EPSILON
@@ -543,13 +560,19 @@ impl<'a> Grower<'a> {
     fn grow(&mut self, tree: &mut FittedTree, root: Stats) {
         let k = self.k;
         let mut stack = Vec::new();
-        if self.splittable(self.n, 0, &tree.counts[..k], root) {
+        let distinct = if self.row_of.is_empty() {
+            self.n
+        } else {
+            1 + self.row_of.windows(2).filter(|w| w[0] != w[1]).count()
+        };
+        if self.splittable(self.n, distinct, 0, &tree.counts[..k], root) {
             stack.push(Pending {
                 id: 0,
                 start: 0,
                 end: self.n,
                 depth: 0,
                 stats: root,
+                distinct,
             });
         }
         let mut parent = vec![0u32; k];
@@ -557,7 +580,9 @@ impl<'a> Grower<'a> {
         let mut right = vec![0u32; k];
         while let Some(node) = stack.pop() {
             parent.copy_from_slice(&tree.counts[node.id * k..(node.id + 1) * k]);
-            let Some(split) = self.best_split(node.start, node.end, &parent, node.stats) else {
+            let Some(split) =
+                self.best_split(node.start, node.end, &parent, node.stats, node.distinct)
+            else {
                 continue;
             };
             // Left counts (or sums) from the chosen feature's left rows; right is the rest.
@@ -585,6 +610,8 @@ impl<'a> Grower<'a> {
             let rows = node.end - node.start;
             let n_left = split.pos;
             let n_right = rows - split.pos;
+            let distinct_left = distinct_rows(&self.order[base..base + split.pos], &self.row_of);
+            let distinct_right = node.distinct - distinct_left;
             let improvement = if self.regression() {
                 let rows_f = rows as f64;
                 rows_f / self.n as f64
@@ -615,8 +642,10 @@ impl<'a> Grower<'a> {
                     tree.counts.extend_from_slice(counts);
                 }
             }
-            let grow_left = self.splittable(n_left, node.depth + 1, &left, stats_left);
-            let grow_right = self.splittable(n_right, node.depth + 1, &right, stats_right);
+            let grow_left =
+                self.splittable(n_left, distinct_left, node.depth + 1, &left, stats_left);
+            let grow_right =
+                self.splittable(n_right, distinct_right, node.depth + 1, &right, stats_right);
             if !(grow_left || grow_right) {
                 // Both children are leaves already: their rows need no ordering.
                 continue;
@@ -631,6 +660,7 @@ impl<'a> Grower<'a> {
                     end: node.end,
                     depth: node.depth + 1,
                     stats: stats_right,
+                    distinct: distinct_right,
                 });
             }
             if grow_left {
@@ -640,6 +670,7 @@ impl<'a> Grower<'a> {
                     end: mid,
                     depth: node.depth + 1,
                     stats: stats_left,
+                    distinct: distinct_left,
                 });
             }
         }
@@ -653,8 +684,14 @@ impl<'a> Grower<'a> {
         end: usize,
         parent: &[u32],
         stats: Stats,
+        distinct: usize,
     ) -> Option<Split> {
         let rows = end - start;
+        let leaf = MinLeaf {
+            min: self.min_leaf,
+            row_of: &self.row_of,
+            distinct,
+        };
         let mut best: Option<(Score, usize, usize, f64)> = None;
         let mut visited = 0;
         let limit = self.params.max_features.min(self.d);
@@ -701,7 +738,7 @@ impl<'a> Grower<'a> {
                     &mut self.left,
                     &self.xlogx,
                     self.params.criterion,
-                    self.min_leaf,
+                    &leaf,
                 )
                 .map(|s| (s, pos, t))
             } else {
@@ -713,18 +750,13 @@ impl<'a> Grower<'a> {
                         parent,
                         &mut self.left,
                         &self.xlogx,
-                        self.min_leaf,
+                        &leaf,
                     ),
-                    Criterion::Gini => sweep_gini(
-                        values,
-                        order,
-                        &self.code,
-                        parent,
-                        &mut self.left,
-                        self.min_leaf,
-                    ),
+                    Criterion::Gini => {
+                        sweep_gini(values, order, &self.code, parent, &mut self.left, &leaf)
+                    }
                     Criterion::SquaredError => {
-                        sweep_squared(values, order, &self.y, stats.sum, self.min_leaf)
+                        sweep_squared(values, order, &self.y, stats.sum, &leaf)
                     }
                 };
                 found.map(|(s, pos)| {
@@ -796,6 +828,43 @@ impl<'a> Grower<'a> {
     }
 }
 
+/// The `min_samples_leaf` rule of a node, counted in distinct rows as scikit-learn does.
+struct MinLeaf<'a> {
+    /// Fewest distinct rows each side must keep.
+    min: usize,
+    /// The row of each sample (empty: samples are rows).
+    row_of: &'a [u32],
+    /// Distinct rows in the node.
+    distinct: usize,
+}
+
+impl MinLeaf<'_> {
+    /// 1 if sample `order[i]` starts a new row in the sweep order, else 0 (a row's samples are
+    /// side by side).
+    #[inline]
+    fn new_row(&self, order: &[u32], i: usize) -> usize {
+        usize::from(
+            self.row_of.is_empty()
+                || i == 0
+                || self.row_of[order[i] as usize] != self.row_of[order[i - 1] as usize],
+        )
+    }
+}
+
+/// Distinct rows among `samples` (a node range in one column's order; `row_of` empty: samples
+/// are rows).
+fn distinct_rows(samples: &[u32], row_of: &[u32]) -> usize {
+    if row_of.is_empty() {
+        return samples.len();
+    }
+    let leaf = MinLeaf {
+        min: 0,
+        row_of,
+        distinct: 0,
+    };
+    (0..samples.len()).map(|i| leaf.new_row(samples, i)).sum()
+}
+
 /// The score of one given cut of a node (extra trees): the first `pos` samples of `order` go
 /// left. `None` if a side keeps fewer than `min_leaf` samples.
 #[allow(clippy::too_many_arguments)]
@@ -809,11 +878,12 @@ fn random_split(
     left: &mut [u32],
     xlogx: &[f64],
     criterion: Criterion,
-    min_leaf: usize,
+    leaf: &MinLeaf<'_>,
 ) -> Option<Score> {
     let rows = order.len();
     let (n_left, n_right) = (pos, rows - pos);
-    if n_left < min_leaf || n_right < min_leaf {
+    let distinct_left = distinct_rows(&order[..pos], leaf.row_of);
+    if distinct_left < leaf.min || leaf.distinct - distinct_left < leaf.min {
         return None;
     }
     let (nl, nr) = (n_left as f64, n_right as f64);
@@ -864,19 +934,21 @@ fn sweep_squared(
     order: &[u32],
     y: &[f64],
     total: f64,
-    min_leaf: usize,
+    leaf: &MinLeaf<'_>,
 ) -> Option<(Score, usize)> {
     let rows = values.len();
     let mut sum_left = 0.0;
     let mut best: Option<(Score, usize)> = None;
+    let mut distinct_left = 0;
     for i in 0..rows - 1 {
         sum_left += y[order[i] as usize];
         let n_left = i + 1;
         let n_right = rows - n_left;
-        if n_left < min_leaf {
+        distinct_left += leaf.new_row(order, i);
+        if distinct_left < leaf.min {
             continue;
         }
-        if n_right < min_leaf {
+        if leaf.distinct - distinct_left < leaf.min {
             break;
         }
         if values[i] < values[i + 1] {
@@ -923,12 +995,13 @@ fn sweep_gini(
     code: &[u32],
     parent: &[u32],
     left: &mut [u32],
-    min_leaf: usize,
+    leaf: &MinLeaf<'_>,
 ) -> Option<(Score, usize)> {
     let rows = values.len();
     let mut sq_left: u64 = 0;
     let mut sq_right: u64 = parent.iter().map(|&c| u64::from(c) * u64::from(c)).sum();
     let mut best: Option<(Score, usize)> = None;
+    let mut distinct_left = 0;
     for i in 0..rows - 1 {
         let c = code[order[i] as usize] as usize;
         let l = u64::from(left[c]);
@@ -938,10 +1011,11 @@ fn sweep_gini(
         sq_right -= 2 * (u64::from(parent[c]) - l - 1) + 1;
         let n_left = i + 1;
         let n_right = rows - n_left;
-        if n_left < min_leaf {
+        distinct_left += leaf.new_row(order, i);
+        if distinct_left < leaf.min {
             continue;
         }
-        if n_right < min_leaf {
+        if leaf.distinct - distinct_left < leaf.min {
             break;
         }
         // Equal values stay on one side: a threshold only between distinct values.
@@ -973,19 +1047,21 @@ fn sweep_entropy(
     parent: &[u32],
     left: &mut [u32],
     xlogx: &[f64],
-    min_leaf: usize,
+    leaf: &MinLeaf<'_>,
 ) -> Option<(Score, usize)> {
     let rows = values.len();
     let mut best: Option<(Score, usize)> = None;
+    let mut distinct_left = 0;
     for i in 0..rows - 1 {
         let c = code[order[i] as usize] as usize;
         left[c] += 1;
         let n_left = i + 1;
         let n_right = rows - n_left;
-        if n_left < min_leaf {
+        distinct_left += leaf.new_row(order, i);
+        if distinct_left < leaf.min {
             continue;
         }
-        if n_right < min_leaf {
+        if leaf.distinct - distinct_left < leaf.min {
             break;
         }
         if values[i] < values[i + 1] {
@@ -1313,6 +1389,37 @@ mod tests {
                 assert!(t.n_samples[leaf] as usize >= min_leaf, "{min_leaf}");
             }
         }
+    }
+
+    #[test]
+    fn in_a_bootstrap_sample_min_samples_leaf_counts_distinct_rows() {
+        // Rows 0 and 1 (classes 0, 1) drawn three times each, rows 2 and 3 not at all: six
+        // samples but two distinct rows, so min_samples_leaf = 2 allows no split (scikit-learn:
+        // a row drawn k times is one sample of weight k).
+        let x = array![[0.0], [1.0], [2.0], [3.0]];
+        let layout = SampleLayout::presort(x.view()).bootstrap(&[3, 3, 0, 0]);
+        assert_eq!(layout.row_of, vec![0, 0, 0, 1, 1, 1]);
+        let grow = |min_samples_leaf: usize| {
+            let params = GrowParams {
+                max_depth: None,
+                min_samples_split: 2,
+                min_samples_leaf,
+                min_impurity_decrease: 0.0,
+                criterion: Criterion::Gini,
+                max_features: usize::MAX,
+                random_thresholds: false,
+            };
+            let code = layout.row_of.clone();
+            grow_tree(
+                &params,
+                layout.clone(),
+                Labels::Classes { code, k: 2 },
+                vec![0, 1],
+                None,
+            )
+        };
+        assert_eq!(grow(1).nodes.len(), 3);
+        assert_eq!(grow(2).nodes, vec![Node::Leaf]);
     }
 
     #[test]

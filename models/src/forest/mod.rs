@@ -67,9 +67,9 @@ pub struct ForestSpec {
     pub n_estimators: usize,
     /// Depth limit of each tree (`None`: unlimited).
     pub max_depth: Option<usize>,
-    /// Fewest samples a node needs to be split.
+    /// Fewest distinct rows a node needs to be split.
     pub min_samples_split: usize,
-    /// Fewest samples each side of a split must keep.
+    /// Fewest distinct rows each side of a split must keep.
     pub min_samples_leaf: usize,
     /// Smallest weighted impurity decrease a split must bring.
     pub min_impurity_decrease: f64,
@@ -255,7 +255,8 @@ impl Learner for ForestLearner {
             for _ in 0..m {
                 counts[rng.gen_range(0..n)] += 1;
             }
-            let (layout, row_of) = self.layout.bootstrap(&counts);
+            let layout = self.layout.bootstrap(&counts);
+            let row_of = &layout.row_of;
             let labels = match &self.labels {
                 Labels::Classes { code, k } => Labels::Classes {
                     code: row_of.iter().map(|&r| code[r as usize]).collect(),
