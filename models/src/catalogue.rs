@@ -105,7 +105,7 @@
 //! | `l2_regularization` | 0.0 | number ≥ 0 | λ added to the hessian sum in leaf values and gains |
 //! | `max_bins` | 255 | integer 2..=255 | bins per feature |
 //! | `early_stopping` | `"auto"` | `"auto"`, bool | stop on a validation split; `"auto"`: when the training fold has more than 10,000 rows |
-//! | `validation_fraction` | 0.1 | number in (0, 1) | share of the training rows held out for early stopping |
+//! | `validation_fraction` | 0.1 | number in (0, 0.99] | share of the training rows held out for early stopping |
 //! | `n_iter_no_change` | 10 | integer 1..=10000 | rounds without improvement before stopping |
 //! | `tol` | 1e-7 | number ≥ 0 | smallest improvement of the validation loss that counts |
 
@@ -507,7 +507,7 @@ fn boosting_params() -> Vec<HyperSpec> {
             "validation_fraction",
             HyperKind::Float {
                 min: 0.0,
-                max: 1.0 - f64::EPSILON,
+                max: 0.99,
                 min_exclusive: true,
             },
             float(0.1),
