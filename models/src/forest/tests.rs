@@ -165,25 +165,30 @@ fn predictions_after_each_tree_equal_a_fresh_prediction() {
     let train_y = y.slice(s![..200]);
     let sp = spec(false);
     let mut staged = sp.start(train_x, train_y, 3).unwrap();
-    for t in 1..=6 {
-        staged.epoch(train_x, train_y).unwrap();
-        let warm = proba(staged.predict(test_x).unwrap());
-        if t == 3 {
-            staged.predict(train_x).unwrap();
-        }
-        let fresh = ForestSpec {
+    // A forest of t trees predicting once: nothing cached before.
+    let fresh = |t: usize, rows: ndarray::ArrayView2<'_, f64>| {
+        let spec = ForestSpec {
             n_estimators: t,
             ..sp.clone()
         };
-        let mut cold = fresh.start(train_x, train_y, 3).unwrap();
-        for _ in 0..t {
-            cold.epoch(train_x, train_y).unwrap();
+        proba(
+            train(&spec, &train_x.to_owned(), &train_y.to_owned(), 3)
+                .predict(rows)
+                .unwrap(),
+        )
+    };
+    let close = |a: &Array2<f64>, b: &Array2<f64>| {
+        a.dim() == b.dim() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-12)
+    };
+    for t in 1..=6 {
+        staged.epoch(train_x, train_y).unwrap();
+        let warm = proba(staged.predict(test_x).unwrap());
+        assert!(close(&warm, &fresh(t, test_x)), "after {t} trees");
+        if t == 3 {
+            // Other rows in between: their own prediction, and the test rows' after them.
+            let other = proba(staged.predict(train_x).unwrap());
+            assert!(close(&other, &fresh(t, train_x)));
         }
-        let cold = proba(cold.predict(test_x).unwrap());
-        assert!(
-            warm.iter().zip(&cold).all(|(a, b)| (a - b).abs() < 1e-12),
-            "after {t} trees"
-        );
     }
 }
 
