@@ -94,6 +94,9 @@ mod tests {
         );
         assert_eq!(calls.get(), 12);
         // Fewer stages than cached: afresh too.
-        assert_eq!(staged.sums(other.view(), 1, 1, |_| {}, add), array![[1.0], [5.0]]);
+        assert_eq!(
+            staged.sums(other.view(), 1, 1, |_| {}, add),
+            array![[1.0], [5.0]]
+        );
     }
 }

@@ -367,6 +367,269 @@ pub(crate) fn grow_tree(
     tree
 }
 
+/// Grow one extra-trees tree on all rows without presorting: extra trees draw their thresholds
+/// instead of sweeping sorted values, so each node only needs each visited feature's minimum and
+/// maximum and one pass to score the drawn cut, and only the node's row list is partitioned
+/// (the presorted grower partitions every feature's column at every split). `columns` holds
+/// the features feature-major (d × n). Draws exactly what [`grow_tree`] draws with
+/// `random_thresholds`, so a classification tree is the same tree.
+pub(crate) fn grow_extra_tree(
+    params: &GrowParams,
+    columns: &[f64],
+    d: usize,
+    labels: &Labels,
+    classes: Vec<usize>,
+    rng: &mut ChaCha8Rng,
+) -> FittedTree {
+    let n = if d == 0 { 0 } else { columns.len() / d };
+    let width = classes.last().map_or(0, |&c| c + 1);
+    let (code, y, k): (&[u32], &[f64], usize) = match labels {
+        Labels::Classes { code, k } => (code, &[], *k),
+        Labels::Values(y) => (&[], y, 0),
+    };
+    let regression = params.criterion == Criterion::SquaredError;
+    let mut tree = FittedTree {
+        nodes: vec![Node::Leaf],
+        n_samples: vec![n as u32],
+        counts: vec![0; k],
+        classes,
+        width,
+        means: Vec::new(),
+    };
+    let mut root = Stats::default();
+    for &c in code {
+        tree.counts[c as usize] += 1;
+    }
+    for &v in y {
+        root.sum += v;
+        root.sumsq += v * v;
+    }
+    if regression {
+        tree.means
+            .push(if n > 0 { root.sum / n as f64 } else { 0.0 });
+    }
+    let min_leaf = params.min_samples_leaf.max(1);
+    let min_split = params
+        .min_samples_split
+        .max(2)
+        .max(min_leaf.saturating_mul(2));
+    let entropy = params.criterion == Criterion::Entropy;
+    let xlogx: Vec<f64> = if entropy {
+        (0..=n)
+            .map(|c| {
+                let c = c as f64;
+                if c > 0.0 { c * c.ln() } else { 0.0 }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let splittable = |rows: usize, depth: usize, counts: &[u32], stats: Stats| {
+        params.max_depth.is_none_or(|m| depth < m)
+            && rows >= min_split
+            && if regression {
+                stats.variance(rows as f64) > EPSILON
+            } else {
+                counts.iter().all(|&c| (c as usize) < rows)
+            }
+    };
+    let limit = params.max_features.min(d);
+    let mut features: Vec<usize> = (0..d).collect();
+    let mut rows: Vec<u32> = (0..n as u32).collect();
+    let mut spare: Vec<u32> = Vec::with_capacity(n);
+    let (mut parent, mut left, mut best_left, mut right) =
+        (vec![0u32; k], vec![0u32; k], vec![0u32; k], vec![0u32; k]);
+    let mut stack = Vec::new();
+    if splittable(n, 0, &tree.counts[..k], root) {
+        stack.push(Pending {
+            id: 0,
+            start: 0,
+            end: n,
+            depth: 0,
+            stats: root,
+            distinct: n,
+        });
+    }
+    while let Some(node) = stack.pop() {
+        parent.copy_from_slice(&tree.counts[node.id * k..(node.id + 1) * k]);
+        let node_rows = &rows[node.start..node.end];
+        let count = node_rows.len();
+        // (score, feature, threshold, left rows, left sums)
+        let mut best: Option<(Score, usize, f64, usize, Stats)> = None;
+        let mut visited = 0;
+        for i in 0..d {
+            if visited >= limit {
+                break;
+            }
+            let f = if limit < d {
+                let j = rng.gen_range(i..d);
+                features.swap(i, j);
+                features[i]
+            } else {
+                i
+            };
+            let col = &columns[f * n..(f + 1) * n];
+            let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+            for &r in node_rows {
+                let v = col[r as usize];
+                lo = lo.min(v);
+                hi = hi.max(v);
+            }
+            if lo >= hi {
+                continue;
+            }
+            visited += 1;
+            let mut t = lo + (hi - lo) * rng.r#gen::<f64>();
+            if t >= hi {
+                t = lo;
+            }
+            let mut n_left = 0usize;
+            let mut sl = Stats::default();
+            left.fill(0);
+            if regression {
+                for &r in node_rows {
+                    if col[r as usize] <= t {
+                        let v = y[r as usize];
+                        n_left += 1;
+                        sl.sum += v;
+                        sl.sumsq += v * v;
+                    }
+                }
+            } else {
+                for &r in node_rows {
+                    if col[r as usize] <= t {
+                        n_left += 1;
+                        left[code[r as usize] as usize] += 1;
+                    }
+                }
+            }
+            let n_right = count - n_left;
+            if n_left < min_leaf || n_right < min_leaf {
+                continue;
+            }
+            let (nl, nr) = (n_left as f64, n_right as f64);
+            let score = if regression {
+                let sr = node.stats.sum - sl.sum;
+                Score {
+                    num: sl.sum * sl.sum * nr + sr * sr * nl,
+                    den: nl * nr,
+                }
+            } else if entropy {
+                let (mut sum_left, mut sum_right) = (0.0, 0.0);
+                for (&l, &p) in left.iter().zip(&parent) {
+                    sum_left += xlogx[l as usize];
+                    sum_right += xlogx[(p - l) as usize];
+                }
+                Score {
+                    num: (sum_left - xlogx[n_left]) + (sum_right - xlogx[n_right]),
+                    den: 1.0,
+                }
+            } else {
+                let (mut sq_left, mut sq_right) = (0u64, 0u64);
+                for (&l, &p) in left.iter().zip(&parent) {
+                    sq_left += u64::from(l) * u64::from(l);
+                    sq_right += u64::from(p - l) * u64::from(p - l);
+                }
+                Score {
+                    num: sq_left as f64 * nr + sq_right as f64 * nl,
+                    den: nl * nr,
+                }
+            };
+            if best.is_none_or(|(b, ..)| score.beats(&b)) {
+                best = Some((score, f, t, n_left, sl));
+                best_left.copy_from_slice(&left);
+            }
+        }
+        let Some((_, feature, threshold, n_left, stats_left)) = best else {
+            continue;
+        };
+        let n_right = count - n_left;
+        let stats_right = Stats {
+            sum: node.stats.sum - stats_left.sum,
+            sumsq: node.stats.sumsq - stats_left.sumsq,
+        };
+        for ((r, &p), &l) in right.iter_mut().zip(&parent).zip(&best_left) {
+            *r = p - l;
+        }
+        let rows_f = count as f64;
+        let improvement = if regression {
+            rows_f / n as f64
+                * (node.stats.variance(rows_f)
+                    - n_right as f64 / rows_f * stats_right.variance(n_right as f64)
+                    - n_left as f64 / rows_f * stats_left.variance(n_left as f64))
+        } else {
+            rows_f / n as f64
+                * (impurity(&parent, rows_f, entropy)
+                    - n_right as f64 / rows_f * impurity(&right, n_right as f64, entropy)
+                    - n_left as f64 / rows_f * impurity(&best_left, n_left as f64, entropy))
+        };
+        if improvement + EPSILON < params.min_impurity_decrease {
+            continue;
+        }
+        let (left_id, right_id) = (tree.nodes.len(), tree.nodes.len() + 1);
+        tree.nodes[node.id] = Node::Split {
+            feature,
+            threshold,
+            left: left_id,
+            right: right_id,
+        };
+        for (n_child, counts, stats) in [
+            (n_left, &best_left, stats_left),
+            (n_right, &right, stats_right),
+        ] {
+            tree.nodes.push(Node::Leaf);
+            tree.n_samples.push(n_child as u32);
+            if regression {
+                tree.means.push(stats.sum / n_child as f64);
+            } else {
+                tree.counts.extend_from_slice(counts);
+            }
+        }
+        let grow_left = splittable(n_left, node.depth + 1, &best_left, stats_left);
+        let grow_right = splittable(n_right, node.depth + 1, &right, stats_right);
+        if !(grow_left || grow_right) {
+            continue;
+        }
+        // Left rows first, each side in its previous order.
+        let col = &columns[feature * n..(feature + 1) * n];
+        let range = &mut rows[node.start..node.end];
+        spare.clear();
+        let mut w = 0;
+        for i in 0..range.len() {
+            let r = range[i];
+            if col[r as usize] <= threshold {
+                range[w] = r;
+                w += 1;
+            } else {
+                spare.push(r);
+            }
+        }
+        range[w..].copy_from_slice(&spare);
+        let mid = node.start + n_left;
+        if grow_right {
+            stack.push(Pending {
+                id: right_id,
+                start: mid,
+                end: node.end,
+                depth: node.depth + 1,
+                stats: stats_right,
+                distinct: n_right,
+            });
+        }
+        if grow_left {
+            stack.push(Pending {
+                id: left_id,
+                start: node.start,
+                end: mid,
+                depth: node.depth + 1,
+                stats: stats_left,
+                distinct: n_left,
+            });
+        }
+    }
+    tree
+}
+
 /// Class codes 0..k for the classes present in `y` (ascending class index), and the class
 /// index of each code.
 pub(crate) fn encode_classes(y: ArrayView1<'_, f64>) -> Result<(Vec<u32>, Vec<usize>), ModelError> {

@@ -296,3 +296,43 @@ fn a_class_missing_from_the_fold_gets_a_zero_column() {
     assert!(p.column(1).iter().chain(p.column(2)).all(|&v| v == 0.0));
     assert!(p.rows().into_iter().all(|r| (r.sum() - 1.0).abs() < 1e-12));
 }
+
+#[test]
+fn unsorted_extra_trees_grow_the_presorted_growers_tree() {
+    // The fast path for extra trees without bootstrap draws what the presorted grower draws:
+    // with integer class counts the trees are identical.
+    use crate::tree::{GrowParams, Labels, SampleLayout, grow_extra_tree, grow_tree};
+    let (x, y) = crate::synth::make_classification(500, 7, 4, 3, 21).unwrap();
+    let (code, classes) = crate::tree::encode_classes(y.view()).unwrap();
+    let columns: Vec<f64> = x.t().iter().copied().collect();
+    for (criterion, max_features, min_samples_leaf) in [
+        (Criterion::Gini, 2, 1),
+        (Criterion::Entropy, 7, 3),
+        (Criterion::Gini, 3, 10),
+    ] {
+        let params = GrowParams {
+            max_depth: None,
+            min_samples_split: 2,
+            min_samples_leaf,
+            min_impurity_decrease: 0.0,
+            criterion,
+            max_features,
+            random_thresholds: true,
+        };
+        let labels = Labels::Classes {
+            code: code.clone(),
+            k: classes.len(),
+        };
+        let mut a = ChaCha8Rng::seed_from_u64(4);
+        let mut b = ChaCha8Rng::seed_from_u64(4);
+        let sorted = grow_tree(
+            &params,
+            SampleLayout::presort(x.view()),
+            labels.clone(),
+            classes.clone(),
+            Some(&mut a),
+        );
+        let unsorted = grow_extra_tree(&params, &columns, 7, &labels, classes.clone(), &mut b);
+        assert_eq!(sorted, unsorted, "{criterion:?}");
+    }
+}
