@@ -436,7 +436,14 @@ pub(crate) fn grow_extra_tree(
     let limit = params.max_features.min(d);
     let mut features: Vec<usize> = (0..d).collect();
     let mut rows: Vec<u32> = (0..n as u32).collect();
-    let mut spare: Vec<u32> = Vec::with_capacity(n);
+    // The targets in the same order as `rows`, moved with them, so scoring reads in sequence.
+    let mut row_code: Vec<u32> = code.to_vec();
+    let mut row_y: Vec<f64> = y.to_vec();
+    let mut spare: Vec<u32> = vec![0; n];
+    let mut spare_code: Vec<u32> = vec![0; if regression { 0 } else { n }];
+    let mut spare_y: Vec<f64> = vec![0.0; if regression { n } else { 0 }];
+    // The node's values of the feature being tried, gathered once.
+    let mut xf: Vec<f64> = vec![0.0; n];
     let (mut parent, mut left, mut best_left, mut right) =
         (vec![0u32; k], vec![0u32; k], vec![0u32; k], vec![0u32; k]);
     let mut stack = Vec::new();
@@ -454,6 +461,16 @@ pub(crate) fn grow_extra_tree(
         parent.copy_from_slice(&tree.counts[node.id * k..(node.id + 1) * k]);
         let node_rows = &rows[node.start..node.end];
         let count = node_rows.len();
+        let node_code = if regression {
+            &row_code[..0]
+        } else {
+            &row_code[node.start..node.end]
+        };
+        let node_y = if regression {
+            &row_y[node.start..node.end]
+        } else {
+            &row_y[..0]
+        };
         // (score, feature, threshold, left rows, left sums)
         let mut best: Option<(Score, usize, f64, usize, Stats)> = None;
         let mut visited = 0;
@@ -469,9 +486,12 @@ pub(crate) fn grow_extra_tree(
                 i
             };
             let col = &columns[f * n..(f + 1) * n];
+            let xf = &mut xf[..count];
+            for (v, &r) in xf.iter_mut().zip(node_rows) {
+                *v = col[r as usize];
+            }
             let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-            for &r in node_rows {
-                let v = col[r as usize];
+            for &v in xf.iter() {
                 lo = lo.min(v);
                 hi = hi.max(v);
             }
@@ -486,21 +506,20 @@ pub(crate) fn grow_extra_tree(
             let mut n_left = 0usize;
             let mut sl = Stats::default();
             left.fill(0);
+            // Branch-free: left or right is a coin toss a branch would mispredict.
             if regression {
-                for &r in node_rows {
-                    if col[r as usize] <= t {
-                        let v = y[r as usize];
-                        n_left += 1;
-                        sl.sum += v;
-                        sl.sumsq += v * v;
-                    }
+                for (&v, &target) in xf.iter().zip(node_y) {
+                    let go = v <= t;
+                    let w = if go { target } else { 0.0 };
+                    n_left += usize::from(go);
+                    sl.sum += w;
+                    sl.sumsq += w * w;
                 }
             } else {
-                for &r in node_rows {
-                    if col[r as usize] <= t {
-                        n_left += 1;
-                        left[code[r as usize] as usize] += 1;
-                    }
+                for (&v, &c) in xf.iter().zip(node_code) {
+                    let go = v <= t;
+                    n_left += usize::from(go);
+                    left[c as usize] += u32::from(go);
                 }
             }
             let n_right = count - n_left;
@@ -590,21 +609,40 @@ pub(crate) fn grow_extra_tree(
         if !(grow_left || grow_right) {
             continue;
         }
-        // Left rows first, each side in its previous order.
+        // Left rows first, each side in its previous order, targets moved along; both writes
+        // for every row and only the positions advance (no branch to mispredict).
         let col = &columns[feature * n..(feature + 1) * n];
-        let range = &mut rows[node.start..node.end];
-        spare.clear();
-        let mut w = 0;
-        for i in 0..range.len() {
-            let r = range[i];
-            if col[r as usize] <= threshold {
-                range[w] = r;
-                w += 1;
-            } else {
-                spare.push(r);
+        let range = node.start..node.end;
+        let (mut w, mut sp) = (0, 0);
+        if regression {
+            let (rs, ys) = (&mut rows[range.clone()], &mut row_y[range]);
+            for i in 0..rs.len() {
+                let (r, v) = (rs[i], ys[i]);
+                let go = col[r as usize] <= threshold;
+                rs[w] = r;
+                ys[w] = v;
+                spare[sp] = r;
+                spare_y[sp] = v;
+                w += usize::from(go);
+                sp += usize::from(!go);
             }
+            rs[w..].copy_from_slice(&spare[..sp]);
+            ys[w..].copy_from_slice(&spare_y[..sp]);
+        } else {
+            let (rs, cs) = (&mut rows[range.clone()], &mut row_code[range]);
+            for i in 0..rs.len() {
+                let (r, c) = (rs[i], cs[i]);
+                let go = col[r as usize] <= threshold;
+                rs[w] = r;
+                cs[w] = c;
+                spare[sp] = r;
+                spare_code[sp] = c;
+                w += usize::from(go);
+                sp += usize::from(!go);
+            }
+            rs[w..].copy_from_slice(&spare[..sp]);
+            cs[w..].copy_from_slice(&spare_code[..sp]);
         }
-        range[w..].copy_from_slice(&spare);
         let mid = node.start + n_left;
         if grow_right {
             stack.push(Pending {
