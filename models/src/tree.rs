@@ -381,7 +381,7 @@ pub(crate) fn grow_extra_tree(
     classes: Vec<usize>,
     rng: &mut ChaCha8Rng,
 ) -> FittedTree {
-    let n = if d == 0 { 0 } else { columns.len() / d };
+    let n = columns.len().checked_div(d).unwrap_or(0);
     let width = classes.last().map_or(0, |&c| c + 1);
     let (code, y, k): (&[u32], &[f64], usize) = match labels {
         Labels::Classes { code, k } => (code, &[], *k),
