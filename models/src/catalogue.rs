@@ -75,8 +75,8 @@
 //! | `n_estimators` | 100 | integer 1..=10000 | trees; each is a report point |
 //! | `criterion` (classifiers) | `"gini"` | `"gini"`, `"entropy"` | impurity measure (regressors: squared error) |
 //! | `max_depth` | unset (unlimited) | integer ≥ 1 | depth limit of each tree |
-//! | `min_samples_split` | 2 | integer ≥ 2 | fewest samples a node needs to be split |
-//! | `min_samples_leaf` | 1 | integer ≥ 1 | fewest samples each side of a split must keep (a row drawn twice counts twice) |
+//! | `min_samples_split` | 2 | integer ≥ 2 | fewest distinct rows a node needs to be split |
+//! | `min_samples_leaf` | 1 | integer ≥ 1 | fewest distinct rows each side of a split must keep (a row drawn twice in a bootstrap sample counts once, as in scikit-learn) |
 //! | `min_impurity_decrease` | 0.0 | number ≥ 0 | smallest weighted impurity decrease a split must bring (scikit-learn's definition) |
 //! | `max_features` | `"sqrt"` (classifiers), 1.0 (regressors) | `"sqrt"`, `"log2"`, `"all"`, integer ≥ 1, or number in (0, 1] | features searched at each node: ⌊√d⌋, ⌊log₂d⌋, d, that many (at most d), or that share of d (at least 1) |
 //! | `bootstrap` | true (random forest), false (extra trees) | bool | fit each tree on a bootstrap sample of the rows instead of all of them |
@@ -105,7 +105,7 @@
 //! | `l2_regularization` | 0.0 | number ≥ 0 | λ added to the hessian sum in leaf values and gains |
 //! | `max_bins` | 255 | integer 2..=255 | bins per feature |
 //! | `early_stopping` | `"auto"` | `"auto"`, bool | stop on a validation split; `"auto"`: when the training fold has more than 10,000 rows |
-//! | `validation_fraction` | 0.1 | number in (0, 1) | share of the training rows held out for early stopping |
+//! | `validation_fraction` | 0.1 | number in (0, 0.99] | share of the training rows held out for early stopping |
 //! | `n_iter_no_change` | 10 | integer 1..=10000 | rounds without improvement before stopping |
 //! | `tol` | 1e-7 | number ≥ 0 | smallest improvement of the validation loss that counts |
 
@@ -387,7 +387,7 @@ fn forest_params(classifier: bool, extra: bool) -> Vec<HyperSpec> {
                 max: i64::MAX,
             },
             int(2),
-            "fewest samples a node needs to be split",
+            "fewest distinct rows a node needs to be split",
         ),
         spec(
             "min_samples_leaf",
@@ -396,7 +396,7 @@ fn forest_params(classifier: bool, extra: bool) -> Vec<HyperSpec> {
                 max: i64::MAX,
             },
             int(1),
-            "fewest samples each side of a split must keep",
+            "fewest distinct rows each side of a split must keep",
         ),
         spec(
             "min_impurity_decrease",
@@ -507,7 +507,7 @@ fn boosting_params() -> Vec<HyperSpec> {
             "validation_fraction",
             HyperKind::Float {
                 min: 0.0,
-                max: 1.0 - f64::EPSILON,
+                max: 0.99,
                 min_exclusive: true,
             },
             float(0.1),

@@ -86,11 +86,17 @@ mod tests {
             array![[6.0], [12.0]]
         );
         assert_eq!(calls.get(), 6);
+        // Other rows at the same stage count: summed afresh from the initial values.
         let other = array![[1.0], [5.0]];
         assert_eq!(
-            staged.sums(other.view(), 1, 1, |o| o[0] = 10.0, add),
-            array![[11.0], [15.0]]
+            staged.sums(other.view(), 1, 3, |o| o[0] = 10.0, add),
+            array![[16.0], [40.0]]
         );
-        assert_eq!(calls.get(), 8);
+        assert_eq!(calls.get(), 12);
+        // Fewer stages than cached: afresh too.
+        assert_eq!(
+            staged.sums(other.view(), 1, 1, |_| {}, add),
+            array![[1.0], [5.0]]
+        );
     }
 }

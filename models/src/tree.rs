@@ -61,7 +61,9 @@
 //! draw one uniform threshold per feature instead of searching them all (extra trees). A bootstrap
 //! sample is given as a multiset of rows laid out in the same presorted form
 //! ([`SampleLayout::bootstrap`]): a row drawn twice is two samples, which is scikit-learn's
-//! weight 2 for the impurity (its `min_samples_leaf` counts distinct rows; ours counts samples).
+//! weight 2 for the impurity. As in scikit-learn, `min_samples_leaf` and `min_samples_split`
+//! count distinct rows, not samples: a row's samples sit side by side in every sorted column,
+//! so a sweep counts a new row where the row changes.
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use rand::Rng;
@@ -105,9 +107,9 @@ pub(crate) enum Criterion {
 pub(crate) struct GrowParams {
     /// Depth limit (`None`: unlimited); the root is depth 0.
     pub max_depth: Option<usize>,
-    /// Fewest samples a node needs to be split.
+    /// Fewest distinct rows a node needs to be split.
     pub min_samples_split: usize,
-    /// Fewest samples each side of a split must keep.
+    /// Fewest distinct rows each side of a split must keep.
     pub min_samples_leaf: usize,
     /// Smallest weighted impurity decrease a split must bring.
     pub min_impurity_decrease: f64,
@@ -144,6 +146,9 @@ pub(crate) struct SampleLayout {
     pub order: Vec<u32>,
     /// The feature values in the same layout.
     pub values: Vec<f64>,
+    /// The row each sample was drawn from, samples of a row numbered consecutively (a
+    /// bootstrap sample); empty when each row is one sample.
+    pub row_of: Vec<u32>,
 }
 
 impl SampleLayout {
@@ -169,13 +174,14 @@ impl SampleLayout {
             d,
             order: pairs.iter().map(|p| p.1).collect(),
             values: pairs.iter().map(|p| x_value(p.0)).collect(),
+            row_of: Vec::new(),
         }
     }
 
     /// A bootstrap sample of a presorted set of rows: row `r` drawn `counts[r]` times becomes
-    /// that many samples, numbered row by row; the columns stay sorted without a new sort.
-    /// Returns the layout and the row of each sample.
-    pub(crate) fn bootstrap(&self, counts: &[u32]) -> (SampleLayout, Vec<u32>) {
+    /// that many samples, numbered row by row; the columns stay sorted without a new sort, and
+    /// the samples of a row stay side by side in every column.
+    pub(crate) fn bootstrap(&self, counts: &[u32]) -> SampleLayout {
         let mut first = Vec::with_capacity(self.n + 1);
         let mut total = 0u32;
         let mut row_of = Vec::new();
@@ -198,15 +204,13 @@ impl SampleLayout {
                 }
             }
         }
-        (
-            SampleLayout {
-                n: m,
-                d: self.d,
-                order,
-                values,
-            },
+        SampleLayout {
+            n: m,
+            d: self.d,
+            order,
+            values,
             row_of,
-        )
+        }
     }
 }
 
@@ -364,6 +368,307 @@ pub(crate) fn grow_tree(
     tree
 }
 
+/// Grow one extra-trees tree on all rows without presorting: extra trees draw their thresholds
+/// instead of sweeping sorted values, so each node only needs each visited feature's minimum and
+/// maximum and one pass to score the drawn cut, and only the node's row list is partitioned
+/// (the presorted grower partitions every feature's column at every split). `columns` holds
+/// the features feature-major (d × n). Draws exactly what [`grow_tree`] draws with
+/// `random_thresholds`, so a classification tree is the same tree.
+pub(crate) fn grow_extra_tree(
+    params: &GrowParams,
+    columns: &[f64],
+    d: usize,
+    labels: &Labels,
+    classes: Vec<usize>,
+    rng: &mut ChaCha8Rng,
+) -> FittedTree {
+    let n = columns.len().checked_div(d).unwrap_or(0);
+    let width = classes.last().map_or(0, |&c| c + 1);
+    let (code, y, k): (&[u32], &[f64], usize) = match labels {
+        Labels::Classes { code, k } => (code, &[], *k),
+        Labels::Values(y) => (&[], y, 0),
+    };
+    let regression = params.criterion == Criterion::SquaredError;
+    let mut tree = FittedTree {
+        nodes: vec![Node::Leaf],
+        n_samples: vec![n as u32],
+        counts: vec![0; k],
+        classes,
+        width,
+        means: Vec::new(),
+    };
+    let mut root = Stats::default();
+    for &c in code {
+        tree.counts[c as usize] += 1;
+    }
+    for &v in y {
+        root.sum += v;
+        root.sumsq += v * v;
+    }
+    if regression {
+        tree.means
+            .push(if n > 0 { root.sum / n as f64 } else { 0.0 });
+    }
+    let min_leaf = params.min_samples_leaf.max(1);
+    let min_split = params
+        .min_samples_split
+        .max(2)
+        .max(min_leaf.saturating_mul(2));
+    let entropy = params.criterion == Criterion::Entropy;
+    let xlogx: Vec<f64> = if entropy {
+        (0..=n)
+            .map(|c| {
+                let c = c as f64;
+                if c > 0.0 { c * c.ln() } else { 0.0 }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let splittable = |rows: usize, depth: usize, counts: &[u32], stats: Stats| {
+        params.max_depth.is_none_or(|m| depth < m)
+            && rows >= min_split
+            && if regression {
+                stats.variance(rows as f64) > EPSILON
+            } else {
+                counts.iter().all(|&c| (c as usize) < rows)
+            }
+    };
+    let limit = params.max_features.min(d);
+    let mut features: Vec<usize> = (0..d).collect();
+    let mut rows: Vec<u32> = (0..n as u32).collect();
+    // The targets in the same order as `rows`, moved with them, so scoring reads in sequence.
+    let mut row_code: Vec<u32> = code.to_vec();
+    let mut row_y: Vec<f64> = y.to_vec();
+    let mut spare: Vec<u32> = vec![0; n];
+    let mut spare_code: Vec<u32> = vec![0; if regression { 0 } else { n }];
+    let mut spare_y: Vec<f64> = vec![0.0; if regression { n } else { 0 }];
+    // The node's values of the feature being tried, gathered once.
+    let mut xf: Vec<f64> = vec![0.0; n];
+    let (mut parent, mut left, mut best_left, mut right) =
+        (vec![0u32; k], vec![0u32; k], vec![0u32; k], vec![0u32; k]);
+    let mut stack = Vec::new();
+    if splittable(n, 0, &tree.counts[..k], root) {
+        stack.push(Pending {
+            id: 0,
+            start: 0,
+            end: n,
+            depth: 0,
+            stats: root,
+            distinct: n,
+        });
+    }
+    while let Some(node) = stack.pop() {
+        parent.copy_from_slice(&tree.counts[node.id * k..(node.id + 1) * k]);
+        let node_rows = &rows[node.start..node.end];
+        let count = node_rows.len();
+        let node_code = if regression {
+            &row_code[..0]
+        } else {
+            &row_code[node.start..node.end]
+        };
+        let node_y = if regression {
+            &row_y[node.start..node.end]
+        } else {
+            &row_y[..0]
+        };
+        // (score, feature, threshold, left rows, left sums)
+        let mut best: Option<(Score, usize, f64, usize, Stats)> = None;
+        let mut visited = 0;
+        for i in 0..d {
+            if visited >= limit {
+                break;
+            }
+            let f = if limit < d {
+                let j = rng.gen_range(i..d);
+                features.swap(i, j);
+                features[i]
+            } else {
+                i
+            };
+            let col = &columns[f * n..(f + 1) * n];
+            let xf = &mut xf[..count];
+            for (v, &r) in xf.iter_mut().zip(node_rows) {
+                *v = col[r as usize];
+            }
+            let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+            for &v in xf.iter() {
+                lo = lo.min(v);
+                hi = hi.max(v);
+            }
+            if lo >= hi {
+                continue;
+            }
+            visited += 1;
+            let mut t = lo + (hi - lo) * rng.r#gen::<f64>();
+            if t >= hi {
+                t = lo;
+            }
+            let mut n_left = 0usize;
+            let mut sl = Stats::default();
+            left.fill(0);
+            // Branch-free: left or right is a coin toss a branch would mispredict.
+            if regression {
+                for (&v, &target) in xf.iter().zip(node_y) {
+                    let go = v <= t;
+                    let w = if go { target } else { 0.0 };
+                    n_left += usize::from(go);
+                    sl.sum += w;
+                    sl.sumsq += w * w;
+                }
+            } else {
+                for (&v, &c) in xf.iter().zip(node_code) {
+                    let go = v <= t;
+                    n_left += usize::from(go);
+                    left[c as usize] += u32::from(go);
+                }
+            }
+            let n_right = count - n_left;
+            if n_left < min_leaf || n_right < min_leaf {
+                continue;
+            }
+            let (nl, nr) = (n_left as f64, n_right as f64);
+            let score = if regression {
+                let sr = node.stats.sum - sl.sum;
+                Score {
+                    num: sl.sum * sl.sum * nr + sr * sr * nl,
+                    den: nl * nr,
+                }
+            } else if entropy {
+                let (mut sum_left, mut sum_right) = (0.0, 0.0);
+                for (&l, &p) in left.iter().zip(&parent) {
+                    sum_left += xlogx[l as usize];
+                    sum_right += xlogx[(p - l) as usize];
+                }
+                Score {
+                    num: (sum_left - xlogx[n_left]) + (sum_right - xlogx[n_right]),
+                    den: 1.0,
+                }
+            } else {
+                let (mut sq_left, mut sq_right) = (0u64, 0u64);
+                for (&l, &p) in left.iter().zip(&parent) {
+                    sq_left += u64::from(l) * u64::from(l);
+                    sq_right += u64::from(p - l) * u64::from(p - l);
+                }
+                Score {
+                    num: sq_left as f64 * nr + sq_right as f64 * nl,
+                    den: nl * nr,
+                }
+            };
+            if best.is_none_or(|(b, ..)| score.beats(&b)) {
+                best = Some((score, f, t, n_left, sl));
+                best_left.copy_from_slice(&left);
+            }
+        }
+        let Some((_, feature, threshold, n_left, stats_left)) = best else {
+            continue;
+        };
+        let n_right = count - n_left;
+        let stats_right = Stats {
+            sum: node.stats.sum - stats_left.sum,
+            sumsq: node.stats.sumsq - stats_left.sumsq,
+        };
+        for ((r, &p), &l) in right.iter_mut().zip(&parent).zip(&best_left) {
+            *r = p - l;
+        }
+        let rows_f = count as f64;
+        let improvement = if regression {
+            rows_f / n as f64
+                * (node.stats.variance(rows_f)
+                    - n_right as f64 / rows_f * stats_right.variance(n_right as f64)
+                    - n_left as f64 / rows_f * stats_left.variance(n_left as f64))
+        } else {
+            rows_f / n as f64
+                * (impurity(&parent, rows_f, entropy)
+                    - n_right as f64 / rows_f * impurity(&right, n_right as f64, entropy)
+                    - n_left as f64 / rows_f * impurity(&best_left, n_left as f64, entropy))
+        };
+        if improvement + EPSILON < params.min_impurity_decrease {
+            continue;
+        }
+        let (left_id, right_id) = (tree.nodes.len(), tree.nodes.len() + 1);
+        tree.nodes[node.id] = Node::Split {
+            feature,
+            threshold,
+            left: left_id,
+            right: right_id,
+        };
+        for (n_child, counts, stats) in [
+            (n_left, &best_left, stats_left),
+            (n_right, &right, stats_right),
+        ] {
+            tree.nodes.push(Node::Leaf);
+            tree.n_samples.push(n_child as u32);
+            if regression {
+                tree.means.push(stats.sum / n_child as f64);
+            } else {
+                tree.counts.extend_from_slice(counts);
+            }
+        }
+        let grow_left = splittable(n_left, node.depth + 1, &best_left, stats_left);
+        let grow_right = splittable(n_right, node.depth + 1, &right, stats_right);
+        if !(grow_left || grow_right) {
+            continue;
+        }
+        // Left rows first, each side in its previous order, targets moved along; both writes
+        // for every row and only the positions advance (no branch to mispredict).
+        let col = &columns[feature * n..(feature + 1) * n];
+        let range = node.start..node.end;
+        let (mut w, mut sp) = (0, 0);
+        if regression {
+            let (rs, ys) = (&mut rows[range.clone()], &mut row_y[range]);
+            for i in 0..rs.len() {
+                let (r, v) = (rs[i], ys[i]);
+                let go = col[r as usize] <= threshold;
+                rs[w] = r;
+                ys[w] = v;
+                spare[sp] = r;
+                spare_y[sp] = v;
+                w += usize::from(go);
+                sp += usize::from(!go);
+            }
+            rs[w..].copy_from_slice(&spare[..sp]);
+            ys[w..].copy_from_slice(&spare_y[..sp]);
+        } else {
+            let (rs, cs) = (&mut rows[range.clone()], &mut row_code[range]);
+            for i in 0..rs.len() {
+                let (r, c) = (rs[i], cs[i]);
+                let go = col[r as usize] <= threshold;
+                rs[w] = r;
+                cs[w] = c;
+                spare[sp] = r;
+                spare_code[sp] = c;
+                w += usize::from(go);
+                sp += usize::from(!go);
+            }
+            rs[w..].copy_from_slice(&spare[..sp]);
+            cs[w..].copy_from_slice(&spare_code[..sp]);
+        }
+        let mid = node.start + n_left;
+        if grow_right {
+            stack.push(Pending {
+                id: right_id,
+                start: mid,
+                end: node.end,
+                depth: node.depth + 1,
+                stats: stats_right,
+                distinct: n_right,
+            });
+        }
+        if grow_left {
+            stack.push(Pending {
+                id: left_id,
+                start: node.start,
+                end: mid,
+                depth: node.depth + 1,
+                stats: stats_left,
+                distinct: n_left,
+            });
+        }
+    }
+    tree
+}
+
 /// Class codes 0..k for the classes present in `y` (ascending class index), and the class
 /// index of each code.
 pub(crate) fn encode_classes(y: ArrayView1<'_, f64>) -> Result<(Vec<u32>, Vec<usize>), ModelError> {
@@ -419,6 +724,8 @@ struct Pending {
     depth: usize,
     /// Its target sums (regression).
     stats: Stats,
+    /// Distinct rows among its samples.
+    distinct: usize,
 }
 
 /// The best split found at a node.
@@ -449,6 +756,8 @@ struct Grower<'a> {
     code: Vec<u32>,
     /// Target of each sample (regression).
     y: Vec<f64>,
+    /// The row of each sample (bootstrap); empty when samples are rows.
+    row_of: Vec<u32>,
     /// Feature-major, d × n: sample indices, each node's range sorted by that feature.
     order: Vec<u32>,
     /// The feature values in the same layout, so sweeps read memory in sequence.
@@ -482,6 +791,7 @@ impl<'a> Grower<'a> {
             d,
             order,
             values,
+            row_of,
         } = layout;
         let (code, y, k) = match labels {
             Labels::Classes { code, k } => (code, Vec::new(), k),
@@ -510,6 +820,7 @@ impl<'a> Grower<'a> {
                 .max(min_leaf.saturating_mul(2)),
             code,
             y,
+            row_of,
             order,
             values,
             goes_left: vec![false; n],
@@ -527,11 +838,18 @@ impl<'a> Grower<'a> {
         self.params.criterion == Criterion::SquaredError
     }
 
-    /// Whether a node of `rows` rows at `depth` with class `counts` (or target `stats`) may be
-    /// split at all.
-    fn splittable(&self, rows: usize, depth: usize, counts: &[u32], stats: Stats) -> bool {
+    /// Whether a node of `rows` samples (`distinct` rows) at `depth` with class `counts` (or
+    /// target `stats`) may be split at all.
+    fn splittable(
+        &self,
+        rows: usize,
+        distinct: usize,
+        depth: usize,
+        counts: &[u32],
+        stats: Stats,
+    ) -> bool {
         self.params.max_depth.is_none_or(|m| depth < m)
-            && rows >= self.min_split
+            && distinct >= self.min_split
             // A pure node is a leaf (scikit-learn: impurity <= EPSILON).
             && if self.regression() {
                 stats.variance(rows as f64) > EPSILON
@@ -544,13 +862,19 @@ impl<'a> Grower<'a> {
     fn grow(&mut self, tree: &mut FittedTree, root: Stats) {
         let k = self.k;
         let mut stack = Vec::new();
-        if self.splittable(self.n, 0, &tree.counts[..k], root) {
+        let distinct = if self.row_of.is_empty() {
+            self.n
+        } else {
+            1 + self.row_of.windows(2).filter(|w| w[0] != w[1]).count()
+        };
+        if self.splittable(self.n, distinct, 0, &tree.counts[..k], root) {
             stack.push(Pending {
                 id: 0,
                 start: 0,
                 end: self.n,
                 depth: 0,
                 stats: root,
+                distinct,
             });
         }
         let mut parent = vec![0u32; k];
@@ -558,7 +882,9 @@ impl<'a> Grower<'a> {
         let mut right = vec![0u32; k];
         while let Some(node) = stack.pop() {
             parent.copy_from_slice(&tree.counts[node.id * k..(node.id + 1) * k]);
-            let Some(split) = self.best_split(node.start, node.end, &parent, node.stats) else {
+            let Some(split) =
+                self.best_split(node.start, node.end, &parent, node.stats, node.distinct)
+            else {
                 continue;
             };
             // Left counts (or sums) from the chosen feature's left rows; right is the rest.
@@ -586,6 +912,8 @@ impl<'a> Grower<'a> {
             let rows = node.end - node.start;
             let n_left = split.pos;
             let n_right = rows - split.pos;
+            let distinct_left = distinct_rows(&self.order[base..base + split.pos], &self.row_of);
+            let distinct_right = node.distinct - distinct_left;
             let improvement = if self.regression() {
                 let rows_f = rows as f64;
                 rows_f / self.n as f64
@@ -616,8 +944,10 @@ impl<'a> Grower<'a> {
                     tree.counts.extend_from_slice(counts);
                 }
             }
-            let grow_left = self.splittable(n_left, node.depth + 1, &left, stats_left);
-            let grow_right = self.splittable(n_right, node.depth + 1, &right, stats_right);
+            let grow_left =
+                self.splittable(n_left, distinct_left, node.depth + 1, &left, stats_left);
+            let grow_right =
+                self.splittable(n_right, distinct_right, node.depth + 1, &right, stats_right);
             if !(grow_left || grow_right) {
                 // Both children are leaves already: their rows need no ordering.
                 continue;
@@ -632,6 +962,7 @@ impl<'a> Grower<'a> {
                     end: node.end,
                     depth: node.depth + 1,
                     stats: stats_right,
+                    distinct: distinct_right,
                 });
             }
             if grow_left {
@@ -641,6 +972,7 @@ impl<'a> Grower<'a> {
                     end: mid,
                     depth: node.depth + 1,
                     stats: stats_left,
+                    distinct: distinct_left,
                 });
             }
         }
@@ -654,8 +986,14 @@ impl<'a> Grower<'a> {
         end: usize,
         parent: &[u32],
         stats: Stats,
+        distinct: usize,
     ) -> Option<Split> {
         let rows = end - start;
+        let leaf = MinLeaf {
+            min: self.min_leaf,
+            row_of: &self.row_of,
+            distinct,
+        };
         let mut best: Option<(Score, usize, usize, f64)> = None;
         let mut visited = 0;
         let limit = self.params.max_features.min(self.d);
@@ -702,7 +1040,7 @@ impl<'a> Grower<'a> {
                     &mut self.left,
                     &self.xlogx,
                     self.params.criterion,
-                    self.min_leaf,
+                    &leaf,
                 )
                 .map(|s| (s, pos, t))
             } else {
@@ -714,18 +1052,13 @@ impl<'a> Grower<'a> {
                         parent,
                         &mut self.left,
                         &self.xlogx,
-                        self.min_leaf,
+                        &leaf,
                     ),
-                    Criterion::Gini => sweep_gini(
-                        values,
-                        order,
-                        &self.code,
-                        parent,
-                        &mut self.left,
-                        self.min_leaf,
-                    ),
+                    Criterion::Gini => {
+                        sweep_gini(values, order, &self.code, parent, &mut self.left, &leaf)
+                    }
                     Criterion::SquaredError => {
-                        sweep_squared(values, order, &self.y, stats.sum, self.min_leaf)
+                        sweep_squared(values, order, &self.y, stats.sum, &leaf)
                     }
                 };
                 found.map(|(s, pos)| {
@@ -797,6 +1130,43 @@ impl<'a> Grower<'a> {
     }
 }
 
+/// The `min_samples_leaf` rule of a node, counted in distinct rows as scikit-learn does.
+struct MinLeaf<'a> {
+    /// Fewest distinct rows each side must keep.
+    min: usize,
+    /// The row of each sample (empty: samples are rows).
+    row_of: &'a [u32],
+    /// Distinct rows in the node.
+    distinct: usize,
+}
+
+impl MinLeaf<'_> {
+    /// 1 if sample `order[i]` starts a new row in the sweep order, else 0 (a row's samples are
+    /// side by side).
+    #[inline]
+    fn new_row(&self, order: &[u32], i: usize) -> usize {
+        usize::from(
+            self.row_of.is_empty()
+                || i == 0
+                || self.row_of[order[i] as usize] != self.row_of[order[i - 1] as usize],
+        )
+    }
+}
+
+/// Distinct rows among `samples` (a node range in one column's order; `row_of` empty: samples
+/// are rows).
+fn distinct_rows(samples: &[u32], row_of: &[u32]) -> usize {
+    if row_of.is_empty() {
+        return samples.len();
+    }
+    let leaf = MinLeaf {
+        min: 0,
+        row_of,
+        distinct: 0,
+    };
+    (0..samples.len()).map(|i| leaf.new_row(samples, i)).sum()
+}
+
 /// The score of one given cut of a node (extra trees): the first `pos` samples of `order` go
 /// left. `None` if a side keeps fewer than `min_leaf` samples.
 #[allow(clippy::too_many_arguments)]
@@ -810,11 +1180,12 @@ fn random_split(
     left: &mut [u32],
     xlogx: &[f64],
     criterion: Criterion,
-    min_leaf: usize,
+    leaf: &MinLeaf<'_>,
 ) -> Option<Score> {
     let rows = order.len();
     let (n_left, n_right) = (pos, rows - pos);
-    if n_left < min_leaf || n_right < min_leaf {
+    let distinct_left = distinct_rows(&order[..pos], leaf.row_of);
+    if distinct_left < leaf.min || leaf.distinct - distinct_left < leaf.min {
         return None;
     }
     let (nl, nr) = (n_left as f64, n_right as f64);
@@ -865,19 +1236,21 @@ fn sweep_squared(
     order: &[u32],
     y: &[f64],
     total: f64,
-    min_leaf: usize,
+    leaf: &MinLeaf<'_>,
 ) -> Option<(Score, usize)> {
     let rows = values.len();
     let mut sum_left = 0.0;
     let mut best: Option<(Score, usize)> = None;
+    let mut distinct_left = 0;
     for i in 0..rows - 1 {
         sum_left += y[order[i] as usize];
         let n_left = i + 1;
         let n_right = rows - n_left;
-        if n_left < min_leaf {
+        distinct_left += leaf.new_row(order, i);
+        if distinct_left < leaf.min {
             continue;
         }
-        if n_right < min_leaf {
+        if leaf.distinct - distinct_left < leaf.min {
             break;
         }
         if values[i] < values[i + 1] {
@@ -924,12 +1297,13 @@ fn sweep_gini(
     code: &[u32],
     parent: &[u32],
     left: &mut [u32],
-    min_leaf: usize,
+    leaf: &MinLeaf<'_>,
 ) -> Option<(Score, usize)> {
     let rows = values.len();
     let mut sq_left: u64 = 0;
     let mut sq_right: u64 = parent.iter().map(|&c| u64::from(c) * u64::from(c)).sum();
     let mut best: Option<(Score, usize)> = None;
+    let mut distinct_left = 0;
     for i in 0..rows - 1 {
         let c = code[order[i] as usize] as usize;
         let l = u64::from(left[c]);
@@ -939,10 +1313,11 @@ fn sweep_gini(
         sq_right -= 2 * (u64::from(parent[c]) - l - 1) + 1;
         let n_left = i + 1;
         let n_right = rows - n_left;
-        if n_left < min_leaf {
+        distinct_left += leaf.new_row(order, i);
+        if distinct_left < leaf.min {
             continue;
         }
-        if n_right < min_leaf {
+        if leaf.distinct - distinct_left < leaf.min {
             break;
         }
         // Equal values stay on one side: a threshold only between distinct values.
@@ -974,19 +1349,21 @@ fn sweep_entropy(
     parent: &[u32],
     left: &mut [u32],
     xlogx: &[f64],
-    min_leaf: usize,
+    leaf: &MinLeaf<'_>,
 ) -> Option<(Score, usize)> {
     let rows = values.len();
     let mut best: Option<(Score, usize)> = None;
+    let mut distinct_left = 0;
     for i in 0..rows - 1 {
         let c = code[order[i] as usize] as usize;
         left[c] += 1;
         let n_left = i + 1;
         let n_right = rows - n_left;
-        if n_left < min_leaf {
+        distinct_left += leaf.new_row(order, i);
+        if distinct_left < leaf.min {
             continue;
         }
-        if n_right < min_leaf {
+        if leaf.distinct - distinct_left < leaf.min {
             break;
         }
         if values[i] < values[i + 1] {
@@ -1352,6 +1729,37 @@ mod tests {
                 assert!(t.n_samples[leaf] as usize >= min_leaf, "{min_leaf}");
             }
         }
+    }
+
+    #[test]
+    fn in_a_bootstrap_sample_min_samples_leaf_counts_distinct_rows() {
+        // Rows 0 and 1 (classes 0, 1) drawn three times each, rows 2 and 3 not at all: six
+        // samples but two distinct rows, so min_samples_leaf = 2 allows no split (scikit-learn:
+        // a row drawn k times is one sample of weight k).
+        let x = array![[0.0], [1.0], [2.0], [3.0]];
+        let layout = SampleLayout::presort(x.view()).bootstrap(&[3, 3, 0, 0]);
+        assert_eq!(layout.row_of, vec![0, 0, 0, 1, 1, 1]);
+        let grow = |min_samples_leaf: usize| {
+            let params = GrowParams {
+                max_depth: None,
+                min_samples_split: 2,
+                min_samples_leaf,
+                min_impurity_decrease: 0.0,
+                criterion: Criterion::Gini,
+                max_features: usize::MAX,
+                random_thresholds: false,
+            };
+            let code = layout.row_of.clone();
+            grow_tree(
+                &params,
+                layout.clone(),
+                Labels::Classes { code, k: 2 },
+                vec![0, 1],
+                None,
+            )
+        };
+        assert_eq!(grow(1).nodes.len(), 3);
+        assert_eq!(grow(2).nodes, vec![Node::Leaf]);
     }
 
     #[test]

@@ -15,8 +15,9 @@
 //!   compared with the one `n_iter_no_change` rounds before (scikit-learn's rule): without an
 //!   improvement above `tol` training stops, and the remaining report points repeat the model.
 //!
-//! Not in scikit-learn's sense: missing values (cohort refuses them at load), categorical
-//! features, monotonic and interaction constraints, sample weights.
+//! Not supported: missing values (cohort refuses them at load), categorical features, monotonic
+//! and interaction constraints, sample weights. Bin thresholds come from all training rows
+//! (scikit-learn draws a subsample of 200,000 rows above that size).
 
 mod binning;
 mod grower;

@@ -22,7 +22,8 @@ use crate::estimator::Prediction;
 use crate::iterative::{IterativeEstimator, Learner};
 use crate::staged::StagedSums;
 use crate::tree::{
-    Criterion, FittedTree, GrowParams, Labels, SampleLayout, check_input, encode_classes, grow_tree,
+    Criterion, FittedTree, GrowParams, Labels, SampleLayout, check_input, encode_classes,
+    grow_extra_tree, grow_tree,
 };
 
 /// How many features each node searches, scikit-learn's `max_features`.
@@ -67,9 +68,9 @@ pub struct ForestSpec {
     pub n_estimators: usize,
     /// Depth limit of each tree (`None`: unlimited).
     pub max_depth: Option<usize>,
-    /// Fewest samples a node needs to be split.
+    /// Fewest distinct rows a node needs to be split.
     pub min_samples_split: usize,
-    /// Fewest samples each side of a split must keep.
+    /// Fewest distinct rows each side of a split must keep.
     pub min_samples_leaf: usize,
     /// Smallest weighted impurity decrease a split must bring.
     pub min_impurity_decrease: f64,
@@ -136,10 +137,20 @@ impl IterativeEstimator for ForestSpec {
             sums: Array2::zeros((n, outputs)),
             votes: vec![0; n],
         });
+        // Extra trees on all rows need no sorted columns, only the features column by column.
+        let unsorted = self.extra && !self.bootstrap;
+        let columns = if unsorted {
+            x.t().iter().copied().collect()
+        } else {
+            Vec::new()
+        };
         Ok(Box::new(ForestLearner {
             spec: self.clone(),
             params,
-            layout: SampleLayout::presort(x),
+            n,
+            d,
+            columns,
+            layout: (!unsorted).then(|| SampleLayout::presort(x)),
             labels,
             classes,
             width,
@@ -166,8 +177,15 @@ struct ForestLearner {
     spec: ForestSpec,
     /// How each tree grows (max_features resolved).
     params: GrowParams,
-    /// The training rows, presorted once for every tree.
-    layout: SampleLayout,
+    /// Training rows.
+    n: usize,
+    /// Features.
+    d: usize,
+    /// The training rows feature-major, for extra trees without bootstrap (else empty).
+    columns: Vec<f64>,
+    /// The training rows, presorted once for every tree (all but extra trees without
+    /// bootstrap).
+    layout: Option<SampleLayout>,
     /// The training targets, by row.
     labels: Labels,
     /// Class index of each code (classifier).
@@ -329,14 +347,15 @@ impl Learner for ForestLearner {
         let t = self.trees.len();
         let mut rng = ChaCha8Rng::seed_from_u64(self.spec.seed);
         rng.set_stream(t as u64);
-        let n = self.layout.n;
-        let tree = if self.spec.bootstrap {
+        let n = self.n;
+        let tree = if let (true, Some(presorted)) = (self.spec.bootstrap, self.layout.as_ref()) {
             let m = ((self.spec.max_samples * n as f64).round() as usize).max(1);
             let mut counts = vec![0u32; n];
             for _ in 0..m {
                 counts[rng.gen_range(0..n)] += 1;
             }
-            let (layout, row_of) = self.layout.bootstrap(&counts);
+            let layout = presorted.bootstrap(&counts);
+            let row_of = &layout.row_of;
             let labels = match &self.labels {
                 Labels::Classes { code, k } => Labels::Classes {
                     code: row_of.iter().map(|&r| code[r as usize]).collect(),
@@ -364,13 +383,22 @@ impl Learner for ForestLearner {
                 }
             }
             tree
-        } else {
+        } else if let Some(presorted) = self.layout.as_ref() {
             grow_tree(
                 &self.params,
-                self.layout.clone(),
+                presorted.clone(),
                 self.labels.clone(),
                 self.classes.clone(),
                 Some(&mut rng),
+            )
+        } else {
+            grow_extra_tree(
+                &self.params,
+                &self.columns,
+                self.d,
+                &self.labels,
+                self.classes.clone(),
+                &mut rng,
             )
         };
         self.trees.push(tree);

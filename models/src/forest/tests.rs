@@ -165,25 +165,30 @@ fn predictions_after_each_tree_equal_a_fresh_prediction() {
     let train_y = y.slice(s![..200]);
     let sp = spec(false);
     let mut staged = sp.start(train_x, train_y, 3).unwrap();
-    for t in 1..=6 {
-        staged.epoch(train_x, train_y).unwrap();
-        let warm = proba(staged.predict(test_x).unwrap());
-        if t == 3 {
-            staged.predict(train_x).unwrap();
-        }
-        let fresh = ForestSpec {
+    // A forest of t trees predicting once: nothing cached before.
+    let fresh = |t: usize, rows: ndarray::ArrayView2<'_, f64>| {
+        let spec = ForestSpec {
             n_estimators: t,
             ..sp.clone()
         };
-        let mut cold = fresh.start(train_x, train_y, 3).unwrap();
-        for _ in 0..t {
-            cold.epoch(train_x, train_y).unwrap();
+        proba(
+            train(&spec, &train_x.to_owned(), &train_y.to_owned(), 3)
+                .predict(rows)
+                .unwrap(),
+        )
+    };
+    let close = |a: &Array2<f64>, b: &Array2<f64>| {
+        a.dim() == b.dim() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-12)
+    };
+    for t in 1..=6 {
+        staged.epoch(train_x, train_y).unwrap();
+        let warm = proba(staged.predict(test_x).unwrap());
+        assert!(close(&warm, &fresh(t, test_x)), "after {t} trees");
+        if t == 3 {
+            // Other rows in between: their own prediction, and the test rows' after them.
+            let other = proba(staged.predict(train_x).unwrap());
+            assert!(close(&other, &fresh(t, train_x)));
         }
-        let cold = proba(cold.predict(test_x).unwrap());
-        assert!(
-            warm.iter().zip(&cold).all(|(a, b)| (a - b).abs() < 1e-12),
-            "after {t} trees"
-        );
     }
 }
 
@@ -290,4 +295,44 @@ fn a_class_missing_from_the_fold_gets_a_zero_column() {
     assert_eq!(p.ncols(), 4);
     assert!(p.column(1).iter().chain(p.column(2)).all(|&v| v == 0.0));
     assert!(p.rows().into_iter().all(|r| (r.sum() - 1.0).abs() < 1e-12));
+}
+
+#[test]
+fn unsorted_extra_trees_grow_the_presorted_growers_tree() {
+    // The fast path for extra trees without bootstrap draws what the presorted grower draws:
+    // with integer class counts the trees are identical.
+    use crate::tree::{GrowParams, Labels, SampleLayout, grow_extra_tree, grow_tree};
+    let (x, y) = crate::synth::make_classification(500, 7, 4, 3, 21).unwrap();
+    let (code, classes) = crate::tree::encode_classes(y.view()).unwrap();
+    let columns: Vec<f64> = x.t().iter().copied().collect();
+    for (criterion, max_features, min_samples_leaf) in [
+        (Criterion::Gini, 2, 1),
+        (Criterion::Entropy, 7, 3),
+        (Criterion::Gini, 3, 10),
+    ] {
+        let params = GrowParams {
+            max_depth: None,
+            min_samples_split: 2,
+            min_samples_leaf,
+            min_impurity_decrease: 0.0,
+            criterion,
+            max_features,
+            random_thresholds: true,
+        };
+        let labels = Labels::Classes {
+            code: code.clone(),
+            k: classes.len(),
+        };
+        let mut a = ChaCha8Rng::seed_from_u64(4);
+        let mut b = ChaCha8Rng::seed_from_u64(4);
+        let sorted = grow_tree(
+            &params,
+            SampleLayout::presort(x.view()),
+            labels.clone(),
+            classes.clone(),
+            Some(&mut a),
+        );
+        let unsorted = grow_extra_tree(&params, &columns, 7, &labels, classes.clone(), &mut b);
+        assert_eq!(sorted, unsorted, "{criterion:?}");
+    }
 }
