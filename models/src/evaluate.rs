@@ -522,8 +522,11 @@ mod tests {
         }
     }
 
-    /// Records what `fit_rows` is handed: the matrix's address, the rows, the scaler's address.
-    struct InPlace(Arc<Mutex<Vec<(usize, Vec<usize>, usize)>>>);
+    /// Per fit: the matrix's address, the rows, the scaler's address.
+    type Handed = Arc<Mutex<Vec<(usize, Vec<usize>, usize)>>>;
+
+    /// Records what `fit_rows` is handed.
+    struct InPlace(Handed);
 
     impl Estimator for InPlace {
         fn fit(
