@@ -12,7 +12,7 @@ the peak of the summed RSS (and PSS) of the process and all its descendants, sam
 
 Beside the whole-process numbers:
   sweep  GridSearchCV is run with refit=True (its default, what ../shared/peers/sweep.py does)
-         and refit=False (cohort does not refit), through bench/peer_gridsearch.py, which stamps
+         and refit=False (cohort runs with --no-refit), through bench/peer_gridsearch.py, which stamps
          the peer's phases from inside: its time without interpreter start-up and imports is the
          whole wall minus (launch to imports done). `python -c 'import numpy, pandas, scipy,
          sklearn, joblib'` is timed alone too, as a cross-check.
@@ -157,7 +157,8 @@ def med(xs):
 def cohort_sweep(config, workers, extra=(), sample=False, output="--json"):
     d = tempfile.mkdtemp(prefix="cohort-bench-")
     try:
-        cmd = [COHORT, "sweep", config, "--workers", str(workers), "--study-dir", os.path.join(d, "st"), output, *extra]
+        # The benchmarks measure the search: no refit of the best trial at the end.
+        cmd = [COHORT, "sweep", config, "--workers", str(workers), "--study-dir", os.path.join(d, "st"), output, "--no-refit", *extra]
         r = timed(cmd, cwd=HERE, sample=sample)
         if output == "--json":
             return r, json.loads(r[3])
@@ -460,7 +461,7 @@ def side_by_side(make_cmd, parse):
 def bench_contention(reps):
     res = {}
     mean_trial = lambda out: statistics.mean(t["duration_s"] for t in json.loads(out)["trials"])
-    sweep = lambda d: [COHORT, "sweep", os.path.join(HERE, "configs", "scaling.toml"), "--workers", "1", "--study-dir", d, "--json", "-q"]
+    sweep = lambda d: [COHORT, "sweep", os.path.join(HERE, "configs", "scaling.toml"), "--workers", "1", "--study-dir", d, "--json", "-q", "--no-refit"]
     runs = [side_by_side(sweep, mean_trial) for _ in range(reps)]
     res["sweep_trial_slowdown"] = med([r[2] for r in runs])
     res["sweep_raw_alone_pair_ratio"] = runs

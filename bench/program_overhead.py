@@ -7,6 +7,7 @@ exits, on 2 workers.
     `optuna ask` / `optuna tell` CLI per trial (reference; from ../shared/peers' venv if present)
 
 Usage: python3 bench/program_overhead.py [--trials 500] [--reps 3] [--optuna-trials 20]
+Writes bench/results/program_overhead.json (date, load average, commit, every run).
 """
 import argparse
 import json
@@ -77,10 +78,12 @@ workers = 2
     alone = (time.perf_counter() - t) / 200
 
     cohort, pool = [], []
-    for _ in range(a.reps):
-        study = os.path.join(work, "st")
-        shutil.rmtree(study, ignore_errors=True)
-        cohort.append(timed([a.cohort, "sweep", config, "--study-dir", study, "-q"]))
+    for rep in range(a.reps):
+        # A new directory each run, removed only at the end: ext4 makes inode allocation slow
+        # for a few seconds over inodes just freed, which would charge the previous run's
+        # clean-up (not done by the peer) to this one.
+        study = os.path.join(work, f"st{rep}")
+        cohort.append(timed([a.cohort, "sweep", config, "--study-dir", study, "-q", "--no-refit"]))
         con = sqlite3.connect(os.path.join(study, "study.db"))
         done = con.execute("SELECT count(*) FROM trials WHERE state = 'complete'").fetchone()[0]
         assert done == a.trials, done
@@ -118,7 +121,14 @@ workers = 2
     else:
         result["optuna_cli_ms_per_trial"] = None
     shutil.rmtree(work, ignore_errors=True)
-    print(json.dumps(result, indent=2))
+    result["date"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+    result["loadavg"] = os.getloadavg()
+    result["commit"] = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
+                                      capture_output=True, text=True).stdout.strip()
+    text = json.dumps(result, indent=2)
+    with open(os.path.join(REPO, "bench/results/program_overhead.json"), "w") as f:
+        f.write(text + "\n")
+    print(text)
 
 
 if __name__ == "__main__":

@@ -93,7 +93,7 @@ def cohort_sweep(text, workers=2):
             f.write(text)
         t = time.perf_counter()
         out = subprocess.run(
-            [COHORT, "-q", "sweep", cfg, "--study-dir", os.path.join(d, "st"), "--workers", str(workers), "--json"],
+            [COHORT, "-q", "sweep", cfg, "--study-dir", os.path.join(d, "st"), "--workers", str(workers), "--json", "--no-refit"],
             check=True, capture_output=True, text=True,
         ).stdout
         wall = time.perf_counter() - t

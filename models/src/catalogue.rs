@@ -60,13 +60,63 @@
 //! |---|---|---|---|---|
 //! | `dummy_classifier` | `strategy` | `"prior"` | `"most_frequent"`, `"prior"` | predict the most frequent training class; probabilities one-hot (`most_frequent`) or the training class frequencies (`prior`) |
 //! | `dummy_regressor` | `strategy` | `"mean"` | `"mean"`, `"median"` | predict the training mean or median |
+//!
+//! # `random_forest_classifier`, `random_forest_regressor`, `extra_trees_classifier`, `extra_trees_regressor` (iterative: each tree is a report point)
+//!
+//! Forests of our deterministic tree (`forest/`), as scikit-learn's `RandomForest*` and
+//! `ExtraTrees*`: each tree fits a bootstrap sample (random forest) or all rows (extra trees),
+//! searching `max_features` features drawn at each node; extra trees cut each at one uniform
+//! random threshold instead of the best one. Classifiers average the trees' class frequencies
+//! (probabilistic), regressors their leaf means (squared error). Tree `t` draws from stream `t`
+//! of the trial seed: a forest is reproducible, and a pruned one is the prefix of the full one.
+//!
+//! | Name | Default | Range | Purpose |
+//! |---|---|---|---|
+//! | `n_estimators` | 100 | integer 1..=10000 | trees; each is a report point |
+//! | `criterion` (classifiers) | `"gini"` | `"gini"`, `"entropy"` | impurity measure (regressors: squared error) |
+//! | `max_depth` | unset (unlimited) | integer ≥ 1 | depth limit of each tree |
+//! | `min_samples_split` | 2 | integer ≥ 2 | fewest samples a node needs to be split |
+//! | `min_samples_leaf` | 1 | integer ≥ 1 | fewest samples each side of a split must keep (a row drawn twice counts twice) |
+//! | `min_impurity_decrease` | 0.0 | number ≥ 0 | smallest weighted impurity decrease a split must bring (scikit-learn's definition) |
+//! | `max_features` | `"sqrt"` (classifiers), 1.0 (regressors) | `"sqrt"`, `"log2"`, `"all"`, integer ≥ 1, or number in (0, 1] | features searched at each node: ⌊√d⌋, ⌊log₂d⌋, d, that many (at most d), or that share of d (at least 1) |
+//! | `bootstrap` | true (random forest), false (extra trees) | bool | fit each tree on a bootstrap sample of the rows instead of all of them |
+//! | `max_samples` | 1.0 | number in (0, 1] | bootstrap sample size as a share of the rows |
+//! | `oob_score` | false | bool | with `bootstrap`, report `oob_score` (accuracy or R² of out-of-bag predictions on the training rows) at each tree |
+//!
+//! # `hist_gradient_boosting_classifier`, `hist_gradient_boosting_regressor` (iterative: each boosting round is a report point)
+//!
+//! Histogram gradient boosting, our own (`boosting/`), as scikit-learn's
+//! `HistGradientBoosting*`: features binned into at most `max_bins` quantile bins, trees grown
+//! leaf-wise (best gain first) on gradient/hessian histograms with the sibling's histogram
+//! obtained by subtraction, leaf values −G/(H + λ) shrunk by the learning rate. Loss: binary
+//! log-loss or multinomial (one tree per class per round) for the classifier, half squared error
+//! for the regressor. Early stopping holds out a stratified `validation_fraction` of the
+//! training rows (drawn from the trial seed) and stops when the validation loss has not improved
+//! by `tol` in `n_iter_no_change` rounds; later rounds are then no-ops. The data must hold no
+//! missing values (cohort refuses them at load).
+//!
+//! | Name | Default | Range | Purpose |
+//! |---|---|---|---|
+//! | `learning_rate` | 0.1 | number > 0 | shrinkage of each tree's leaf values |
+//! | `max_iter` | 100 | integer 1..=10000 | boosting rounds; each is a report point |
+//! | `max_leaf_nodes` | 31 | integer 2..=65536 | leaves per tree (grown best-first) |
+//! | `max_depth` | unset (unlimited) | integer ≥ 1 | depth limit of each tree |
+//! | `min_samples_leaf` | 20 | integer ≥ 1 | fewest rows in a leaf |
+//! | `l2_regularization` | 0.0 | number ≥ 0 | λ added to the hessian sum in leaf values and gains |
+//! | `max_bins` | 255 | integer 2..=255 | bins per feature |
+//! | `early_stopping` | `"auto"` | `"auto"`, bool | stop on a validation split; `"auto"`: when the training fold has more than 10,000 rows |
+//! | `validation_fraction` | 0.1 | number in (0, 1) | share of the training rows held out for early stopping |
+//! | `n_iter_no_change` | 10 | integer 1..=10000 | rounds without improvement before stopping |
+//! | `tol` | 1e-7 | number ≥ 0 | smallest improvement of the validation loss that counts |
 
 use std::sync::LazyLock;
 
+use crate::boosting::{BoostingSpec, EarlyStopping};
 use crate::dataset::ProblemKind;
 use crate::dummy::{ClassStrategy, DummyClassifier, DummyRegressor, ValueStrategy};
 use crate::error::ModelError;
 use crate::estimator::Estimator;
+use crate::forest::{ForestSpec, MaxFeatures};
 use crate::hyper::{HyperKind, HyperSpec, ParamValue, Params, hint};
 use crate::iterative::IterativeEstimator;
 use crate::linear::ElasticNet;
@@ -287,6 +337,200 @@ fn sgd_params(mlp: bool, schedule: &'static str, batch: i64) -> Vec<HyperSpec> {
     v
 }
 
+/// What `max_features` accepts: a name, a count, or a share of the features.
+const MAX_FEATURES: &[HyperKind] = &[
+    HyperKind::Choice(&["sqrt", "log2", "all"]),
+    HyperKind::Int {
+        min: 1,
+        max: i64::MAX,
+    },
+    HyperKind::Float {
+        min: 0.0,
+        max: 1.0,
+        min_exclusive: true,
+    },
+];
+
+/// The hyperparameters of the forests: random forest or extra trees, classifier or regressor.
+fn forest_params(classifier: bool, extra: bool) -> Vec<HyperSpec> {
+    let mut v = vec![spec(
+        "n_estimators",
+        HyperKind::Int {
+            min: 1,
+            max: 10_000,
+        },
+        int(100),
+        "trees; each is a report point",
+    )];
+    if classifier {
+        v.push(spec(
+            "criterion",
+            HyperKind::Choice(&["gini", "entropy"]),
+            choice("gini"),
+            "impurity measure",
+        ));
+    }
+    v.extend([
+        spec(
+            "max_depth",
+            HyperKind::Int {
+                min: 1,
+                max: i64::MAX,
+            },
+            None,
+            "depth limit of each tree (unset: unlimited)",
+        ),
+        spec(
+            "min_samples_split",
+            HyperKind::Int {
+                min: 2,
+                max: i64::MAX,
+            },
+            int(2),
+            "fewest samples a node needs to be split",
+        ),
+        spec(
+            "min_samples_leaf",
+            HyperKind::Int {
+                min: 1,
+                max: i64::MAX,
+            },
+            int(1),
+            "fewest samples each side of a split must keep",
+        ),
+        spec(
+            "min_impurity_decrease",
+            at_least(0.0),
+            float(0.0),
+            "smallest weighted impurity decrease a split must bring",
+        ),
+        spec(
+            "max_features",
+            HyperKind::OneOf(MAX_FEATURES),
+            if classifier {
+                choice("sqrt")
+            } else {
+                float(1.0)
+            },
+            "features searched at each node: sqrt(d), log2(d), all, a count, or a share of d",
+        ),
+        spec(
+            "bootstrap",
+            HyperKind::Bool,
+            Some(ParamValue::Bool(!extra)),
+            "fit each tree on a bootstrap sample of the rows (else on all rows)",
+        ),
+        spec(
+            "max_samples",
+            HyperKind::Float {
+                min: 0.0,
+                max: 1.0,
+                min_exclusive: true,
+            },
+            float(1.0),
+            "bootstrap sample size as a share of the rows",
+        ),
+        spec(
+            "oob_score",
+            HyperKind::Bool,
+            Some(ParamValue::Bool(false)),
+            "with bootstrap, report oob_score (out-of-bag accuracy or R²) at each tree",
+        ),
+    ]);
+    v
+}
+
+/// The hyperparameters of histogram gradient boosting (classifier and regressor alike).
+fn boosting_params() -> Vec<HyperSpec> {
+    vec![
+        spec(
+            "learning_rate",
+            above(0.0),
+            float(0.1),
+            "shrinkage of each tree's leaf values",
+        ),
+        spec(
+            "max_iter",
+            HyperKind::Int {
+                min: 1,
+                max: 10_000,
+            },
+            int(100),
+            "boosting rounds; each is a report point",
+        ),
+        spec(
+            "max_leaf_nodes",
+            HyperKind::Int {
+                min: 2,
+                max: 65_536,
+            },
+            int(31),
+            "leaves per tree (grown best-first)",
+        ),
+        spec(
+            "max_depth",
+            HyperKind::Int {
+                min: 1,
+                max: i64::MAX,
+            },
+            None,
+            "depth limit of each tree (unset: unlimited)",
+        ),
+        spec(
+            "min_samples_leaf",
+            HyperKind::Int {
+                min: 1,
+                max: i64::MAX,
+            },
+            int(20),
+            "fewest rows in a leaf",
+        ),
+        spec(
+            "l2_regularization",
+            at_least(0.0),
+            float(0.0),
+            "L2 penalty on leaf values (added to the hessian sums)",
+        ),
+        spec(
+            "max_bins",
+            HyperKind::Int { min: 2, max: 255 },
+            int(255),
+            "quantile bins per feature",
+        ),
+        spec(
+            "early_stopping",
+            HyperKind::OneOf(&[HyperKind::Choice(&["auto"]), HyperKind::Bool]),
+            choice("auto"),
+            "stop when the loss on a validation split stops improving (auto: above 10,000 rows)",
+        ),
+        spec(
+            "validation_fraction",
+            HyperKind::Float {
+                min: 0.0,
+                max: 1.0 - f64::EPSILON,
+                min_exclusive: true,
+            },
+            float(0.1),
+            "share of the training rows held out for early stopping",
+        ),
+        spec(
+            "n_iter_no_change",
+            HyperKind::Int {
+                min: 1,
+                max: 10_000,
+            },
+            int(10),
+            "rounds without improvement before stopping",
+        ),
+        spec(
+            "tol",
+            at_least(0.0),
+            float(1e-7),
+            "smallest improvement of the validation loss that counts",
+        ),
+    ]
+}
+
 /// The catalogue, built on first use.
 static CATALOGUE: LazyLock<Vec<ModelInfo>> = LazyLock::new(|| {
     vec![
@@ -427,6 +671,54 @@ static CATALOGUE: LazyLock<Vec<ModelInfo>> = LazyLock::new(|| {
             iterative: true,
             summary: "multi-layer perceptron classifier (one or two hidden layers) by mini-batch SGD, epoch by epoch",
             hyperparams: sgd_params(true, "constant", 32),
+        },
+        ModelInfo {
+            name: "random_forest_classifier",
+            problem: ProblemKind::Classification,
+            probabilistic: true,
+            iterative: true,
+            summary: "random forest of CART trees on bootstrap samples (scikit-learn's RandomForestClassifier), tree by tree",
+            hyperparams: forest_params(true, false),
+        },
+        ModelInfo {
+            name: "random_forest_regressor",
+            problem: ProblemKind::Regression,
+            probabilistic: false,
+            iterative: true,
+            summary: "random forest of squared-error trees on bootstrap samples (scikit-learn's RandomForestRegressor), tree by tree",
+            hyperparams: forest_params(false, false),
+        },
+        ModelInfo {
+            name: "extra_trees_classifier",
+            problem: ProblemKind::Classification,
+            probabilistic: true,
+            iterative: true,
+            summary: "extremely randomized trees: random thresholds (scikit-learn's ExtraTreesClassifier), tree by tree",
+            hyperparams: forest_params(true, true),
+        },
+        ModelInfo {
+            name: "extra_trees_regressor",
+            problem: ProblemKind::Regression,
+            probabilistic: false,
+            iterative: true,
+            summary: "extremely randomized regression trees (scikit-learn's ExtraTreesRegressor), tree by tree",
+            hyperparams: forest_params(false, true),
+        },
+        ModelInfo {
+            name: "hist_gradient_boosting_classifier",
+            problem: ProblemKind::Classification,
+            probabilistic: true,
+            iterative: true,
+            summary: "histogram gradient boosting, log-loss (scikit-learn's HistGradientBoostingClassifier), round by round",
+            hyperparams: boosting_params(),
+        },
+        ModelInfo {
+            name: "hist_gradient_boosting_regressor",
+            problem: ProblemKind::Regression,
+            probabilistic: false,
+            iterative: true,
+            summary: "histogram gradient boosting, squared error (scikit-learn's HistGradientBoostingRegressor), round by round",
+            hyperparams: boosting_params(),
         },
         ModelInfo {
             name: "dummy_classifier",
@@ -592,6 +884,12 @@ pub fn build_iterative(
         model: model.name,
         params: check_params(model, params)?,
     };
+    if let Some(forest) = forest_spec(&p, seed)? {
+        return Ok(Box::new(forest));
+    }
+    if let Some(boosting) = boosting_spec(&p, seed)? {
+        return Ok(Box::new(boosting));
+    }
     let kind = match model.name {
         "sgd_logistic" => SgdKind::Logistic,
         "sgd_linear_regression" => SgdKind::LinearRegression,
@@ -639,6 +937,72 @@ pub fn build_iterative(
     Ok(Box::new(SgdEstimator {
         spec,
         epochs: p.count("epochs")?,
+        seed,
+    }))
+}
+
+/// The forest `p` describes, if its model is one of the forests.
+fn forest_spec(p: &Checked, seed: u64) -> Result<Option<ForestSpec>, ModelError> {
+    let extra = match p.model {
+        "random_forest_classifier" | "random_forest_regressor" => false,
+        "extra_trees_classifier" | "extra_trees_regressor" => true,
+        _ => return Ok(None),
+    };
+    let max_features = match p.get("max_features")? {
+        ParamValue::Str(s) if s == "log2" => MaxFeatures::Log2,
+        ParamValue::Str(s) if s == "all" => MaxFeatures::All,
+        ParamValue::Str(_) => MaxFeatures::Sqrt,
+        ParamValue::Int(_) => MaxFeatures::Count(p.count("max_features")?),
+        _ => MaxFeatures::Fraction(p.float("max_features")?),
+    };
+    Ok(Some(ForestSpec {
+        n_estimators: p.count("n_estimators")?,
+        max_depth: if p.params.contains_key("max_depth") {
+            Some(p.count("max_depth")?)
+        } else {
+            None
+        },
+        min_samples_split: p.count("min_samples_split")?,
+        min_samples_leaf: p.count("min_samples_leaf")?,
+        min_impurity_decrease: p.float("min_impurity_decrease")?,
+        entropy: p.params.get("criterion").and_then(ParamValue::as_str) == Some("entropy"),
+        max_features,
+        bootstrap: p.boolean("bootstrap")?,
+        max_samples: p.float("max_samples")?,
+        oob_score: p.boolean("oob_score")?,
+        extra,
+        seed,
+    }))
+}
+
+/// The boosting model `p` describes, if its model is histogram gradient boosting.
+fn boosting_spec(p: &Checked, seed: u64) -> Result<Option<BoostingSpec>, ModelError> {
+    if !matches!(
+        p.model,
+        "hist_gradient_boosting_classifier" | "hist_gradient_boosting_regressor"
+    ) {
+        return Ok(None);
+    }
+    Ok(Some(BoostingSpec {
+        learning_rate: p.float("learning_rate")?,
+        max_iter: p.count("max_iter")?,
+        max_leaf_nodes: p.count("max_leaf_nodes")?,
+        max_depth: if p.params.contains_key("max_depth") {
+            Some(p.count("max_depth")?)
+        } else {
+            None
+        },
+        min_samples_leaf: p.count("min_samples_leaf")?,
+        l2_regularization: p.float("l2_regularization")?,
+        max_bins: p.count("max_bins")?,
+        early_stopping: match p.get("early_stopping")? {
+            ParamValue::Bool(true) => EarlyStopping::On,
+            ParamValue::Bool(false) => EarlyStopping::Off,
+            _ => EarlyStopping::Auto,
+        },
+        validation_fraction: p.float("validation_fraction")?,
+        n_iter_no_change: p.count("n_iter_no_change")?,
+        tol: p.float("tol")?,
         seed,
     }))
 }

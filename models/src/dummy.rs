@@ -2,9 +2,11 @@
 //! ignore the features, which makes them the measure of per-trial overhead.
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
+use serde::{Deserialize, Serialize};
 
 use crate::error::ModelError;
 use crate::estimator::{Estimator, Fitted, Prediction};
+use crate::saved::SavedModel;
 
 /// What a dummy classifier predicts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,7 +24,8 @@ pub(crate) struct DummyClassifier {
 }
 
 /// A fitted dummy classifier: the class and the probability row it predicts for every row.
-struct FittedDummyClassifier {
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FittedDummyClassifier {
     class: usize,
     proba: Array1<f64>,
 }
@@ -82,6 +85,25 @@ impl Fitted for FittedDummyClassifier {
             proba: Some(proba),
         }
     }
+
+    fn to_saved(&self) -> SavedModel {
+        SavedModel::DummyClassifier(self.clone())
+    }
+}
+
+impl FittedDummyClassifier {
+    /// Whether a model read back from a file can predict (its class has a probability).
+    pub(crate) fn check(&self) -> Result<(), String> {
+        if self.class < self.proba.len() {
+            Ok(())
+        } else {
+            Err(format!(
+                "dummy classifier: class {} but {} probabilities",
+                self.class,
+                self.proba.len()
+            ))
+        }
+    }
 }
 
 /// What a dummy regressor predicts.
@@ -100,7 +122,10 @@ pub(crate) struct DummyRegressor {
 }
 
 /// A fitted dummy regressor: its constant.
-struct FittedDummyRegressor(f64);
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FittedDummyRegressor {
+    value: f64,
+}
 
 impl Estimator for DummyRegressor {
     fn fit(
@@ -128,7 +153,7 @@ impl Estimator for DummyRegressor {
                 }
             }
         };
-        Ok(Box::new(FittedDummyRegressor(value)))
+        Ok(Box::new(FittedDummyRegressor { value }))
     }
     // The features are never read: only the targets are gathered.
     fn fit_rows(&self, train: crate::rows::RowSet<'_>) -> Result<Box<dyn Fitted>, ModelError> {
@@ -139,7 +164,11 @@ impl Estimator for DummyRegressor {
 
 impl Fitted for FittedDummyRegressor {
     fn predict(&self, x: ArrayView2<'_, f64>) -> Prediction {
-        Prediction::Values(Array1::from_elem(x.nrows(), self.0))
+        Prediction::Values(Array1::from_elem(x.nrows(), self.value))
+    }
+
+    fn to_saved(&self) -> SavedModel {
+        SavedModel::DummyRegressor(self.clone())
     }
 }
 

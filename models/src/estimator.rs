@@ -26,6 +26,8 @@ pub trait Estimator: Send {
 pub trait Fitted: Send {
     /// Predict for rows `x`.
     fn predict(&self, x: ArrayView2<'_, f64>) -> Prediction;
+    /// The fitted model in its saved form (what `predict` needs, nothing of the training data).
+    fn to_saved(&self) -> crate::saved::SavedModel;
 }
 
 /// What a fitted model predicts.

@@ -228,12 +228,9 @@ impl<'a> CrossValidator<'a> {
                 learner.epoch(x.view(), y.view())?;
                 drop(x);
                 let prediction = learner.predict(test.gather_x().view())?;
-                folds.push(score(
-                    &prediction,
-                    test.gather_y().view(),
-                    metrics,
-                    n_classes,
-                )?);
+                let mut scores = score(&prediction, test.gather_y().view(), metrics, n_classes)?;
+                scores.extend(learner.own_values());
+                folds.push(scores);
             }
             let mean = mean_scores(&folds);
             let flow = on_epoch(epoch, &mean);
@@ -565,6 +562,10 @@ mod tests {
                 class: Array1::zeros(x.nrows()),
                 proba: None,
             }
+        }
+
+        fn to_saved(&self) -> crate::saved::SavedModel {
+            unreachable!("cross-validation never saves a model")
         }
     }
 

@@ -135,6 +135,9 @@ pub enum HyperKind {
     Bool,
     /// One of a fixed set of names.
     Choice(&'static [&'static str]),
+    /// Any value one of these kinds accepts (the first that does decides), like
+    /// `max_features`: a name, a count or a fraction.
+    OneOf(&'static [HyperKind]),
 }
 
 /// One hyperparameter of a model: name, accepted values, default, meaning.
@@ -234,6 +237,10 @@ impl HyperKind {
                 let quoted: Vec<String> = options.iter().map(|o| format!("\"{o}\"")).collect();
                 format!("one of {}", quoted.join(", "))
             }
+            HyperKind::OneOf(kinds) => {
+                let each: Vec<String> = kinds.iter().map(HyperKind::expected).collect();
+                each.join(", or ")
+            }
         }
     }
 
@@ -260,6 +267,7 @@ impl HyperKind {
             (HyperKind::Choice(options), ParamValue::Str(s)) => {
                 options.contains(&s.as_str()).then(|| value.clone())
             }
+            (HyperKind::OneOf(kinds), _) => kinds.iter().find_map(|k| k.accept(value)),
             _ => None,
         }
     }
@@ -454,6 +462,35 @@ mod tests {
             None
         );
         assert_eq!(HyperKind::Bool.accept(&ParamValue::Int(1)), None);
+    }
+
+    #[test]
+    fn one_of_takes_the_first_kind_that_accepts_and_names_them_all() {
+        const KINDS: &[HyperKind] = &[
+            HyperKind::Choice(&["sqrt"]),
+            HyperKind::Int { min: 1, max: 10 },
+            HyperKind::Float {
+                min: 0.0,
+                max: 1.0,
+                min_exclusive: true,
+            },
+        ];
+        let k = HyperKind::OneOf(KINDS);
+        assert_eq!(k.accept(&ParamValue::Int(3)), Some(ParamValue::Int(3)));
+        assert_eq!(
+            k.accept(&ParamValue::Float(0.5)),
+            Some(ParamValue::Float(0.5))
+        );
+        assert_eq!(
+            k.accept(&ParamValue::Str("sqrt".into())),
+            Some(ParamValue::Str("sqrt".into()))
+        );
+        assert_eq!(k.accept(&ParamValue::Int(0)), None);
+        assert_eq!(k.accept(&ParamValue::Float(1.5)), None);
+        assert_eq!(
+            k.expected(),
+            "one of \"sqrt\", or an integer in 1..=10, or a number in (0, 1]"
+        );
     }
 }
 

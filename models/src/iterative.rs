@@ -26,4 +26,11 @@ pub trait Learner: Send {
     fn epoch(&mut self, x: ArrayView2<'_, f64>, y: ArrayView1<'_, f64>) -> Result<(), ModelError>;
     /// Predict for rows `x` with the parameters as they are now.
     fn predict(&self, x: ArrayView2<'_, f64>) -> Result<Prediction, ModelError>;
+    /// Values of its own to report with the scores at each report point (a forest's
+    /// `oob_score`); none by default.
+    fn own_values(&self) -> Vec<(String, f64)> {
+        Vec::new()
+    }
+    /// The model with its parameters as they are now, in its saved form.
+    fn to_saved(&self) -> crate::saved::SavedModel;
 }

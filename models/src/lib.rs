@@ -4,23 +4,27 @@
 //! processes; the `orchestrator` crate uses the catalogue and the dataset reader to validate
 //! a study before any process starts.
 
+pub mod boosting;
 pub mod catalogue;
 pub mod cv;
 pub mod dataset;
 pub mod error;
 pub mod estimator;
 pub mod evaluate;
+pub mod forest;
 pub mod hyper;
 pub mod iterative;
 pub mod metrics;
 pub mod preprocess;
 pub mod rows;
+pub mod saved;
 pub mod sgd;
 pub mod synth;
 
 mod dummy;
 mod linear;
 pub mod logistic;
+mod staged;
 mod tree;
 
 pub use catalogue::{ModelInfo, build, build_iterative, catalogue, lookup};
@@ -33,3 +37,4 @@ pub use hyper::{HyperKind, HyperSpec, ParamValue, Params};
 pub use iterative::{IterativeEstimator, Learner};
 pub use metrics::{Direction, Metric};
 pub use rows::RowSet;
+pub use saved::{ModelFile, SavedModel};

@@ -7,9 +7,11 @@
 use linfa::prelude::Fit;
 use linfa_elasticnet::ElasticNetParams;
 use ndarray::{Array1, ArrayView1, ArrayView2, Axis};
+use serde::{Deserialize, Serialize};
 
 use crate::error::ModelError;
 use crate::estimator::{Estimator, Fitted, Prediction};
+use crate::saved::SavedModel;
 
 /// Linear regression minimizing 1/(2n)·‖y − Xw − b‖² + α·ρ·‖w‖₁ + α·(1 − ρ)/2·‖w‖².
 #[derive(Debug, Clone, PartialEq)]
@@ -28,8 +30,8 @@ pub(crate) struct ElasticNet {
 }
 
 /// A fitted linear model: y = x·w + b.
-#[derive(Debug, Clone)]
-pub(crate) struct LinearModel {
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LinearModel {
     weights: Array1<f64>,
     intercept: f64,
 }
@@ -84,9 +86,29 @@ impl Estimator for ElasticNet {
     }
 }
 
+impl LinearModel {
+    /// Feature columns it was fitted on.
+    pub(crate) fn n_features(&self) -> usize {
+        self.weights.len()
+    }
+
+    /// Whether a model read back from a file can predict (finite numbers).
+    pub(crate) fn check(&self) -> Result<(), String> {
+        if self.weights.iter().all(|w| w.is_finite()) && self.intercept.is_finite() {
+            Ok(())
+        } else {
+            Err("linear model: non-finite weights".into())
+        }
+    }
+}
+
 impl Fitted for LinearModel {
     fn predict(&self, x: ArrayView2<'_, f64>) -> Prediction {
         Prediction::Values(x.dot(&self.weights) + self.intercept)
+    }
+
+    fn to_saved(&self) -> SavedModel {
+        SavedModel::Linear(self.clone())
     }
 }
 

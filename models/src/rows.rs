@@ -197,6 +197,10 @@ mod tests {
                 proba: Some(x.to_owned()),
             }
         }
+
+        fn to_saved(&self) -> crate::saved::SavedModel {
+            unreachable!("the test model is never saved")
+        }
     }
 
     #[test]

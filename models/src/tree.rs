@@ -51,9 +51,21 @@
 //! Thresholds are midpoints between consecutive distinct values, `a/2 + b/2`, falling back to
 //! `a` when rounding reaches `b`, as scikit-learn does; a row goes left when its value is ≤ the
 //! threshold. Unlike scikit-learn, values that differ by less than 1e-7 still count as
-//! distinct (scikit-learn's `FEATURE_THRESHOLD` merges them).
+//!
+//! # Forests (`forest/`)
+//!
+//! The same grower serves the random forest and extra trees: it also fits a regression target
+//! (squared error: the split maximizing Σ_left²/n_left + Σ_right²/n_right, scikit-learn's proxy),
+//! searches a random subset of `max_features` features at each node (drawn without replacement
+//! from the tree's own generator; constant features do not count, as in scikit-learn), and can
+//! draw one uniform threshold per feature instead of searching them all (extra trees). A bootstrap
+//! sample is given as a multiset of rows laid out in the same presorted form
+//! ([`SampleLayout::bootstrap`]): a row drawn twice is two samples, which is scikit-learn's
+//! weight 2 for the impurity (its `min_samples_leaf` counts distinct rows; ours counts samples).
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
 
 use crate::error::ModelError;
 use crate::estimator::{Estimator, Fitted, Prediction};
@@ -77,8 +89,130 @@ pub(crate) struct Tree {
     pub entropy: bool,
 }
 
+/// The impurity a tree minimizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Criterion {
+    /// Gini impurity 1 − Σp² (classification).
+    Gini,
+    /// Entropy −Σp·log₂p (classification).
+    Entropy,
+    /// Variance of the target (regression).
+    SquaredError,
+}
+
+/// How a tree grows: [`Tree`]'s limits plus the randomization forests use.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct GrowParams {
+    /// Depth limit (`None`: unlimited); the root is depth 0.
+    pub max_depth: Option<usize>,
+    /// Fewest samples a node needs to be split.
+    pub min_samples_split: usize,
+    /// Fewest samples each side of a split must keep.
+    pub min_samples_leaf: usize,
+    /// Smallest weighted impurity decrease a split must bring.
+    pub min_impurity_decrease: f64,
+    /// The impurity.
+    pub criterion: Criterion,
+    /// Non-constant features searched at each node (all of them when ≥ the feature count).
+    pub max_features: usize,
+    /// One uniform random threshold per feature (extra trees) instead of the best one.
+    pub random_thresholds: bool,
+}
+
+/// What a tree is fitted to, one entry per sample.
+#[derive(Debug, Clone)]
+pub(crate) enum Labels {
+    /// Class codes `0..k` (a code may be absent from the samples).
+    Classes {
+        /// Code of each sample.
+        code: Vec<u32>,
+        /// Number of codes.
+        k: usize,
+    },
+    /// Real targets.
+    Values(Vec<f64>),
+}
+
+/// Every feature column of a set of samples, sorted: the input of the grower.
+#[derive(Debug, Clone)]
+pub(crate) struct SampleLayout {
+    /// Samples.
+    pub n: usize,
+    /// Features.
+    pub d: usize,
+    /// Feature-major, d × n: sample indices, each column sorted by that feature.
+    pub order: Vec<u32>,
+    /// The feature values in the same layout.
+    pub values: Vec<f64>,
+}
+
+impl SampleLayout {
+    /// Each row of `x` one sample: every column argsorted. Values must be finite.
+    pub(crate) fn presort(x: ArrayView2<'_, f64>) -> SampleLayout {
+        let (n, d) = x.dim();
+        // (sort key, row) for every cell, feature-major, filled in x's row order: reading x a
+        // column at a time would stride through all of it once per feature.
+        let mut pairs: Vec<(u64, u32)> = vec![(0, 0); n * d];
+        for (i, row) in x.rows().into_iter().enumerate() {
+            for (j, &v) in row.iter().enumerate() {
+                pairs[j * n + i] = (sort_key(v), i as u32);
+            }
+        }
+        for column in pairs.chunks_mut(n.max(1)) {
+            // Integer keys compare faster than f64::total_cmp. The row index breaks ties so the
+            // order is fully defined (not that the order of equal values can change a split: no
+            // threshold falls between them).
+            column.sort_unstable();
+        }
+        SampleLayout {
+            n,
+            d,
+            order: pairs.iter().map(|p| p.1).collect(),
+            values: pairs.iter().map(|p| x_value(p.0)).collect(),
+        }
+    }
+
+    /// A bootstrap sample of a presorted set of rows: row `r` drawn `counts[r]` times becomes
+    /// that many samples, numbered row by row; the columns stay sorted without a new sort.
+    /// Returns the layout and the row of each sample.
+    pub(crate) fn bootstrap(&self, counts: &[u32]) -> (SampleLayout, Vec<u32>) {
+        let mut first = Vec::with_capacity(self.n + 1);
+        let mut total = 0u32;
+        let mut row_of = Vec::new();
+        for (r, &c) in counts.iter().enumerate() {
+            first.push(total);
+            total += c;
+            row_of.extend(std::iter::repeat_n(r as u32, c as usize));
+        }
+        let m = total as usize;
+        let mut order = Vec::with_capacity(m * self.d);
+        let mut values = Vec::with_capacity(m * self.d);
+        for f in 0..self.d {
+            let range = f * self.n..(f + 1) * self.n;
+            for (&r, &v) in self.order[range.clone()].iter().zip(&self.values[range]) {
+                let c = counts[r as usize];
+                let s = first[r as usize];
+                for j in 0..c {
+                    order.push(s + j);
+                    values.push(v);
+                }
+            }
+        }
+        (
+            SampleLayout {
+                n: m,
+                d: self.d,
+                order,
+                values,
+            },
+            row_of,
+        )
+    }
+}
+
 /// A node of a fitted tree.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 enum Node {
     /// Rows with `x[feature] <= threshold` go to `left`, the others (NaN too) to `right`.
     Split {
@@ -96,18 +230,21 @@ enum Node {
 }
 
 /// A fitted decision tree: nodes in creation order, the root first.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct FittedTree {
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FittedTree {
     /// The nodes; children always come after their parent.
     nodes: Vec<Node>,
-    /// Training rows that reached each node.
+    /// Training samples that reached each node.
     n_samples: Vec<u32>,
-    /// Class counts of the training rows in each node: nodes × codes, row-major.
+    /// Class counts of the training samples in each node: nodes × codes, row-major (empty for
+    /// a regression tree).
     counts: Vec<u32>,
     /// The class index of each code, ascending (codes number the classes seen in training).
     classes: Vec<usize>,
     /// Width of the probability matrix: one past the largest class index seen in training.
     width: usize,
+    /// Mean target of each node (regression; empty for a classification tree).
+    means: Vec<f64>,
 }
 
 impl Estimator for Tree {
@@ -127,46 +264,109 @@ impl Tree {
         x: ArrayView2<'_, f64>,
         y: ArrayView1<'_, f64>,
     ) -> Result<FittedTree, ModelError> {
-        let n = x.nrows();
-        if n == 0 || n != y.len() {
-            return Err(ModelError::Fit(format!(
-                "decision tree: {n} rows of features, {} targets",
-                y.len()
-            )));
-        }
-        if u32::try_from(n).is_err() {
-            return Err(ModelError::Fit(format!(
-                "decision tree: {n} rows, more than the {} this tree indexes",
-                u32::MAX
-            )));
-        }
+        check_input(x, y, "decision tree")?;
         let (code, classes) = encode_classes(y)?;
-        if let Some(((row, col), v)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
-            return Err(ModelError::Fit(format!(
-                "decision tree: feature {col} of row {row} is {v}, not a finite number"
-            )));
-        }
         let k = classes.len();
-        let width = classes.last().map_or(0, |&c| c + 1);
-        let mut grower = Grower::new(self, x, code, k);
-        let mut tree = FittedTree {
-            nodes: vec![Node::Leaf],
-            n_samples: vec![n as u32],
-            counts: vec![0; k],
-            classes,
-            width,
+        let params = GrowParams {
+            max_depth: self.max_depth,
+            min_samples_split: self.min_samples_split,
+            min_samples_leaf: self.min_samples_leaf,
+            min_impurity_decrease: self.min_impurity_decrease,
+            criterion: if self.entropy {
+                Criterion::Entropy
+            } else {
+                Criterion::Gini
+            },
+            max_features: usize::MAX,
+            random_thresholds: false,
         };
-        for &c in &grower.code {
-            tree.counts[c as usize] += 1;
-        }
-        grower.grow(&mut tree);
-        Ok(tree)
+        Ok(grow_tree(
+            &params,
+            SampleLayout::presort(x),
+            Labels::Classes { code, k },
+            classes,
+            None,
+        ))
     }
+}
+
+/// Refuse what no tree can fit: no rows, mismatched targets, too many rows, non-finite values.
+pub(crate) fn check_input(
+    x: ArrayView2<'_, f64>,
+    y: ArrayView1<'_, f64>,
+    what: &str,
+) -> Result<(), ModelError> {
+    let n = x.nrows();
+    if n == 0 || n != y.len() {
+        return Err(ModelError::Fit(format!(
+            "{what}: {n} rows of features, {} targets",
+            y.len()
+        )));
+    }
+    if u32::try_from(n).is_err() {
+        return Err(ModelError::Fit(format!(
+            "{what}: {n} rows, more than the {} this tree indexes",
+            u32::MAX
+        )));
+    }
+    if let Some(((row, col), v)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        return Err(ModelError::Fit(format!(
+            "{what}: feature {col} of row {row} is {v}, not a finite number"
+        )));
+    }
+    if let Some((row, v)) = y.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        return Err(ModelError::Fit(format!(
+            "{what}: the target of row {row} is {v}, not a finite number"
+        )));
+    }
+    Ok(())
+}
+
+/// Grow one tree on `layout`'s samples with their `labels`; `classes` names the class codes
+/// (empty for regression). `rng` draws the features searched and random thresholds; without
+/// one every feature is searched in order (and `random_thresholds` is ignored).
+pub(crate) fn grow_tree(
+    params: &GrowParams,
+    layout: SampleLayout,
+    labels: Labels,
+    classes: Vec<usize>,
+    rng: Option<&mut ChaCha8Rng>,
+) -> FittedTree {
+    let n = layout.n;
+    let width = classes.last().map_or(0, |&c| c + 1);
+    let mut tree = FittedTree {
+        nodes: vec![Node::Leaf],
+        n_samples: vec![n as u32],
+        counts: Vec::new(),
+        classes,
+        width,
+        means: Vec::new(),
+    };
+    let mut root = Stats::default();
+    match &labels {
+        Labels::Classes { code, k } => {
+            tree.counts = vec![0; *k];
+            for &c in code {
+                tree.counts[c as usize] += 1;
+            }
+        }
+        Labels::Values(y) => {
+            for &v in y {
+                root.sum += v;
+                root.sumsq += v * v;
+            }
+            tree.means
+                .push(if n > 0 { root.sum / n as f64 } else { 0.0 });
+        }
+    }
+    let mut grower = Grower::new(params, layout, labels, rng);
+    grower.grow(&mut tree, root);
+    tree
 }
 
 /// Class codes 0..k for the classes present in `y` (ascending class index), and the class
 /// index of each code.
-fn encode_classes(y: ArrayView1<'_, f64>) -> Result<(Vec<u32>, Vec<usize>), ModelError> {
+pub(crate) fn encode_classes(y: ArrayView1<'_, f64>) -> Result<(Vec<u32>, Vec<usize>), ModelError> {
     let mut classes = Vec::new();
     for &v in y {
         if !(v >= 0.0 && v.fract() == 0.0 && v < u32::MAX as f64) {
@@ -187,6 +387,26 @@ fn encode_classes(y: ArrayView1<'_, f64>) -> Result<(Vec<u32>, Vec<usize>), Mode
     Ok((code, classes))
 }
 
+/// Target sums of a node's samples (regression only).
+#[derive(Debug, Clone, Copy, Default)]
+struct Stats {
+    /// Σ y.
+    sum: f64,
+    /// Σ y².
+    sumsq: f64,
+}
+
+impl Stats {
+    /// Variance of `rows` samples with these sums (scikit-learn's MSE impurity).
+    fn variance(&self, rows: f64) -> f64 {
+        if rows == 0.0 {
+            return 0.0;
+        }
+        let mean = self.sum / rows;
+        self.sumsq / rows - mean * mean
+    }
+}
+
 /// A node waiting to be examined for a split.
 struct Pending {
     /// Its index in the tree.
@@ -197,6 +417,8 @@ struct Pending {
     end: usize,
     /// Its depth (root 0).
     depth: usize,
+    /// Its target sums (regression).
+    stats: Stats,
 }
 
 /// The best split found at a node.
@@ -212,56 +434,60 @@ struct Split {
 /// The state of one fit: presorted feature orders and scratch space, reused by every node.
 struct Grower<'a> {
     /// Hyperparameters.
-    params: &'a Tree,
-    /// Rows in the fit.
+    params: &'a GrowParams,
+    /// Samples in the fit.
     n: usize,
     /// Features.
     d: usize,
-    /// Classes present (codes 0..k).
+    /// Classes (codes 0..k); 0 for regression.
     k: usize,
     /// Effective `min_samples_leaf` (at least 1).
     min_leaf: usize,
     /// Effective `min_samples_split` (at least 2, and at least 2·min_leaf as a split needs).
     min_split: usize,
-    /// Class code of each row.
+    /// Class code of each sample (classification).
     code: Vec<u32>,
-    /// Feature-major, d × n: row indices, each node's range sorted by that feature.
+    /// Target of each sample (regression).
+    y: Vec<f64>,
+    /// Feature-major, d × n: sample indices, each node's range sorted by that feature.
     order: Vec<u32>,
     /// The feature values in the same layout, so sweeps read memory in sequence.
     values: Vec<f64>,
-    /// Per row: whether it goes left in the split being applied.
+    /// Per sample: whether it goes left in the split being applied.
     goes_left: Vec<bool>,
-    /// Right-going rows while partitioning a range.
+    /// Right-going samples while partitioning a range.
     spare_rows: Vec<u32>,
     /// Their values.
     spare_values: Vec<f64>,
-    /// c·ln c for c = 0..=n (entropy only; empty for Gini).
+    /// c·ln c for c = 0..=n (entropy only; empty otherwise).
     xlogx: Vec<f64>,
     /// Scratch: left class counts during a sweep (the right ones are the node's minus these).
     left: Vec<u32>,
+    /// Draws features and thresholds (forests); `None`: all features, in order.
+    rng: Option<&'a mut ChaCha8Rng>,
+    /// Feature indices, shuffled in place per node when features are drawn.
+    features: Vec<usize>,
 }
 
 impl<'a> Grower<'a> {
-    /// Presort every feature (once per fit) and allocate the scratch space.
-    fn new(params: &'a Tree, x: ArrayView2<'_, f64>, code: Vec<u32>, k: usize) -> Grower<'a> {
-        let (n, d) = x.dim();
-        // (sort key, row) for every cell, feature-major, filled in x's row order: reading x a
-        // column at a time would stride through all of it once per feature.
-        let mut pairs: Vec<(u64, u32)> = vec![(0, 0); n * d];
-        for (i, row) in x.rows().into_iter().enumerate() {
-            for (j, &v) in row.iter().enumerate() {
-                pairs[j * n + i] = (sort_key(v), i as u32);
-            }
-        }
-        for column in pairs.chunks_mut(n.max(1)) {
-            // Integer keys compare faster than f64::total_cmp. The row index breaks ties so the
-            // order is fully defined (not that the order of equal values can change a split: no
-            // threshold falls between them).
-            column.sort_unstable();
-        }
-        let order = pairs.iter().map(|p| p.1).collect();
-        let values = pairs.iter().map(|p| x_value(p.0)).collect();
-        let xlogx = if params.entropy {
+    /// Take the presorted samples and allocate the scratch space.
+    fn new(
+        params: &'a GrowParams,
+        layout: SampleLayout,
+        labels: Labels,
+        rng: Option<&'a mut ChaCha8Rng>,
+    ) -> Grower<'a> {
+        let SampleLayout {
+            n,
+            d,
+            order,
+            values,
+        } = layout;
+        let (code, y, k) = match labels {
+            Labels::Classes { code, k } => (code, Vec::new(), k),
+            Labels::Values(y) => (Vec::new(), y, 0),
+        };
+        let xlogx = if params.criterion == Criterion::Entropy {
             (0..=n)
                 .map(|c| {
                     let c = c as f64;
@@ -283,6 +509,7 @@ impl<'a> Grower<'a> {
                 .max(2)
                 .max(min_leaf.saturating_mul(2)),
             code,
+            y,
             order,
             values,
             goes_left: vec![false; n],
@@ -290,27 +517,40 @@ impl<'a> Grower<'a> {
             spare_values: vec![0.0; n],
             xlogx,
             left: vec![0; k],
+            rng,
+            features: (0..d).collect(),
         }
     }
 
-    /// Whether a node of `rows` rows at `depth` with class `counts` may be split at all.
-    fn splittable(&self, rows: usize, depth: usize, counts: &[u32]) -> bool {
-        self.params.max_depth.is_none_or(|m| depth < m)
-            && rows >= self.min_split
-            // A pure node is a leaf (scikit-learn: impurity <= EPSILON, i.e. zero here).
-            && counts.iter().all(|&c| (c as usize) < rows)
+    /// Whether the tree is a regression tree.
+    fn regression(&self) -> bool {
+        self.params.criterion == Criterion::SquaredError
     }
 
-    /// Grow `tree` from its root (already holding the root's counts), depth first.
-    fn grow(&mut self, tree: &mut FittedTree) {
+    /// Whether a node of `rows` rows at `depth` with class `counts` (or target `stats`) may be
+    /// split at all.
+    fn splittable(&self, rows: usize, depth: usize, counts: &[u32], stats: Stats) -> bool {
+        self.params.max_depth.is_none_or(|m| depth < m)
+            && rows >= self.min_split
+            // A pure node is a leaf (scikit-learn: impurity <= EPSILON).
+            && if self.regression() {
+                stats.variance(rows as f64) > EPSILON
+            } else {
+                counts.iter().all(|&c| (c as usize) < rows)
+            }
+    }
+
+    /// Grow `tree` from its root (already holding the root's counts or mean), depth first.
+    fn grow(&mut self, tree: &mut FittedTree, root: Stats) {
         let k = self.k;
         let mut stack = Vec::new();
-        if self.splittable(self.n, 0, &tree.counts[..k]) {
+        if self.splittable(self.n, 0, &tree.counts[..k], root) {
             stack.push(Pending {
                 id: 0,
                 start: 0,
                 end: self.n,
                 depth: 0,
+                stats: root,
             });
         }
         let mut parent = vec![0u32; k];
@@ -318,22 +558,44 @@ impl<'a> Grower<'a> {
         let mut right = vec![0u32; k];
         while let Some(node) = stack.pop() {
             parent.copy_from_slice(&tree.counts[node.id * k..(node.id + 1) * k]);
-            let Some(split) = self.best_split(node.start, node.end, &parent) else {
+            let Some(split) = self.best_split(node.start, node.end, &parent, node.stats) else {
                 continue;
             };
-            // Left counts from the chosen feature's left rows; right is the rest.
+            // Left counts (or sums) from the chosen feature's left rows; right is the rest.
             let base = split.feature * self.n + node.start;
-            left.fill(0);
-            for &r in &self.order[base..base + split.pos] {
-                left[self.code[r as usize] as usize] += 1;
+            let mut stats_left = Stats::default();
+            if self.regression() {
+                for &r in &self.order[base..base + split.pos] {
+                    let v = self.y[r as usize];
+                    stats_left.sum += v;
+                    stats_left.sumsq += v * v;
+                }
+            } else {
+                left.fill(0);
+                for &r in &self.order[base..base + split.pos] {
+                    left[self.code[r as usize] as usize] += 1;
+                }
+                for ((r, &p), &l) in right.iter_mut().zip(&parent).zip(&left) {
+                    *r = p - l;
+                }
             }
-            for ((r, &p), &l) in right.iter_mut().zip(&parent).zip(&left) {
-                *r = p - l;
-            }
+            let stats_right = Stats {
+                sum: node.stats.sum - stats_left.sum,
+                sumsq: node.stats.sumsq - stats_left.sumsq,
+            };
             let rows = node.end - node.start;
-            if self.improvement(&parent, &left, &right, rows) + EPSILON
-                < self.params.min_impurity_decrease
-            {
+            let n_left = split.pos;
+            let n_right = rows - split.pos;
+            let improvement = if self.regression() {
+                let rows_f = rows as f64;
+                rows_f / self.n as f64
+                    * (node.stats.variance(rows_f)
+                        - n_right as f64 / rows_f * stats_right.variance(n_right as f64)
+                        - n_left as f64 / rows_f * stats_left.variance(n_left as f64))
+            } else {
+                self.improvement(&parent, &left, &right, rows)
+            };
+            if improvement + EPSILON < self.params.min_impurity_decrease {
                 continue;
             }
             let (left_id, right_id) = (tree.nodes.len(), tree.nodes.len() + 1);
@@ -343,15 +605,19 @@ impl<'a> Grower<'a> {
                 left: left_id,
                 right: right_id,
             };
-            let n_left = split.pos;
-            let n_right = rows - split.pos;
-            for (n_child, counts) in [(n_left, &left), (n_right, &right)] {
+            for (n_child, counts, stats) in
+                [(n_left, &left, stats_left), (n_right, &right, stats_right)]
+            {
                 tree.nodes.push(Node::Leaf);
                 tree.n_samples.push(n_child as u32);
-                tree.counts.extend_from_slice(counts);
+                if self.regression() {
+                    tree.means.push(stats.sum / n_child as f64);
+                } else {
+                    tree.counts.extend_from_slice(counts);
+                }
             }
-            let grow_left = self.splittable(n_left, node.depth + 1, &left);
-            let grow_right = self.splittable(n_right, node.depth + 1, &right);
+            let grow_left = self.splittable(n_left, node.depth + 1, &left, stats_left);
+            let grow_right = self.splittable(n_right, node.depth + 1, &right, stats_right);
             if !(grow_left || grow_right) {
                 // Both children are leaves already: their rows need no ordering.
                 continue;
@@ -365,6 +631,7 @@ impl<'a> Grower<'a> {
                     start: mid,
                     end: node.end,
                     depth: node.depth + 1,
+                    stats: stats_right,
                 });
             }
             if grow_left {
@@ -373,17 +640,39 @@ impl<'a> Grower<'a> {
                     start: node.start,
                     end: mid,
                     depth: node.depth + 1,
+                    stats: stats_left,
                 });
             }
         }
     }
 
-    /// The best split of the rows `start..end` (class counts `parent`) over all features, or
-    /// `None` if no threshold leaves `min_leaf` rows each side.
-    fn best_split(&mut self, start: usize, end: usize, parent: &[u32]) -> Option<Split> {
+    /// The best split of the rows `start..end` (class counts `parent`, target sums `stats`)
+    /// over the features searched, or `None` if no threshold leaves `min_leaf` rows each side.
+    fn best_split(
+        &mut self,
+        start: usize,
+        end: usize,
+        parent: &[u32],
+        stats: Stats,
+    ) -> Option<Split> {
         let rows = end - start;
-        let mut best: Option<(Score, usize, usize)> = None;
-        for f in 0..self.d {
+        let mut best: Option<(Score, usize, usize, f64)> = None;
+        let mut visited = 0;
+        let limit = self.params.max_features.min(self.d);
+        let drawing = self.rng.is_some() && limit < self.d;
+        for i in 0..self.d {
+            if visited >= limit {
+                break;
+            }
+            let f = if drawing {
+                // Fisher–Yates, one draw at a time: the features visited so far stay drawn.
+                let rng = self.rng.as_deref_mut()?;
+                let j = rng.gen_range(i..self.d);
+                self.features.swap(i, j);
+                self.features[i]
+            } else {
+                i
+            };
             let base = f * self.n;
             let values = &self.values[base + start..base + end];
             let order = &self.order[base + start..base + end];
@@ -391,41 +680,70 @@ impl<'a> Grower<'a> {
             if values.first() >= values.last() {
                 continue;
             }
+            visited += 1;
             self.left.fill(0);
-            let found = if self.params.entropy {
-                sweep_entropy(
-                    values,
+            let found = if self.params.random_thresholds
+                && let Some(rng) = self.rng.as_deref_mut()
+            {
+                let (lo, hi) = (values[0], values[rows - 1]);
+                // scikit-learn's draw: uniform in [lo, hi), hi itself replaced by lo.
+                let mut t = lo + (hi - lo) * rng.r#gen::<f64>();
+                if t >= hi {
+                    t = lo;
+                }
+                let pos = values.partition_point(|&v| v <= t);
+                random_split(
+                    pos,
                     order,
                     &self.code,
+                    &self.y,
                     parent,
+                    stats,
                     &mut self.left,
                     &self.xlogx,
+                    self.params.criterion,
                     self.min_leaf,
                 )
+                .map(|s| (s, pos, t))
             } else {
-                sweep_gini(
-                    values,
-                    order,
-                    &self.code,
-                    parent,
-                    &mut self.left,
-                    self.min_leaf,
-                )
+                let found = match self.params.criterion {
+                    Criterion::Entropy => sweep_entropy(
+                        values,
+                        order,
+                        &self.code,
+                        parent,
+                        &mut self.left,
+                        &self.xlogx,
+                        self.min_leaf,
+                    ),
+                    Criterion::Gini => sweep_gini(
+                        values,
+                        order,
+                        &self.code,
+                        parent,
+                        &mut self.left,
+                        self.min_leaf,
+                    ),
+                    Criterion::SquaredError => {
+                        sweep_squared(values, order, &self.y, stats.sum, self.min_leaf)
+                    }
+                };
+                found.map(|(s, pos)| {
+                    let (a, b) = (values[pos - 1], values[pos]);
+                    // scikit-learn's midpoint; when it rounds up to b (adjacent floats), a.
+                    let mid = a / 2.0 + b / 2.0;
+                    (s, pos, if mid >= a && mid < b { mid } else { a })
+                })
             };
-            if let Some((score, pos)) = found {
-                // Strictly better only: an equal score keeps the lower feature.
-                if best.is_none_or(|(b, _, _)| score.beats(&b)) {
-                    best = Some((score, f, pos));
+            if let Some((score, pos, threshold)) = found {
+                // Strictly better only: an equal score keeps the feature searched first.
+                if best.is_none_or(|(b, _, _, _)| score.beats(&b)) {
+                    best = Some((score, f, pos, threshold));
                 }
             }
         }
-        let (_, feature, pos) = best?;
+        let (_, feature, pos, threshold) = best?;
         debug_assert!(pos > 0 && pos < rows);
-        let values = &self.values[feature * self.n + start..feature * self.n + end];
-        let (a, b) = (values[pos - 1], values[pos]);
-        // scikit-learn's midpoint; when it rounds up to b (adjacent floats), a itself.
-        let mid = a / 2.0 + b / 2.0;
-        let threshold = if mid >= a && mid < b { mid } else { a };
         Some(Split {
             feature,
             pos,
@@ -436,7 +754,7 @@ impl<'a> Grower<'a> {
     /// scikit-learn's weighted impurity decrease of a split of a node of `rows` rows:
     /// rows/N · (impurity − right/rows · impurity_right − left/rows · impurity_left).
     fn improvement(&self, parent: &[u32], left: &[u32], right: &[u32], rows: usize) -> f64 {
-        let entropy = self.params.entropy;
+        let entropy = self.params.criterion == Criterion::Entropy;
         let n_left: u32 = left.iter().sum();
         let n_right: u32 = right.iter().sum();
         let rows_f = rows as f64;
@@ -479,6 +797,103 @@ impl<'a> Grower<'a> {
     }
 }
 
+/// The score of one given cut of a node (extra trees): the first `pos` samples of `order` go
+/// left. `None` if a side keeps fewer than `min_leaf` samples.
+#[allow(clippy::too_many_arguments)]
+fn random_split(
+    pos: usize,
+    order: &[u32],
+    code: &[u32],
+    y: &[f64],
+    parent: &[u32],
+    stats: Stats,
+    left: &mut [u32],
+    xlogx: &[f64],
+    criterion: Criterion,
+    min_leaf: usize,
+) -> Option<Score> {
+    let rows = order.len();
+    let (n_left, n_right) = (pos, rows - pos);
+    if n_left < min_leaf || n_right < min_leaf {
+        return None;
+    }
+    let (nl, nr) = (n_left as f64, n_right as f64);
+    Some(match criterion {
+        Criterion::SquaredError => {
+            let sl: f64 = order[..pos].iter().map(|&r| y[r as usize]).sum();
+            let sr = stats.sum - sl;
+            Score {
+                num: sl * sl * nr + sr * sr * nl,
+                den: nl * nr,
+            }
+        }
+        Criterion::Gini => {
+            for &r in &order[..pos] {
+                left[code[r as usize] as usize] += 1;
+            }
+            let (mut sq_left, mut sq_right) = (0u64, 0u64);
+            for (&l, &p) in left.iter().zip(parent) {
+                sq_left += u64::from(l) * u64::from(l);
+                sq_right += u64::from(p - l) * u64::from(p - l);
+            }
+            Score {
+                num: sq_left as f64 * nr + sq_right as f64 * nl,
+                den: nl * nr,
+            }
+        }
+        Criterion::Entropy => {
+            for &r in &order[..pos] {
+                left[code[r as usize] as usize] += 1;
+            }
+            let (mut sum_left, mut sum_right) = (0.0, 0.0);
+            for (&l, &p) in left.iter().zip(parent) {
+                sum_left += xlogx[l as usize];
+                sum_right += xlogx[(p - l) as usize];
+            }
+            Score {
+                num: (sum_left - xlogx[n_left]) + (sum_right - xlogx[n_right]),
+                den: 1.0,
+            }
+        }
+    })
+}
+
+/// Sweep one feature's sorted range for the best squared-error split (as [`sweep_gini`]):
+/// the score is Σ_l²/n_l + Σ_r²/n_r, scikit-learn's proxy for the impurity decrease.
+fn sweep_squared(
+    values: &[f64],
+    order: &[u32],
+    y: &[f64],
+    total: f64,
+    min_leaf: usize,
+) -> Option<(Score, usize)> {
+    let rows = values.len();
+    let mut sum_left = 0.0;
+    let mut best: Option<(Score, usize)> = None;
+    for i in 0..rows - 1 {
+        sum_left += y[order[i] as usize];
+        let n_left = i + 1;
+        let n_right = rows - n_left;
+        if n_left < min_leaf {
+            continue;
+        }
+        if n_right < min_leaf {
+            break;
+        }
+        if values[i] < values[i + 1] {
+            let (nl, nr) = (n_left as i64 as f64, n_right as i64 as f64);
+            let sum_right = total - sum_left;
+            let score = Score {
+                num: sum_left * sum_left * nr + sum_right * sum_right * nl,
+                den: nl * nr,
+            };
+            if best.is_none_or(|(b, _)| score.beats(&b)) {
+                best = Some((score, n_left));
+            }
+        }
+    }
+    best
+}
 /// A candidate split's score as a fraction num/den (higher is better), compared without
 /// dividing: Gini sweeps evaluate one at nearly every row, and two divisions per row cost more
 /// than the rest of the sweep.
@@ -642,7 +1057,7 @@ impl FittedTree {
     /// Index of the leaf a row of features reaches. A feature the row lacks counts as NaN,
     /// which goes right (as any NaN): `predict` has no error channel, and the catalogue
     /// always predicts on the training columns.
-    fn leaf(&self, row: ArrayView1<'_, f64>) -> usize {
+    pub(crate) fn leaf(&self, row: ArrayView1<'_, f64>) -> usize {
         let mut id = 0;
         while let Node::Split {
             feature,
@@ -659,10 +1074,32 @@ impl FittedTree {
         }
         id
     }
+
+    /// Add the class frequencies of `leaf` (by code) to `out`.
+    pub(crate) fn add_frequencies(&self, leaf: usize, out: &mut [f64]) {
+        let k = self.classes.len();
+        let rows = f64::from(self.n_samples[leaf]);
+        for (o, &c) in out.iter_mut().zip(&self.counts[leaf * k..(leaf + 1) * k]) {
+            *o += f64::from(c) / rows;
+        }
+    }
+
+    /// The mean training target of `leaf` (regression trees).
+    pub(crate) fn mean(&self, leaf: usize) -> f64 {
+        self.means.get(leaf).copied().unwrap_or(0.0)
+    }
 }
 
 impl Fitted for FittedTree {
     fn predict(&self, x: ArrayView2<'_, f64>) -> Prediction {
+        if !self.means.is_empty() {
+            return Prediction::Values(
+                x.rows()
+                    .into_iter()
+                    .map(|r| self.mean(self.leaf(r)))
+                    .collect(),
+            );
+        }
         let k = self.classes.len();
         let mut class = Array1::zeros(x.nrows());
         let mut proba = Array2::zeros((x.nrows(), self.width));
@@ -681,6 +1118,44 @@ impl Fitted for FittedTree {
             class,
             proba: Some(proba),
         }
+    }
+
+    fn to_saved(&self) -> crate::saved::SavedModel {
+        crate::saved::SavedModel::Tree(self.clone())
+    }
+}
+
+impl FittedTree {
+    /// Whether a tree read back from a file can be walked: children after their parent and
+    /// inside the tree, counts for every node, class indices inside the probability width.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        let n = self.nodes.len();
+        let k = self.classes.len();
+        // A regression tree keeps a mean per node and no class counts.
+        let regression = !self.means.is_empty();
+        let fits = if regression {
+            self.means.len() == n && self.counts.is_empty()
+        } else {
+            k > 0 && self.counts.len() == n * k
+        };
+        if n == 0 || self.n_samples.len() != n || !fits {
+            return Err(format!(
+                "decision tree: {n} nodes, {} sample counts, {} class counts and {k} classes do not fit together",
+                self.n_samples.len(),
+                self.counts.len()
+            ));
+        }
+        for (id, node) in self.nodes.iter().enumerate() {
+            if let Node::Split { left, right, .. } = *node
+                && !(id < left && left < n && id < right && right < n)
+            {
+                return Err(format!("decision tree: node {id} points outside the tree"));
+            }
+        }
+        if self.classes.iter().any(|&c| c >= self.width) {
+            return Err("decision tree: a class index is outside the probabilities".into());
+        }
+        Ok(())
     }
 }
 

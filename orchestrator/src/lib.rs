@@ -7,11 +7,15 @@
 //! - `sweep`: space, samplers, pruners, the trial queue and the scheduler of a sweep;
 //!   `training`: data-parallel training through the ParamArray.
 //! - `store`: the study database; `reports`: tables, JSON and CSV read back from it.
+//! - `plots`: figures of a study or a training run (SVG and PNG).
+//! - `progress`: live progress on stderr (bars on a terminal, log lines elsewhere).
 
 pub mod backends;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod plots;
+pub mod progress;
 pub mod reports;
 pub mod store;
 pub mod supervisor;

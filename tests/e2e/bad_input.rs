@@ -255,3 +255,47 @@ fn a_full_disk_mid_sweep_stops_with_a_clear_message_and_keeps_what_was_committed
         400
     );
 }
+
+/// A forest or boosting config of `model` with `params` for its [model] table.
+fn ensemble_config(model: &str, params: &str) -> String {
+    format!(
+        "[study]\nname = \"e\"\nmetric = \"accuracy\"\n\n[data]\npath = \"{}\"\ntarget = \"label\"\n\n\
+         [model]\nname = \"{model}\"\nparams = {{ {params} }}\n\n[search]\nsampler = \"grid\"\n",
+        repo().join("configs/data/breast_cancer.csv").display()
+    )
+}
+
+#[test]
+fn forest_hyperparameters_out_of_range_are_refused_naming_the_field() {
+    refused(
+        &ensemble_config("random_forest_classifier", "max_features = 0"),
+        &["max_features", "\"sqrt\"", "a number in (0, 1]"],
+    );
+    refused(
+        &ensemble_config("extra_trees_classifier", "n_estimators = 0"),
+        &["n_estimators", "1..=10000"],
+    );
+    refused(
+        &ensemble_config("random_forest_classifier", "max_samples = 1.5"),
+        &["max_samples"],
+    );
+}
+
+#[test]
+fn boosting_hyperparameters_out_of_range_are_refused_naming_the_field() {
+    refused(
+        &ensemble_config("hist_gradient_boosting_classifier", "max_bins = 256"),
+        &["max_bins", "2..=255"],
+    );
+    refused(
+        &ensemble_config(
+            "hist_gradient_boosting_classifier",
+            "early_stopping = \"sometimes\"",
+        ),
+        &["early_stopping", "\"auto\"", "true or false"],
+    );
+    refused(
+        &ensemble_config("hist_gradient_boosting_classifier", "learning_rate = 0"),
+        &["learning_rate", "> 0"],
+    );
+}

@@ -3,10 +3,15 @@
 mod bad_input;
 mod durability;
 mod engine;
+mod ergonomics;
 mod faults;
 mod parity;
+mod plots;
+mod predict;
 mod preprocess;
 mod program;
+mod progress;
 mod sweep;
 mod training;
+mod trial_logs;
 mod util;

@@ -354,6 +354,74 @@ fn ctrl_c_stops_program_trials_and_their_children_with_status_130() {
     assert_status(&o, 130);
 }
 
+/// A script that records its pid, reports its objective, then runs until stopped; on SIGTERM
+/// it writes `got-term` in its trial directory and exits 0, as a program that saves on SIGTERM.
+const SAVES_ON_TERM: &str = r#"trap 'echo term > "$COHORT_TRIAL_DIR/got-term"; exit 0' TERM
+echo $$ >> "$COHORT_TRIAL_DIR/pids"
+echo "cohort: loss=1"
+while true; do sleep 0.05; done
+"#;
+
+/// Start a 2-trial sweep of `body` with `grace`, wait until both programs run, press Ctrl-C (SIGINT
+/// to the orchestrator's process group, trainers included); the scratch, the sweep's output and the programs' pids.
+fn ctrl_c_during(body: &str, grace: &str) -> (Scratch, std::process::Output, Vec<u32>) {
+    let s = Scratch::new();
+    script(&s, "p.sh", body);
+    let extra = format!("grace = \"{grace}\"");
+    let c = s.write("c.toml", &config(r#""./p.sh""#, "x = [1, 2]", &extra));
+    let mut cmd = sweep_cmd(&s, &c, "", &[]);
+    // In its own group, as a terminal's foreground job: Ctrl-C reaches the whole group.
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let w = Watched::spawn(cmd);
+    let both = wait_for(60.0, || {
+        !pids(&trial_dir(&s, 0)).is_empty() && !pids(&trial_dir(&s, 1)).is_empty()
+    });
+    assert!(both, "the programs never started");
+    let group: Vec<u32> = [0, 1]
+        .iter()
+        .flat_map(|n| pids(&trial_dir(&s, *n)))
+        .collect();
+    // SAFETY: kill(2) on the group of the orchestrator this test started, as Ctrl-C does.
+    unsafe {
+        libc::kill(-(w.id() as i32), libc::SIGINT);
+    }
+    let o = w.finish(60.0);
+    (s, o, group)
+}
+
+#[test]
+fn ctrl_c_gives_programs_sigterm_and_their_grace_and_records_them_interrupted() {
+    let (s, o, group) = ctrl_c_during(SAVES_ON_TERM, "10s");
+    assert_status(&o, 130);
+    for n in [0, 1] {
+        assert!(
+            trial_dir(&s, n).join("got-term").is_file(),
+            "trial {n}'s program got no SIGTERM; stderr:\n{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    assert!(
+        wait_for(10.0, || group.iter().all(|p| !alive(*p))),
+        "still alive: {group:?}"
+    );
+    // The programs exited 0 having reported their objective, but because they were told to:
+    // the trials are interrupted, to run again, not complete.
+    let rows = trial_rows(&s.path().join("st"));
+    assert!(rows.iter().all(|r| r.1 == "interrupted"), "{rows:?}");
+}
+
+#[test]
+fn ctrl_c_kills_a_program_that_ignores_sigterm_once_its_grace_is_over() {
+    let body = format!("trap '' TERM\n{FORKS_AND_WAITS}");
+    let (_s, o, group) = ctrl_c_during(&body, "1s");
+    assert_status(&o, 130);
+    assert!(
+        wait_for(10.0, || group.iter().all(|p| !alive(*p))),
+        "still alive: {:?}",
+        group.iter().filter(|p| alive(**p)).collect::<Vec<_>>()
+    );
+}
+
 /// Bad input: exit status 2, one message naming the file and the field, nothing written.
 fn refused(cfg: &str, field: &str, says: &str) {
     let s = Scratch::new();

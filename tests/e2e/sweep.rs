@@ -244,3 +244,31 @@ fn models_with_an_unknown_name_is_refused_with_the_closest() {
         stderr(&o)
     );
 }
+
+#[test]
+fn a_forest_reports_after_each_tree_with_its_out_of_bag_score() {
+    let s = Scratch::new();
+    let c = s.write(
+        "forest.toml",
+        &format!(
+            "[study]\nname = \"forest\"\nmetric = \"accuracy\"\n\n[data]\npath = \"{}\"\n\
+             target = \"label\"\n\n[model]\nname = \"random_forest_classifier\"\n\
+             params = {{ n_estimators = 6, oob_score = true, max_depth = 3 }}\n\n\
+             [cv]\nfolds = 3\n\n[search]\nsampler = \"grid\"\n\n[search.space]\n\
+             criterion = [\"gini\", \"entropy\"]\n",
+            repo().join("configs/data/breast_cancer.csv").display()
+        ),
+    );
+    let o = s.run(&["sweep", c.to_str().unwrap(), "--json", "--study-dir", "st"]);
+    assert_status(&o, 0);
+    let v = json(&o);
+    for t in v["trials"].as_array().unwrap() {
+        let reports = t["reports"].as_array().unwrap();
+        assert_eq!(reports.len(), 6, "one report point per tree: {t}");
+        for r in reports {
+            let oob = r["oob_score"].as_f64().unwrap();
+            assert!((0.5..=1.0).contains(&oob), "{r}");
+        }
+        assert!(t["value"].as_f64().unwrap() > 0.85, "{t}");
+    }
+}

@@ -100,9 +100,11 @@ fn the_saved_model_carries_its_standardization_and_parameters() {
     let m: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(s.path().join("m/model.json")).unwrap())
             .unwrap();
-    assert_eq!(m["format"], "cohort-model/1");
-    assert_eq!(m["standardize"]["mean"].as_array().unwrap().len(), 32);
+    assert_eq!(m["format"], "cohort-model/2");
+    assert_eq!(m["preprocessing"]["kind"], "standardize");
+    assert_eq!(m["preprocessing"]["mean"].as_array().unwrap().len(), 32);
     assert_eq!(m["model"]["params"].as_array().unwrap().len(), 33);
+    assert_eq!(m["features"].as_array().unwrap().len(), 32);
     assert_eq!(m["classes"], serde_json::json!(["0", "1"]));
     assert!(s.path().join("m/summary.json").is_file() && s.path().join("m/config.toml").is_file());
 }

@@ -8,6 +8,7 @@
 //! slowreportMS@TRIAL[#ATTEMPT]  the trial waits MS after each report it sends, before it reads
 //!                             its tasks (so a stop asked at that report point lands there)
 //! prune@TRIAL:STEP            the orchestrator's: it stops the trial at that step (ignored here)
+//! panic|error|exit@refit      the refit of the best trial misbehaves
 //! prehello@wN                 the trainer started as worker N exits with status 3 before it
 //!                             connects to the orchestrator
 //! ignoreterm@*, ignoreterm@wN  every trainer (or worker N's) ignores SIGTERM: only SIGKILL stops it
@@ -108,6 +109,7 @@ pub struct Faults {
     trials: Vec<Rule>,
     workers: Vec<WorkerRule>,
     shards: Vec<ShardRule>,
+    refit: Option<Fault>,
 }
 
 /// One parsed rule of any kind.
@@ -115,6 +117,7 @@ enum Parsed {
     Trial(Rule),
     Worker(WorkerRule),
     Shard(ShardRule),
+    Refit(Fault),
 }
 
 impl Faults {
@@ -136,6 +139,7 @@ impl Faults {
                 Some(Parsed::Trial(r)) => faults.trials.push(r),
                 Some(Parsed::Worker(r)) => faults.workers.push(r),
                 Some(Parsed::Shard(r)) => faults.shards.push(r),
+                Some(Parsed::Refit(f)) => faults.refit = Some(f),
                 None => tracing::warn!("ignoring malformed {ENV} rule `{part}`"),
             }
         }
@@ -164,6 +168,11 @@ impl Faults {
             })
     }
 
+    /// The fault of the refit, if any.
+    pub fn refit(&self) -> Option<Fault> {
+        self.refit
+    }
+
     /// Whether worker `worker` has the fault `fault`.
     pub fn worker_has(&self, worker: u32, fault: WorkerFault) -> bool {
         self.workers
@@ -186,6 +195,14 @@ impl Faults {
 /// One rule, or None if it is malformed.
 fn parse_rule(part: &str) -> Option<Parsed> {
     let (action, target) = part.split_once('@')?;
+    if target == "refit" {
+        return Some(Parsed::Refit(match action {
+            "panic" => Fault::Panic,
+            "error" => Fault::Error,
+            "exit" => Fault::Exit,
+            _ => return None,
+        }));
+    }
     if let Some(rest) = target.strip_prefix("shard") {
         let (shard, at) = rest.split_once(':')?;
         let (after, round) = match at.strip_prefix("after") {

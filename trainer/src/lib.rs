@@ -6,11 +6,12 @@ pub mod param_array;
 pub mod process;
 pub mod program;
 pub mod protocol;
+pub mod refit;
 pub mod train;
 pub mod worker;
 
 pub use protocol::{
-    Event, FailureKind, MergeMode, PROTOCOL_VERSION, ProgramSetup, StopRule, SweepSetup, Task,
-    TrainSetup, TrialId, TrialTask,
+    Event, FailureKind, MergeMode, PROTOCOL_VERSION, ProgramSetup, RefitSetup, StopRule,
+    SweepSetup, Task, TrainSetup, TrialId, TrialTask,
 };
 pub use worker::{TrainerArgs, TrainerError, run};

@@ -84,7 +84,9 @@ pub fn init_logging() {
         .json()
         .with_writer(std::io::stderr)
         .with_env_filter(filter)
-        .with_current_span(false)
+        // The innermost span (a trial's number) tags each line; the list of spans adds nothing.
+        .with_current_span(true)
+        .with_span_list(false)
         .try_init();
     std::panic::set_hook(Box::new(|info| {
         let location = info

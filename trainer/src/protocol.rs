@@ -8,7 +8,7 @@ use models::{FoldScores, Metric, Params, Problem};
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a message changes shape; checked in `Hello`.
-pub const PROTOCOL_VERSION: u32 = 5;
+pub const PROTOCOL_VERSION: u32 = 6;
 
 /// Identifies one trial of a study (its 0-based number).
 pub type TrialId = u64;
@@ -32,6 +32,8 @@ pub enum Task {
     },
     /// Train on one shard, merging into the ParamArray, until the last epoch.
     Train(Box<TrainSetup>),
+    /// Sent once, first: fit one hyperparameter set on every row and write the fitted model.
+    Refit(Box<RefitSetup>),
     /// Finish the current work and exit.
     Shutdown,
 }
@@ -145,6 +147,28 @@ pub struct TrainSetup {
     pub merges_per_epoch: u64,
     /// The training seed (the shard's epoch order derives from it and the shard).
     pub seed: u64,
+}
+
+/// A refit: the best trial's hyperparameters fitted on every row of the sweep's data.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RefitSetup {
+    /// The dataset image (as in [`SweepSetup`]), shared.
+    pub data: IpcSharedMemory,
+    /// Classes or regression.
+    pub problem: Problem,
+    /// The model.
+    pub model: String,
+    /// Its complete hyperparameters (the trial's).
+    pub params: Params,
+    /// The study seed (model randomness derives from it, as in the trials).
+    pub seed: u64,
+    /// Standardize the features first (fitted on every row).
+    pub standardize: bool,
+    /// The `[preprocess]` pipeline, fitted on every row (replaces `standardize`).
+    pub preprocess: Option<models::preprocess::Preprocess>,
+    /// Where the fitted model and its preprocessing go (`models::saved::Refit` as JSON): the
+    /// file can be large, so it travels on disk, not in a message.
+    pub out: std::path::PathBuf,
 }
 
 /// One trial to evaluate.
@@ -314,6 +338,17 @@ pub enum Event {
         at: f64,
         /// The next trial, if it started at once (as in `TrialFinished`).
         next_started: Option<TrialStart>,
+    },
+    /// The refit model is written to `RefitSetup::out`.
+    RefitDone {
+        /// Seconds the fit took.
+        seconds: f64,
+    },
+    /// The refit could not be done (the model failed or panicked, the file could not be
+    /// written).
+    RefitFailed {
+        /// Why.
+        message: String,
     },
     /// A trial failed; the trainer goes on.
     TrialFailed {

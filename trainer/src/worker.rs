@@ -79,6 +79,7 @@ pub fn run(args: TrainerArgs) -> Result<(), TrainerError> {
         Task::Setup(setup) => sweep(*setup, &tasks, &to_orchestrator),
         Task::ProgramSetup(setup) => crate::program::sweep(*setup, tasks, &to_orchestrator),
         Task::Train(setup) => crate::train::train(*setup, &tasks, &to_orchestrator),
+        Task::Refit(setup) => crate::refit::refit(*setup, &tasks, &to_orchestrator),
         Task::Shutdown => Ok(()),
         Task::Trial(TrialTask { trial, .. }) | Task::StopTrial { trial, .. } => Err(
             TrainerError::Protocol(format!("trial {trial} arrived before the setup")),
@@ -136,6 +137,11 @@ fn sweep(
         };
         match task {
             Task::Trial(trial) => {
+                // Every line logged while the trial runs carries its number: the orchestrator
+                // files it in the trial's log.
+                let _span =
+                    tracing::info_span!("trial", trial = trial.trial, attempt = trial.attempt)
+                        .entered();
                 if announced.take() != Some((trial.trial, trial.attempt)) {
                     let started = Event::TrialStarted {
                         trial: trial.trial,
@@ -216,7 +222,7 @@ fn sweep(
                 debug!("shutdown requested");
                 return Ok(());
             }
-            Task::Setup(_) | Task::ProgramSetup(_) | Task::Train(_) => {
+            Task::Setup(_) | Task::ProgramSetup(_) | Task::Train(_) | Task::Refit(_) => {
                 return Err(TrainerError::Protocol("a second setup arrived".into()));
             }
         }

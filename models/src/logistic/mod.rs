@@ -25,6 +25,7 @@ use crate::rows::RowSet;
 mod kernels;
 mod lbfgs;
 
+use crate::saved::SavedModel;
 use kernels::{Objective, Source};
 use lbfgs::lbfgs;
 
@@ -56,7 +57,7 @@ impl Default for LogisticRegression {
 }
 
 /// A fitted logistic regression.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct LogisticModel {
     /// Coefficients: one row for two classes (of the second class), else one row per class.
     pub coef: Array2<f64>,
@@ -262,6 +263,43 @@ impl Fitted for LogisticModel {
             class,
             proba: Some(proba),
         }
+    }
+
+    fn to_saved(&self) -> SavedModel {
+        SavedModel::Logistic(self.clone())
+    }
+}
+
+impl LogisticModel {
+    /// Feature columns it was fitted on.
+    pub(crate) fn n_features(&self) -> usize {
+        self.coef.ncols()
+    }
+
+    /// Whether a model read back from a file is consistent: a coefficient row per class (one
+    /// for two classes), an intercept per row, class indices inside the probability width.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        let rows = self.coef.nrows();
+        let k = self.classes.len();
+        let shape_ok = k >= 2 && (rows == k || (k == 2 && rows == 1)) && rows != 0;
+        if !shape_ok || self.intercept.len() != rows {
+            return Err(format!(
+                "logistic regression: {rows} coefficient rows, {} intercepts and {k} classes do not fit together",
+                self.intercept.len()
+            ));
+        }
+        if self.classes.iter().any(|&c| c >= self.width) {
+            return Err("logistic regression: a class index is outside the probabilities".into());
+        }
+        if self
+            .coef
+            .iter()
+            .chain(&self.intercept)
+            .any(|v| !v.is_finite())
+        {
+            return Err("logistic regression: non-finite coefficients".into());
+        }
+        Ok(())
     }
 }
 

@@ -8,12 +8,54 @@ pub use pipeline::{Column, FittedPipeline, Imputation, Impute, Preprocess, Scale
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Axis};
 
 /// Per-column mean and scale learned from training rows.
+///
+/// Saved as two plain lists of numbers of the same length.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(into = "SavedStandardizer", try_from = "SavedStandardizer")]
 pub struct Standardizer {
     /// Column means.
     pub mean: Array1<f64>,
     /// Column standard deviations (population); 1 where a column is constant.
     pub scale: Array1<f64>,
+}
+
+/// A standardizer as saved.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedStandardizer {
+    mean: Vec<f64>,
+    scale: Vec<f64>,
+}
+
+impl From<Standardizer> for SavedStandardizer {
+    fn from(s: Standardizer) -> SavedStandardizer {
+        SavedStandardizer {
+            mean: s.mean.to_vec(),
+            scale: s.scale.to_vec(),
+        }
+    }
+}
+
+impl TryFrom<SavedStandardizer> for Standardizer {
+    type Error = String;
+
+    fn try_from(s: SavedStandardizer) -> Result<Standardizer, String> {
+        if s.mean.len() != s.scale.len() {
+            return Err(format!(
+                "standardizer: {} means but {} scales",
+                s.mean.len(),
+                s.scale.len()
+            ));
+        }
+        if s.scale.iter().any(|v| !(v.is_finite() && *v > 0.0))
+            || s.mean.iter().any(|v| !v.is_finite())
+        {
+            return Err("standardizer: scales must be finite and positive, means finite".into());
+        }
+        Ok(Standardizer {
+            mean: s.mean.into(),
+            scale: s.scale.into(),
+        })
+    }
 }
 
 impl Standardizer {

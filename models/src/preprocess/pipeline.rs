@@ -274,6 +274,16 @@ pub struct FittedPipeline {
 }
 
 impl FittedPipeline {
+    /// Whether a category unseen in training becomes all zeros (else it is an error).
+    pub fn ignores_unknown(&self) -> bool {
+        self.unknown == Unknown::Zeros
+    }
+
+    /// Whether missing cells are imputed (else they are an error).
+    pub fn imputes(&self) -> bool {
+        self.fill.iter().any(Option::is_some)
+    }
+
     /// Number of output columns.
     pub fn n_outputs(&self) -> usize {
         match &self.pca {

@@ -75,27 +75,42 @@ impl Learner for SgdLearner {
             .model
             .predict_proba(&self.params, x)
             .map_err(|e| ModelError::Fit(e.to_string()))?;
-        Ok(match self.model.target() {
-            Target::Regression => Prediction::Values(out.column(0).to_owned()),
-            Target::Classes(_) => {
-                let class: Array1<usize> = out
-                    .rows()
-                    .into_iter()
-                    .map(|p| {
-                        // The first of equally probable classes, as argmax elsewhere.
-                        p.iter()
-                            .enumerate()
-                            .fold((0, f64::NEG_INFINITY), |best, (i, &v)| {
-                                if v > best.1 { (i, v) } else { best }
-                            })
-                            .0
-                    })
-                    .collect();
-                Prediction::Classes {
-                    class,
-                    proba: Some(out),
-                }
-            }
+        Ok(prediction(self.model.target(), out))
+    }
+
+    fn to_saved(&self) -> crate::saved::SavedModel {
+        crate::saved::SavedModel::Sgd(crate::saved::SavedSgd {
+            spec: self.model.spec().clone(),
+            n_features: self.model.n_features(),
+            target: self.model.target(),
+            params: self.params.clone(),
         })
+    }
+}
+
+/// Class indices (the most probable class) and probabilities, or values, from the model's
+/// outputs.
+pub(crate) fn prediction(target: Target, out: ndarray::Array2<f64>) -> Prediction {
+    match target {
+        Target::Regression => Prediction::Values(out.column(0).to_owned()),
+        Target::Classes(_) => {
+            let class: Array1<usize> = out
+                .rows()
+                .into_iter()
+                .map(|p| {
+                    // The first of equally probable classes, as argmax elsewhere.
+                    p.iter()
+                        .enumerate()
+                        .fold((0, f64::NEG_INFINITY), |best, (i, &v)| {
+                            if v > best.1 { (i, v) } else { best }
+                        })
+                        .0
+                })
+                .collect();
+            Prediction::Classes {
+                class,
+                proba: Some(out),
+            }
+        }
     }
 }

@@ -35,7 +35,7 @@
 //! and real values for regression. Features must have contiguous rows (row-major), which is
 //! how datasets are stored; `train_steps` refuses other layouts rather than copy per call.
 
-mod estimator;
+pub(crate) mod estimator;
 mod kernels;
 mod linear;
 mod mlp;
@@ -150,6 +150,17 @@ pub enum SgdKind {
     LinearRegression,
     /// Multi-layer perceptron classifier.
     Mlp,
+}
+
+impl SgdKind {
+    /// Its model's name in the catalogue.
+    pub fn catalogue_name(self) -> &'static str {
+        match self {
+            SgdKind::Logistic => "sgd_logistic",
+            SgdKind::LinearRegression => "sgd_linear_regression",
+            SgdKind::Mlp => "mlp",
+        }
+    }
 }
 
 /// The regularisation term R(w) (weights only; intercepts and biases are never penalised).

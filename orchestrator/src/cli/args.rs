@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::config::Override;
 use crate::store::TrialState;
 
 /// cohort: hyperparameter sweeps across trainer processes, one per core.
@@ -39,12 +40,21 @@ pub(super) enum Command {
         /// Study directory (default: runs/<study name>).
         #[arg(long)]
         study_dir: Option<PathBuf>,
-        /// Print one JSON document on stdout instead of the table.
-        #[arg(long)]
+        /// Print one JSON document on stdout instead of the table (as `--format json`).
+        #[arg(long, conflicts_with = "format")]
         json: bool,
+        /// Output format of the report on stdout.
+        #[arg(long, value_enum)]
+        format: Option<Format>,
         /// Start a new study even if the directory holds a different one (it is moved aside).
         #[arg(long)]
         force_new: bool,
+        /// Do not refit the best hyperparameters on all the data at the end.
+        #[arg(long)]
+        no_refit: bool,
+        /// Override a config value: `--set cv.folds=3` (repeatable; checked like the file).
+        #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
+        overrides: Vec<Override>,
     },
     /// Continue a study from its directory.
     Resume {
@@ -53,9 +63,15 @@ pub(super) enum Command {
         /// Trainer processes (default: cores minus one, at least 1).
         #[arg(short, long)]
         workers: Option<NonZeroUsize>,
-        /// Print one JSON document on stdout instead of the table.
-        #[arg(long)]
+        /// Print one JSON document on stdout instead of the table (as `--format json`).
+        #[arg(long, conflicts_with = "format")]
         json: bool,
+        /// Output format of the report on stdout.
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+        /// Do not refit the best hyperparameters on all the data at the end.
+        #[arg(long)]
+        no_refit: bool,
     },
     /// Print a study's trials (works while it runs).
     Results {
@@ -71,23 +87,29 @@ pub(super) enum Command {
         #[arg(long, value_parser = parse_state)]
         state: Option<TrialState>,
     },
-    /// Print the best trial as JSON.
+    /// Print the best trial (JSON unless `--format` says otherwise).
     Best {
         /// The study directory.
         dir: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "json")]
+        format: Format,
     },
     /// Print trial counts by state and the running trials.
     Status {
         /// The study directory.
         dir: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
     },
-    /// Print a program trial's logs and how it ended (from DIR/trials/TRIAL/).
+    /// Print a trial's logs and how it ended (from DIR/trials/TRIAL/).
     Logs {
         /// The study directory.
         dir: PathBuf,
         /// The trial's number.
         trial: u64,
-        /// Only this stream, as it was written.
+        /// Only this stream of a program trial, as it was written.
         #[arg(long, value_enum)]
         stream: Option<Stream>,
     },
@@ -101,17 +123,86 @@ pub(super) enum Command {
         /// Study directory (default: runs/<name>).
         #[arg(long)]
         study_dir: Option<PathBuf>,
-        /// Print the summary as JSON on stdout.
-        #[arg(long)]
+        /// Print the summary as JSON on stdout (as `--format json`).
+        #[arg(long, conflicts_with = "format")]
         json: bool,
+        /// Output format of the summary on stdout.
+        #[arg(long, value_enum)]
+        format: Option<Format>,
         /// Replace a previous run in the directory (it is moved aside).
         #[arg(long)]
         force_new: bool,
+        /// Override a config value: `--set train.epochs=3` (repeatable; checked like the file).
+        #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
+        overrides: Vec<Override>,
     },
     /// List the models and their hyperparameters (or one model's).
     Models {
         /// Show only this model.
         name: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Predict with a saved model (a sweep's refit model or a `cohort train` model) for the rows
+    /// of a CSV file; predictions go out as CSV, with class probabilities where the model has them.
+    Predict {
+        /// A model file, or a study or training directory holding one.
+        model: PathBuf,
+        /// A CSV file with the model's feature columns (the target column may be there too).
+        data: PathBuf,
+        /// Write the predictions here instead of stdout.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "csv")]
+        format: Format,
+    },
+    /// Refit a finished sweep's best hyperparameters on all its data and save the model in the
+    /// study directory (what a sweep does at the end unless `--no-refit`).
+    Refit {
+        /// The study directory.
+        dir: PathBuf,
+    },
+    /// Write a commented starter config that runs as it is.
+    Init {
+        /// Where to write it (refused if it exists).
+        #[arg(default_value = "cohort.toml")]
+        path: PathBuf,
+        /// The model to start from (`cohort models` lists them).
+        #[arg(long, default_value = "logistic_regression")]
+        model: String,
+    },
+    /// Check a sweep or training config and its data without running anything: the space's size,
+    /// the model, the data's shape, the folds, the workers, what would run.
+    Check {
+        /// The config.
+        config: PathBuf,
+        /// Override a config value (repeatable), as for `sweep` and `train`.
+        #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
+        overrides: Vec<Override>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Print a shell completion script: `cohort completions bash > ~/.local/share/bash-completion/completions/cohort`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Draw a study's (or a training run's) figures as SVG and PNG in DIR/plots/.
+    Plot {
+        /// The study directory of a `cohort sweep`, or the run directory of a `cohort train`.
+        dir: PathBuf,
+    },
+    /// Print the objective's value at each report point of each trial (works while it runs).
+    Intermediate {
+        /// The study directory.
+        dir: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
     },
     /// Run as a trainer process (started by the orchestrator).
     #[command(hide = true)]
@@ -141,8 +232,8 @@ pub(super) enum Stream {
     Stderr,
 }
 
-/// How `results` prints.
-#[derive(Debug, Clone, Copy, ValueEnum)]
+/// How a command that reports prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(super) enum Format {
     Table,
     Json,

@@ -1,13 +1,17 @@
 //! The command line: parse, dispatch, print, map errors to exit statuses.
 
 mod args;
+mod check;
+mod init;
+mod predict;
+mod views;
 
 use std::io::Write;
 use std::num::NonZeroUsize;
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Parser;
 
 use crate::error::{BadInput, exit};
@@ -28,7 +32,7 @@ fn init_logging(verbose: u8, quiet: bool) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        .with_writer(crate::progress::StderrWriter)
         .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(filter)
         .with_target(false)
@@ -73,6 +77,7 @@ pub fn main() -> ExitCode {
         };
     }
     init_logging(cli.verbose, cli.quiet);
+    crate::progress::init(cli.quiet);
     if let Err(e) = crate::supervisor::signals::install() {
         eprintln!("error: cannot install the Ctrl-C and SIGTERM handlers: {e}");
         return ExitCode::from(exit::FAILED);
@@ -125,19 +130,20 @@ fn is_disk_full(e: &anyhow::Error) -> bool {
     })
 }
 
-/// `cohort logs`: a program trial's command, exit status and output, from its directory.
+/// `cohort logs`: a trial's logs. A program trial's command, exit status and output come from
+/// its directory; a built-in model's trial shows its record and the lines its trainer logged.
 fn logs(dir: &Path, trial: u64, stream: Option<Stream>) -> Result<u8> {
+    if !dir.join(crate::store::DB_FILE).is_file() {
+        return Err(BadInput::new(anyhow::anyhow!(
+            "{}: not a study directory (no {})",
+            dir.display(),
+            crate::store::DB_FILE
+        ))
+        .into());
+    }
     let tdir = dir.join("trials").join(trial.to_string());
-    if !tdir.is_dir() {
-        let why = if dir.join(crate::store::DB_FILE).is_file() {
-            format!(
-                "{}: no such trial directory (trial {trial} never ran, or the study runs a built-in model)",
-                tdir.display()
-            )
-        } else {
-            format!("{}: not a study directory", dir.display())
-        };
-        return Err(BadInput::new(anyhow::anyhow!(why)).into());
+    if !tdir.join("command.json").is_file() {
+        return builtin_logs(dir, trial, stream);
     }
     let read = |name: &str| std::fs::read_to_string(tdir.join(name)).unwrap_or_default();
     let text = match stream {
@@ -161,15 +167,74 @@ fn logs(dir: &Path, trial: u64, stream: Option<Stream>) -> Result<u8> {
                 Some(s) => format!("{s} ({})", exit["state"].as_str().unwrap_or("?")),
                 None => "still running (or stopped before it ended)".into(),
             };
-            format!(
+            let mut text = format!(
                 "trial {trial}, attempt {}\ncommand: {argv}\ncwd: {}\nstatus: {status}\n\n--- stdout ---\n{}\n--- stderr ---\n{}",
                 command["attempt"],
                 command["cwd"].as_str().unwrap_or("?"),
                 read("stdout.log"),
                 read("stderr.log"),
-            )
+            );
+            // What the trainer running the program logged about it (a group it could not stop).
+            let trainer = read(crate::supervisor::TRIAL_LOG_FILE);
+            if !trainer.is_empty() {
+                text.push_str(&format!("\n--- trainer log ---\n{trainer}"));
+            }
+            text
         }
     };
+    print(&text)?;
+    Ok(exit::OK)
+}
+
+/// `cohort logs` for a built-in model's trial: its record, then its trainer's log lines.
+fn builtin_logs(dir: &Path, trial: u64, stream: Option<Stream>) -> Result<u8> {
+    let view = open_view(dir)?;
+    let Some(t) = view.trials.iter().find(|t| t.trial == trial) else {
+        let why = match view.trials.iter().map(|t| t.trial).max() {
+            Some(last) => format!("the study's trials are numbered 0 to {last}"),
+            None => "the study has no trial yet".to_string(),
+        };
+        return Err(BadInput::new(anyhow::anyhow!(
+            "{}: no trial {trial} ({why})",
+            dir.display()
+        ))
+        .into());
+    };
+    if stream.is_some() {
+        return Err(BadInput::new(anyhow::anyhow!(
+            "--stream: trial {trial} of {} ran a built-in model, which has no program output; drop --stream",
+            dir.display()
+        ))
+        .into());
+    }
+    let log =
+        std::fs::read_to_string(crate::supervisor::TrialLogs::path(dir, trial)).unwrap_or_default();
+    let params: Vec<String> = t
+        .params
+        .iter()
+        .map(|(k, v)| format!("{k} = {}", report::fmt_value(v)))
+        .collect();
+    let value = t
+        .value
+        .map_or_else(|| "-".to_string(), |v| format!("{v:.6}"));
+    let mut text = format!(
+        "trial {trial}: {} after {} attempt(s){}\n{}: {value}\nparams:\n  {}\n",
+        report::state_text(t),
+        t.attempts,
+        t.worker
+            .map_or_else(String::new, |w| format!(", last on worker {w}")),
+        view.objective(),
+        params.join("\n  "),
+    );
+    if let Some(e) = &t.error {
+        text.push_str(&format!("error: {e}\n"));
+    }
+    text.push_str("\n--- trainer log ---\n");
+    if log.is_empty() {
+        text.push_str("(the trainer logged nothing during this trial)\n");
+    } else {
+        text.push_str(&log);
+    }
     print(&text)?;
     Ok(exit::OK)
 }
@@ -198,7 +263,10 @@ fn run(command: Command) -> Result<u8> {
             workers,
             study_dir,
             json,
+            format,
             force_new,
+            no_refit,
+            overrides,
         } => {
             let outcome = study::sweep(
                 &config,
@@ -206,11 +274,22 @@ fn run(command: Command) -> Result<u8> {
                     workers,
                     study_dir,
                     force_new,
+                    refit: !no_refit,
+                    overrides,
                 },
             )?;
-            finish(outcome, json)
+            finish(outcome, format_or_json(format, json))
         }
-        Command::Resume { dir, workers, json } => finish(study::resume(&dir, workers)?, json),
+        Command::Resume {
+            dir,
+            workers,
+            json,
+            format,
+            no_refit,
+        } => finish(
+            study::resume(&dir, workers, !no_refit)?,
+            format_or_json(format, json),
+        ),
         Command::Results {
             dir,
             format,
@@ -245,14 +324,19 @@ fn run(command: Command) -> Result<u8> {
             print(&text)?;
             Ok(exit::OK)
         }
-        Command::Best { dir } => {
+        Command::Best { dir, format } => {
             let view = open_view(&dir)?;
             match view.best() {
                 Some(t) => {
-                    print(&format!(
-                        "{}\n",
-                        serde_json::to_string_pretty(&report::trial_json(t, Some(1)))?
-                    ))?;
+                    let text = match format {
+                        Format::Json => format!(
+                            "{}\n",
+                            serde_json::to_string_pretty(&report::trial_json(t, Some(1)))?
+                        ),
+                        Format::Table => report::table(&view, Some(1), Some(TrialState::Complete)),
+                        Format::Csv => report::csv(&view, Some(1), Some(TrialState::Complete)),
+                    };
+                    print(&text)?;
                     Ok(exit::OK)
                 }
                 None => {
@@ -262,9 +346,23 @@ fn run(command: Command) -> Result<u8> {
             }
         }
         Command::Logs { dir, trial, stream } => logs(&dir, trial, stream),
-        Command::Status { dir } => {
+        Command::Status { dir, format } => {
             let view = open_view(&dir)?;
-            let text = report::status_text(&view, crate::store::now());
+            let now = crate::store::now();
+            let text = match format {
+                Format::Table => {
+                    let mut text = report::status_text(&view, now);
+                    if let Some(line) = views::refit_line(&view, &dir) {
+                        text.push_str(&format!("  {line}\n"));
+                    }
+                    text
+                }
+                Format::Json => format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&views::status_json(&view, now))?
+                ),
+                Format::Csv => views::status_records(&view).to_csv(),
+            };
             print(&text)?;
             Ok(exit::OK)
         }
@@ -273,12 +371,15 @@ fn run(command: Command) -> Result<u8> {
             shards,
             study_dir,
             json,
+            format,
             force_new,
+            overrides,
         } => {
             let opts = crate::training::TrainOptions {
                 shards: shards.map(NonZeroUsize::get),
                 study_dir,
                 force_new,
+                overrides,
             };
             let summary = match crate::training::train(&config, &opts) {
                 Err(e) if e.downcast_ref::<crate::training::Interrupted>().is_some() => {
@@ -286,30 +387,141 @@ fn run(command: Command) -> Result<u8> {
                 }
                 other => other?,
             };
-            if json {
-                print(&format!("{}\n", serde_json::to_string_pretty(&summary)?))?;
-            } else {
-                print(&crate::training::summary_text(&summary))?;
+            match format_or_json(format, json) {
+                Format::Json => print(&format!("{}\n", serde_json::to_string_pretty(&summary)?))?,
+                Format::Table => print(&crate::training::summary_text(&summary))?,
+                Format::Csv => print(&views::history_records(&summary).to_csv())?,
             }
             Ok(exit::OK)
         }
-        Command::Models { name: None } => {
-            print(&report::catalogue_text())?;
+        Command::Models { name, format } => {
+            let chosen = match &name {
+                Some(name) => vec![models::lookup(name).map_err(BadInput::new)?],
+                None => models::catalogue().iter().collect(),
+            };
+            let text = match (format, &name) {
+                (Format::Table, None) => report::catalogue_text(),
+                (Format::Table, Some(_)) => report::model_text(chosen[0]),
+                (Format::Json, _) => format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&views::models_json(&chosen))?
+                ),
+                (Format::Csv, _) => views::models_records(&chosen).to_csv(),
+            };
+            print(&text)?;
             Ok(exit::OK)
         }
-        Command::Models { name: Some(name) } => {
-            let model = models::lookup(&name).map_err(BadInput::new)?;
-            print(&report::model_text(model))?;
+        Command::Predict {
+            model,
+            data,
+            output,
+            format,
+        } => {
+            let path = predict::model_path(&model)?;
+            let file = predict::load_model(&path)?;
+            let x = predict::read_rows(&data, &file)?;
+            let prediction = file
+                .predict(x.view())
+                .with_context(|| format!("predicting with {}", path.display()))?;
+            let records = predict::records(&file, prediction);
+            let text = match format {
+                Format::Csv => records.to_csv(),
+                Format::Json => format!("{}\n", serde_json::to_string_pretty(&records.to_json())?),
+                Format::Table => records.to_table(),
+            };
+            match output {
+                Some(out) => std::fs::write(&out, text).map_err(|e| {
+                    BadInput::new(anyhow::anyhow!("{}: cannot write: {e}", out.display()))
+                })?,
+                None => print(&text)?,
+            }
+            Ok(exit::OK)
+        }
+        Command::Refit { dir } => {
+            let end = study::refit_study(&dir)?;
+            let line = end.describe(&dir);
+            match end {
+                study::refit::RefitEnd::Saved { .. } => {
+                    print(&format!("{line}\n"))?;
+                    Ok(exit::OK)
+                }
+                study::refit::RefitEnd::Skipped { .. } => {
+                    eprintln!("{line}");
+                    Ok(exit::FAILED)
+                }
+                study::refit::RefitEnd::Interrupted => {
+                    eprintln!("{line}");
+                    Ok(exit::INTERRUPTED)
+                }
+                study::refit::RefitEnd::Failed { .. } => {
+                    eprintln!("error: {line}");
+                    Ok(exit::FAILED)
+                }
+            }
+        }
+        Command::Init { path, model } => {
+            print(&init::init(&path, &model)?)?;
+            Ok(exit::OK)
+        }
+        Command::Check {
+            config,
+            overrides,
+            format,
+        } => {
+            let plan = check::check(&config, &overrides)?;
+            let text = match format {
+                Format::Table => plan.to_text(),
+                Format::Json => format!("{}\n", serde_json::to_string_pretty(&plan.to_json())?),
+                Format::Csv => plan.to_records().to_csv(),
+            };
+            print(&text)?;
+            Ok(exit::OK)
+        }
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "cohort", &mut out);
+            print(&String::from_utf8_lossy(&out))?;
+            Ok(exit::OK)
+        }
+        Command::Plot { dir } => {
+            let written = crate::plots::plot(&dir)?;
+            let list: Vec<String> = written
+                .iter()
+                .map(|p| format!("{}\n", p.display()))
+                .collect();
+            print(&list.concat())?;
+            Ok(exit::OK)
+        }
+        Command::Intermediate { dir, format } => {
+            let store = Store::open_readonly(&dir).map_err(BadInput::new)?;
+            let values = store.intermediate_values()?;
+            print(&report::intermediate_text(&values, report_format(format))?)?;
             Ok(exit::OK)
         }
         Command::Trainer { .. } => Ok(exit::OK),
     }
 }
 
+/// The reports' name for a `--format` value.
+fn report_format(f: Format) -> report::Format {
+    match f {
+        Format::Table => report::Format::Table,
+        Format::Json => report::Format::Json,
+        Format::Csv => report::Format::Csv,
+    }
+}
+
 /// Rows of the table printed at the end of a sweep.
 const SUMMARY_ROWS: usize = 20;
 
-fn finish(outcome: study::StudyOutcome, json: bool) -> Result<u8> {
+/// `--format`, or `--json` where a command had it before `--format`.
+fn format_or_json(format: Option<Format>, json: bool) -> Format {
+    format.unwrap_or(if json { Format::Json } else { Format::Table })
+}
+
+fn finish(outcome: study::StudyOutcome, format: Format) -> Result<u8> {
+    let json = format == Format::Json;
     let status = match outcome.end {
         SweepEnd::Finished => "finished",
         SweepEnd::Interrupted => "interrupted",
@@ -334,10 +546,17 @@ fn finish(outcome: study::StudyOutcome, json: bool) -> Result<u8> {
     };
     let view = &view;
     if json {
-        print(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&report::study_json(view, status))?
-        ))?;
+        let mut doc = report::study_json(view, status);
+        if let (Some(obj), Some(refit)) = (doc.as_object_mut(), &outcome.refit) {
+            obj.insert("refit".into(), serde_json::to_value(refit)?);
+        }
+        print(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
+    } else if format == Format::Csv {
+        let all = StudyView {
+            meta: view.meta.clone(),
+            trials: store.trials()?,
+        };
+        print(&report::csv(&all, None, None))?;
     } else {
         // A long table helps nobody at the end of a sweep: the best rows, and where the rest are.
         let mut text = report::table(view, Some(SUMMARY_ROWS), None);
@@ -380,10 +599,17 @@ fn finish(outcome: study::StudyOutcome, json: bool) -> Result<u8> {
             mib("peak_memory_rss"),
             mib("data_bytes")
         ));
+        if let Some(refit) = &outcome.refit {
+            text.push_str(&refit.describe(&outcome.dir));
+            text.push('\n');
+        }
         print(&text)?;
     }
     Ok(match outcome.end {
         SweepEnd::Interrupted => exit::INTERRUPTED,
+        SweepEnd::Finished if outcome.refit == Some(study::refit::RefitEnd::Interrupted) => {
+            exit::INTERRUPTED
+        }
         SweepEnd::Finished if view.best().is_none() => exit::FAILED,
         SweepEnd::Finished => exit::OK,
     })

@@ -13,10 +13,12 @@ use serde::Deserialize;
 use crate::sweep::pruner::PrunerSpec;
 use crate::sweep::space::{Distribution, Space};
 
+pub mod overrides;
 mod preprocess;
 mod pruning;
 mod units;
 
+pub use overrides::Override;
 pub use preprocess::PreprocessSpec;
 
 pub use pruning::DEFAULT_BATCH;
@@ -45,6 +47,14 @@ pub enum ConfigError {
         /// 1-based column.
         column: usize,
         /// What is wrong.
+        message: String,
+    },
+    /// A `--set` override that does not fit the config.
+    #[error("`{set}`: {message}")]
+    Override {
+        /// The override, as `--set key.path=value`.
+        set: String,
+        /// What is wrong and what was expected.
         message: String,
     },
     /// A well-formed value that is not allowed.
@@ -407,6 +417,23 @@ impl StudyConfig {
             source,
         })?;
         StudyConfig::parse(path, &text)
+    }
+
+    /// Read and check the config at `path` with `--set` overrides applied (in order).
+    pub fn load_with(path: &Path, overrides: &[Override]) -> Result<StudyConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        overrides::check_with(path, &text, overrides, |t| StudyConfig::parse(path, t)).map_err(
+            |r| match r {
+                overrides::Refused::File(e) => e,
+                overrides::Refused::Set { set, message } => ConfigError::Override {
+                    set: set.to_string(),
+                    message,
+                },
+            },
+        )
     }
 
     /// Check config `text` (read from `path`, which relative data paths are resolved against).

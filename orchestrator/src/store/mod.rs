@@ -5,6 +5,7 @@
 //! their own thread with group commit (the scheduler never waits on the disk); `lock` makes one
 //! process the owner of a study directory.
 
+mod intermediate;
 pub mod lock;
 mod schema;
 mod trials;
@@ -19,6 +20,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
+pub use intermediate::IntermediateValue;
 use schema::SCHEMA;
 pub use schema::{DB_FILE, STORE_FORMAT};
 pub use trials::{Summary, TrialRecord, TrialState, summarize};

@@ -1,8 +1,10 @@
 //! A trainer's output: JSON log lines re-emitted through our tracing tagged with the worker id,
-//! the tail kept for the message of a crash, and a human description of how it ended.
+//! lines logged during a trial filed in that trial's log in the study directory, the tail kept
+//! for the message of a crash, and a human description of how it ended.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
 
 use super::worker::WorkerId;
@@ -18,10 +20,57 @@ pub struct PumpSummary {
 
 const TAIL_LINES: usize = 8;
 
+/// The file of a trial's trainer log lines: `DIR/trials/TRIAL/trainer.log`.
+pub const TRIAL_LOG_FILE: &str = "trainer.log";
+
+/// Where a study files the trainer log lines of each trial (those the trainer logged inside
+/// the trial, which its JSON lines tag with the trial's number).
+#[derive(Debug, Clone)]
+pub struct TrialLogs {
+    study_dir: PathBuf,
+}
+
+impl TrialLogs {
+    /// The trial logs of the study in `study_dir`.
+    pub fn new(study_dir: &Path) -> TrialLogs {
+        TrialLogs {
+            study_dir: study_dir.to_path_buf(),
+        }
+    }
+
+    /// The log file of `trial` in the study in `study_dir`.
+    pub fn path(study_dir: &Path, trial: u64) -> PathBuf {
+        study_dir
+            .join("trials")
+            .join(trial.to_string())
+            .join(TRIAL_LOG_FILE)
+    }
+
+    /// Append one line to `trial`'s log (created with its directory on the first line).
+    fn append(&self, trial: u64, line: &str) -> std::io::Result<()> {
+        let path = TrialLogs::path(&self.study_dir, trial);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        // One write per line: lines of two attempts on two workers never interleave mid-line.
+        f.write_all(format!("{line}\n").as_bytes())
+    }
+}
+
 /// Re-emit a trainer's log lines through our tracing, tagged `worker = id`; keep raw lines
-/// (panics, prints, native messages) as warnings.
-pub(super) fn pump_logs(id: WorkerId, reader: std::io::PipeReader) -> PumpSummary {
+/// (panics, prints, native messages) as warnings. Lines tagged with a trial also go to that
+/// trial's log when `trial_logs` is set.
+pub(super) fn pump_logs(
+    id: WorkerId,
+    reader: std::io::PipeReader,
+    trial_logs: Option<TrialLogs>,
+) -> PumpSummary {
     let mut summary = PumpSummary::default();
+    let mut file_warned = false;
     for line in BufReader::new(reader).lines() {
         let Ok(line) = line else { break };
         if line.trim().is_empty() {
@@ -56,6 +105,19 @@ pub(super) fn pump_logs(id: WorkerId, reader: std::io::PipeReader) -> PumpSummar
                             .join(" ")
                     })
                     .unwrap_or_default();
+                if let (Some(logs), Some(trial)) = (&trial_logs, v["span"]["trial"].as_u64()) {
+                    let line = format!(
+                        "{} {level:>5} worker={id} attempt={} {message} {rest}",
+                        v["timestamp"].as_str().unwrap_or("-"),
+                        v["span"]["attempt"]
+                    );
+                    if let Err(e) = logs.append(trial, line.trim_end())
+                        && !file_warned
+                    {
+                        file_warned = true;
+                        tracing::warn!(worker = id, trial, "cannot write the trial's log: {e}");
+                    }
+                }
                 match level.as_str() {
                     "ERROR" => tracing::error!(target: "trainer", worker = id, "{message} {rest}"),
                     "WARN" => tracing::warn!(target: "trainer", worker = id, "{message} {rest}"),

@@ -31,7 +31,7 @@ use tracing::{debug, warn};
 use trainer::{Event, Task};
 
 use crate::backends::{Backend, Launch};
-pub use logs::{PumpSummary, describe_exit};
+pub use logs::{PumpSummary, TRIAL_LOG_FILE, TrialLogs, describe_exit};
 pub use worker::WorkerId;
 use worker::{Inbox, Worker};
 
@@ -198,6 +198,8 @@ pub struct Supervisor {
     /// Inbox messages read ahead (while draining a dead trainer's), to handle first.
     backlog: VecDeque<Inbox>,
     pin_warned: bool,
+    /// Where trainers' lines logged during a trial are filed.
+    trial_logs: Option<TrialLogs>,
 }
 
 impl Supervisor {
@@ -214,7 +216,13 @@ impl Supervisor {
             notices: VecDeque::new(),
             backlog: VecDeque::new(),
             pin_warned: false,
+            trial_logs: None,
         }
+    }
+
+    /// File the lines each trainer logs during a trial in that trial's log in the study.
+    pub fn set_trial_logs(&mut self, logs: TrialLogs) {
+        self.trial_logs = Some(logs);
     }
 
     /// Number of slots.
@@ -234,7 +242,8 @@ impl Supervisor {
             memory: self.spec.memory,
         };
         let cmd = self.spec.backend.trainer_command(&launch);
-        let worker = Worker::spawn(cmd, id, self.tx.clone()).map_err(SupervisorError::Spawn)?;
+        let worker = Worker::spawn(cmd, id, self.tx.clone(), self.trial_logs.clone())
+            .map_err(SupervisorError::Spawn)?;
         debug!(worker = id, pid = worker.pid, slot, "trainer spawned");
         self.members[slot] = Some(Member {
             worker,

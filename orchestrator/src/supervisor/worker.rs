@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use ipc_channel::ipc::{IpcOneShotServer, IpcSender};
 use trainer::{Event, PROTOCOL_VERSION, Task};
 
-use super::logs::{PumpSummary, pump_logs};
+use super::logs::{PumpSummary, TrialLogs, pump_logs};
 
 /// A worker's id: unique per spawned trainer process within one orchestrator run.
 pub type WorkerId = u32;
@@ -54,13 +54,19 @@ pub(super) struct Worker {
 }
 
 impl Worker {
-    /// Start `cmd` as trainer `id`; its connection, events and end arrive in `inbox`.
+    /// Start `cmd` as trainer `id`; its connection, events and end arrive in `inbox`; its
+    /// lines logged during a trial go to `trial_logs`.
     ///
     /// `cmd` is the backend's trainer command; this adds the bootstrap server's name, puts the
     /// trainer in its own process group (a terminal's Ctrl-C reaches only the orchestrator,
     /// which stops trainers in order) and routes its stdout and stderr into the log pump
     /// (stray prints must not corrupt our stdout, which carries JSON for notebooks).
-    pub fn spawn(mut cmd: Command, id: WorkerId, inbox: Sender<Inbox>) -> std::io::Result<Worker> {
+    pub fn spawn(
+        mut cmd: Command,
+        id: WorkerId,
+        inbox: Sender<Inbox>,
+        trial_logs: Option<TrialLogs>,
+    ) -> std::io::Result<Worker> {
         use std::os::unix::process::CommandExt;
         // Start-up is measured from here (before the socket and the spawn) to the hello.
         let spawned_at = Instant::now();
@@ -81,7 +87,7 @@ impl Worker {
         let pump = std::thread::Builder::new()
             .name(format!("worker-{id}-log"))
             .spawn(move || {
-                let summary = pump_logs(id, reader);
+                let summary = pump_logs(id, reader, trial_logs);
                 let _ = inbox.send(Inbox::OutputClosed { worker: id });
                 summary
             })?;

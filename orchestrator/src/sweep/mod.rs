@@ -9,6 +9,7 @@
 
 pub mod pruner;
 pub mod queue;
+pub mod refit;
 pub mod sampler;
 pub mod scheduler;
 pub mod space;
@@ -42,6 +43,10 @@ pub struct SweepOptions {
     pub study_dir: Option<PathBuf>,
     /// Start over even if a different study is in the directory (the old one is kept aside).
     pub force_new: bool,
+    /// Refit the best hyperparameters on every row when the sweep finishes.
+    pub refit: bool,
+    /// `--set key.path=value` overrides of the config, in order.
+    pub overrides: Vec<crate::config::Override>,
 }
 
 /// How a study run ended, for the exit status and the report.
@@ -54,6 +59,8 @@ pub struct StudyOutcome {
     pub store: Store,
     /// The study directory's lock, held until the report is out.
     pub lock: StudyLock,
+    /// How the refit of the best hyperparameters ended (None: the sweep did not finish).
+    pub refit: Option<refit::RefitEnd>,
 }
 
 /// The identity of a study: what must not change between a run and its resume.
@@ -218,8 +225,11 @@ fn study_meta(cfg: &StudyConfig, data: Option<&Dataset>) -> BTreeMap<String, Str
 }
 
 /// Load a config and its data (a built-in model's), checked; every failure is bad input (exit 2).
-pub fn load_checked(config: &Path) -> Result<(StudyConfig, Option<Dataset>)> {
-    let cfg = StudyConfig::load(config).map_err(BadInput::new)?;
+pub fn load_checked(
+    config: &Path,
+    overrides: &[crate::config::Override],
+) -> Result<(StudyConfig, Option<Dataset>)> {
+    let cfg = StudyConfig::load_with(config, overrides).map_err(BadInput::new)?;
     let data = load_data(&cfg)?.map(|(data, _)| data);
     Ok((cfg, data))
 }
@@ -395,7 +405,7 @@ fn create_study_dir(dir: &Path, meta: &BTreeMap<String, String>) -> Result<Store
 
 /// Run the sweep described by `config`.
 pub fn sweep(config: &Path, opts: &SweepOptions) -> Result<StudyOutcome> {
-    let cfg = StudyConfig::load(config).map_err(BadInput::new)?;
+    let cfg = StudyConfig::load_with(config, &opts.overrides).map_err(BadInput::new)?;
     let data = load_data(&cfg)?;
     // Checked before the study directory exists: a refused placement leaves nothing behind.
     Placement::of(&cfg, cores::usable_cores().len())?;
@@ -405,11 +415,139 @@ pub fn sweep(config: &Path, opts: &SweepOptions) -> Result<StudyOutcome> {
         .unwrap_or_else(|| Path::new("runs").join(&cfg.name));
     let meta = study_meta(&cfg, data.as_ref().map(|(d, _)| d));
     let (store, resumed, lock) = open_or_create(&dir, &meta, opts.force_new)?;
-    run(cfg, data, dir, store, lock, resumed, opts.workers)
+    run(
+        cfg,
+        data,
+        dir,
+        store,
+        lock,
+        resumed,
+        RunOptions {
+            workers: opts.workers,
+            refit: opts.refit,
+        },
+    )
 }
 
-/// Continue the study in `dir` from its stored config.
-pub fn resume(dir: &Path, workers: Option<NonZeroUsize>) -> Result<StudyOutcome> {
+/// Continue the study in `dir` from its stored config (and refit its best trial at the end
+/// when `refit`).
+pub fn resume(dir: &Path, workers: Option<NonZeroUsize>, refit: bool) -> Result<StudyOutcome> {
+    let (cfg, data, store, lock) = reopen(dir)?;
+    info!(dir = %dir.display(), "resuming the study");
+    run(
+        cfg,
+        data,
+        dir.to_path_buf(),
+        store,
+        lock,
+        true,
+        RunOptions { workers, refit },
+    )
+}
+
+/// Refit the best trial of the study in `dir` on every row and save the model there
+/// (`cohort refit`): the study's stored config and its data, unchanged since it ran.
+pub fn refit_study(dir: &Path) -> Result<refit::RefitEnd> {
+    let (cfg, data, mut store, _lock) = reopen(dir)?;
+    let (Some((data, preprocess)), TrialKind::Model(t)) = (data, &cfg.kind) else {
+        return Err(BadInput::new(anyhow::anyhow!(
+            "{}: the study runs its own program: program trials have no model to refit",
+            dir.display()
+        ))
+        .into());
+    };
+    let Some(best) = store
+        .best_trials(cfg.objective().direction, 1)?
+        .into_iter()
+        .next()
+    else {
+        return Err(anyhow::anyhow!(
+            "{}: no complete trial yet: nothing to refit",
+            dir.display()
+        ));
+    };
+    let job = refit_job(
+        &cfg,
+        t,
+        &data,
+        &preprocess,
+        IpcSharedMemory::from_bytes(&data.to_image()),
+    );
+    drop(data);
+    let end = refit::refit(
+        &job,
+        best.trial,
+        &best.params,
+        pool_spec(&cfg, &Placement::of(&cfg, cores::usable_cores().len())?)?,
+        limits(&cfg),
+        dir,
+    )?;
+    end.record(&mut store)?;
+    Ok(end)
+}
+
+/// What a refit needs of a built-in model's study.
+fn refit_job(
+    cfg: &StudyConfig,
+    t: &crate::config::ModelTrials,
+    data: &Dataset,
+    preprocess: &Option<Preprocess>,
+    shm: IpcSharedMemory,
+) -> refit::RefitJob {
+    refit::RefitJob {
+        data: shm,
+        problem: data.problem.clone(),
+        model: t.model.name.to_string(),
+        standardize: t.cv.standardize,
+        preprocess: preprocess.clone(),
+        seed: cfg.seed,
+        features: data.feature_names.clone(),
+        target: data.target_name.clone(),
+        rows: data.n_rows(),
+    }
+}
+
+/// The trainer pool of a study on this machine.
+fn pool_spec(cfg: &StudyConfig, placement: &Placement) -> Result<PoolSpec> {
+    let backend = crate::backends::Local::current()
+        .context("locating the cohort binary to start trainers")?;
+    Ok(PoolSpec {
+        backend: Box::new(backend),
+        memory: cfg.run.memory,
+        cores: cores::pinning_order(&cores::usable_cores()),
+        cores_per_slot: placement.cores_per_trial,
+        gpus: placement.gpus.clone(),
+        gpus_per_slot: placement.gpus_per_trial,
+    })
+}
+
+/// The supervisor's limits for a study.
+fn limits(cfg: &StudyConfig) -> Limits {
+    // A stopped trainer gives its program the program's grace before killing it: wait for
+    // that, and a little more for the trainer itself to exit.
+    let grace = match &cfg.kind {
+        TrialKind::Program(p) => cfg
+            .run
+            .grace
+            .max(p.grace + std::time::Duration::from_secs(1)),
+        TrialKind::Model(_) => cfg.run.grace,
+    };
+    Limits {
+        stall: cfg.run.stall,
+        grace,
+        ..Limits::default()
+    }
+}
+
+/// The study in `dir`, locked, with its stored config and its data, checked unchanged.
+fn reopen(
+    dir: &Path,
+) -> Result<(
+    StudyConfig,
+    Option<(Dataset, Option<Preprocess>)>,
+    Store,
+    StudyLock,
+)> {
     if !dir.join(crate::store::DB_FILE).is_file() {
         return Err(BadInput::new(crate::store::StoreError::NotAStudy(dir.to_path_buf())).into());
     }
@@ -441,8 +579,7 @@ pub fn resume(dir: &Path, workers: Option<NonZeroUsize>) -> Result<StudyOutcome>
         };
         return Err(BadInput::new(anyhow::anyhow!(what)).into());
     }
-    info!(dir = %dir.display(), "resuming the study");
-    run(cfg, data, dir.to_path_buf(), store, lock, true, workers)
+    Ok((cfg, data, store, lock))
 }
 
 /// What the queue needs of a stored trial: its result when final, else its attempts so far.
@@ -469,6 +606,23 @@ fn stored(record: TrialRecord, objective: &str) -> Stored {
         attempts: record.attempts,
         params: record.params,
     }
+}
+
+/// What a run of the trials may do beyond its config.
+struct RunOptions {
+    /// Trainer count override.
+    workers: Option<NonZeroUsize>,
+    /// Refit the best trial at the end.
+    refit: bool,
+}
+
+/// The trainers a sweep of `cfg` would start on this machine with `--workers` = `workers`.
+pub fn planned_workers(cfg: &StudyConfig, workers: Option<NonZeroUsize>) -> Result<usize> {
+    let placement = Placement::of(cfg, cores::usable_cores().len())?;
+    Ok(workers
+        .or(cfg.run.workers)
+        .map_or(placement.default_workers, |n| n.get())
+        .min(placement.max_workers))
 }
 
 /// Where a study's trials run: cores and GPUs per trial, and how many at once that allows.
@@ -546,8 +700,9 @@ fn run(
     store: Store,
     lock: StudyLock,
     resumed: bool,
-    workers: Option<NonZeroUsize>,
+    how: RunOptions,
 ) -> Result<StudyOutcome> {
+    let RunOptions { workers, refit } = how;
     let existing = store.trials()?;
     let sampler: Box<dyn Sampler> = match cfg.sampler {
         SamplerKind::Grid => Box::new(GridSampler::new(cfg.space.clone())),
@@ -585,6 +740,7 @@ fn run(
         .map_or(placement.default_workers, |n| n.get())
         .min(placement.max_workers);
     let mut data_bytes = 0;
+    let mut refit_with = None;
     let setup: Box<dyn Fn() -> Task> = match (&cfg.kind, data) {
         (TrialKind::Model(t), Some((data, preprocess))) => {
             // The dataset crosses into shared memory once; every trainer maps the same pages.
@@ -593,6 +749,8 @@ fn run(
             // SAFETY: the segment was just created and is not shared yet: this is its only
             // reader and writer until the first setup is sent.
             data.write_image(unsafe { shm.deref_mut() });
+            // The same pages again for the refit (a clone maps them, it does not copy).
+            refit_with = Some(refit_job(&cfg, t, &data, &preprocess, shm.clone()));
             let problem = data.problem.clone();
             info!(study = %cfg.name, dir = %dir.display(), rows = data.n_rows(), features = data.n_features(), trials = total, workers, "sweep starting");
             drop(data);
@@ -633,23 +791,12 @@ fn run(
             return Err(anyhow::anyhow!("a built-in model's study has no dataset"));
         }
     };
-    let backend = crate::backends::Local::current()
-        .context("locating the cohort binary to start trainers")?;
-    let pool = PoolSpec {
-        backend: Box::new(backend),
-        memory: cfg.run.memory,
-        cores: cores::pinning_order(&cores),
-        cores_per_slot: placement.cores_per_trial,
-        gpus: placement.gpus,
-        gpus_per_slot: placement.gpus_per_trial,
-    };
-    let limits = Limits {
-        stall: cfg.run.stall,
-        grace: cfg.run.grace,
-        ..Limits::default()
-    };
+    let pool = pool_spec(&cfg, &placement)?;
     let remaining = total.saturating_sub(already).max(1);
-    let supervisor = Supervisor::new(pool, limits, workers.min(remaining as usize));
+    let mut supervisor = Supervisor::new(pool, limits(&cfg), workers.min(remaining as usize));
+    supervisor.set_trial_logs(crate::supervisor::TrialLogs::new(
+        &std::path::absolute(&dir).unwrap_or_else(|_| dir.clone()),
+    ));
     let job = SweepJob {
         setup: setup.as_ref(),
         model: match &cfg.kind {
@@ -688,11 +835,42 @@ fn run(
     store.set_meta("peak_memory_pss", &peak_memory.pss.to_string())?;
     store.set_meta("data_bytes", &data_bytes.to_string())?;
     store.commit()?;
+    let refit = match end {
+        SweepEnd::Interrupted => None,
+        SweepEnd::Finished => {
+            let best = store
+                .best_trials(cfg.objective().direction, 1)?
+                .into_iter()
+                .next();
+            let end = match (refit_with, best) {
+                (None, _) => refit::RefitEnd::Skipped {
+                    reason: "program trials have no model to refit".into(),
+                },
+                (Some(_), _) if !refit => refit::RefitEnd::Skipped {
+                    reason: "--no-refit".into(),
+                },
+                (Some(_), None) => refit::RefitEnd::Skipped {
+                    reason: "no trial completed".into(),
+                },
+                (Some(job), Some(best)) => refit::refit(
+                    &job,
+                    best.trial,
+                    &best.params,
+                    pool_spec(&cfg, &placement)?,
+                    limits(&cfg),
+                    &dir,
+                )?,
+            };
+            end.record(&mut store)?;
+            Some(end)
+        }
+    };
     Ok(StudyOutcome {
         dir,
         end,
         store,
         lock,
+        refit,
     })
 }
 

@@ -16,13 +16,14 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use models::{Direction, FoldScores, ModelInfo};
+use models::{FoldScores, ModelInfo};
 use tracing::{debug, info, warn};
 use trainer::{Event, FailureKind, Task, TrialTask};
 
 use super::queue::TrialQueue;
 use super::sampler::TrialResult;
 use crate::config::MetricSpec;
+use crate::progress::SweepProgress;
 use crate::store::{Store, StoreError, StoreWriter, TrialState, Write, now};
 use crate::supervisor::memory::TreeMemory;
 use crate::supervisor::{Cause, Death, Notice, Stop, Supervisor, SupervisorError, signals};
@@ -103,14 +104,9 @@ struct Assignment {
     stopping: bool,
 }
 
-/// Running statistics for progress lines.
+/// What the user sees of the sweep, and the trial times that set the queue depth.
 struct Progress {
-    total: u64,
-    finished: u64,
-    failed: u64,
-    pruned: u64,
-    best: Option<f64>,
-    last_line: Instant,
+    display: SweepProgress,
     durations: (f64, u64),
 }
 
@@ -143,17 +139,19 @@ pub fn run_sweep(
     already: u64,
 ) -> Result<SweepOutcome, SchedulerError> {
     let objective = job.metrics[0].name.clone();
+    let display = SweepProgress::new(
+        &objective,
+        job.metrics[0].direction,
+        queue.total(),
+        already,
+        supervisor.slots(),
+    );
     let store = StoreWriter::spawn(store, objective)
         .map_err(|e| SchedulerError::Pool(format!("cannot start the store writer: {e}")))?;
     let slots = supervisor.slots();
     let mut s = Scheduler {
         progress: Progress {
-            total: queue.total(),
-            finished: already,
-            failed: 0,
-            pruned: 0,
-            best: None,
-            last_line: Instant::now(),
+            display,
             durations: (0.0, 0),
         },
         job,
@@ -168,6 +166,7 @@ pub fn run_sweep(
         any_success: false,
     };
     let result = s.run();
+    s.progress.display.finish();
     // A last sample while the trainers still hold what they built (a short sweep may end
     // before the first periodic one).
     s.peak_memory = s.peak_memory.max(s.supervisor.memory());
@@ -216,7 +215,6 @@ impl Scheduler<'_> {
             }
             self.assign()?;
             if self.queue.is_exhausted() && self.assigned.iter().all(VecDeque::is_empty) {
-                self.log_progress(true);
                 return Ok(SweepEnd::Finished);
             }
             if let Some(notice) = self.supervisor.next(TICK) {
@@ -229,7 +227,7 @@ impl Scheduler<'_> {
                 self.memory_sampled = Instant::now();
                 self.peak_memory = self.peak_memory.max(self.supervisor.memory());
             }
-            self.log_progress(false);
+            self.progress.display.tick();
         }
     }
 
@@ -362,18 +360,10 @@ impl Scheduler<'_> {
                     at,
                 })?;
                 let p = &mut self.progress;
-                p.finished += 1;
+                p.display.finished(slot, trial, value);
                 if let Some(t) = took {
                     p.durations.0 += t;
                     p.durations.1 += 1;
-                }
-                let better = match (p.best, self.job.metrics[0].direction) {
-                    (None, _) => true,
-                    (Some(b), Direction::Maximize) => value > b,
-                    (Some(b), Direction::Minimize) => value < b,
-                };
-                if better && value.is_finite() {
-                    p.best = Some(value);
                 }
                 self.queue.record(TrialResult {
                     trial,
@@ -406,8 +396,7 @@ impl Scheduler<'_> {
                     reports,
                     at,
                 })?;
-                self.progress.finished += 1;
-                self.progress.pruned += 1;
+                self.progress.display.pruned(slot, trial);
                 self.queue.record(TrialResult {
                     trial,
                     params,
@@ -479,6 +468,7 @@ impl Scheduler<'_> {
         {
             a.started_at = Some(at);
         }
+        self.progress.display.started(slot, worker, trial);
         self.supervisor.set_busy(slot, true);
         self.supervisor
             .set_deadline(slot, self.job.timeout.map(|t| Instant::now() + t));
@@ -512,6 +502,7 @@ impl Scheduler<'_> {
         let Some(v) = value else {
             return Ok(());
         };
+        self.progress.display.report(slot, trial, step, v);
         let Some(a) = self.assigned[slot]
             .iter_mut()
             .find(|a| a.trial == trial && a.attempt == attempt)
@@ -561,8 +552,7 @@ impl Scheduler<'_> {
         if state == TrialState::Retrying {
             self.queue.retry(trial, attempt + 1);
         } else {
-            self.progress.finished += 1;
-            self.progress.failed += 1;
+            self.progress.display.failed(trial);
             self.queue.record(TrialResult {
                 trial,
                 params,
@@ -623,31 +613,11 @@ impl Scheduler<'_> {
                 )));
             }
         }
+        self.progress.display.vacated(slot);
         if signals::received() == 0 && !self.queue.is_exhausted() {
             self.supervisor.spawn(slot)?;
         }
         Ok(())
-    }
-
-    fn log_progress(&mut self, last: bool) {
-        let p = &mut self.progress;
-        if !last && p.last_line.elapsed() < Duration::from_secs(2) {
-            return;
-        }
-        p.last_line = Instant::now();
-        let running = self
-            .assigned
-            .iter()
-            .filter(|q| q.front().is_some_and(|a| a.started_at.is_some()))
-            .count();
-        let best = p
-            .best
-            .map(|b| format!("{b:.4}"))
-            .unwrap_or_else(|| "-".into());
-        info!(
-            "{}/{} trials done ({} failed, {} pruned), {} running; best {} {}",
-            p.finished, p.total, p.failed, p.pruned, running, self.job.metrics[0].name, best
-        );
     }
 
     /// Stop every trainer; trials that were running are recorded as interrupted.

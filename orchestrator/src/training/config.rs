@@ -148,9 +148,24 @@ pub enum DataSource {
 impl TrainConfig {
     /// Read and check a training config.
     pub fn load(path: &Path) -> Result<TrainConfig> {
+        TrainConfig::load_with(path, &[])
+    }
+
+    /// Read and check a training config with `--set` overrides applied (in order).
+    pub fn load_with(path: &Path, overrides: &[crate::config::Override]) -> Result<TrainConfig> {
+        use crate::config::overrides::{Refused, check_with};
         let text = std::fs::read_to_string(path).map_err(|e| {
             BadInput::new(anyhow!("{}: cannot read the config: {e}", path.display()))
         })?;
+        check_with(path, &text, overrides, |t| TrainConfig::parse(path, t)).map_err(|r| match r {
+            Refused::File(e) => e,
+            Refused::Set { set, message } => BadInput::new(anyhow!("`{set}`: {message}")).into(),
+        })
+    }
+
+    /// Check the training config `text`, read from `path`.
+    fn parse(path: &Path, text: &str) -> Result<TrainConfig> {
+        let text = text.to_string();
         let raw: RawTrainConfig = toml::from_str(&text)
             .map_err(|e| BadInput::new(crate::config::syntax_error(path, &text, &e)))?;
         let bad = |field: &str, message: String| {

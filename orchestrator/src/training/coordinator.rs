@@ -19,6 +19,7 @@ use super::Interrupted;
 use super::checkpoint::Checkpoint;
 use super::evaluation::{Evaluated, Request};
 use super::summary::EpochRecord;
+use crate::progress::TrainProgress;
 use crate::supervisor::{Death, Notice, Stop, Supervisor, signals};
 
 /// A shard whose trainer dies this many times in a row stops the run.
@@ -85,6 +86,7 @@ pub struct Coordinator<'a> {
     merge_seconds: f64,
     worker_seconds: f64,
     private_mib: f64,
+    progress: TrainProgress,
 }
 
 impl<'a> Coordinator<'a> {
@@ -108,6 +110,7 @@ impl<'a> Coordinator<'a> {
                 deaths_in_a_row: 0,
             })
             .collect();
+        let progress = TrainProgress::new(epochs, start, supervisor.slots());
         Coordinator {
             supervisor,
             epochs,
@@ -126,6 +129,7 @@ impl<'a> Coordinator<'a> {
             merge_seconds: 0.0,
             worker_seconds: 0.0,
             private_mib: 0.0,
+            progress,
         }
     }
 
@@ -141,6 +145,7 @@ impl<'a> Coordinator<'a> {
         // No more epochs to evaluate: let the evaluation thread finish what it has.
         drop(self.to_eval.take());
         let evaluated = self.collect_evaluations(true);
+        self.progress.finish();
         result?;
         evaluated?;
         Ok(Outcome {
@@ -166,6 +171,7 @@ impl<'a> Coordinator<'a> {
                 self.handle(notice)?;
             }
             self.collect_evaluations(false)?;
+            self.progress.tick();
         }
         Ok(())
     }
@@ -190,6 +196,7 @@ impl<'a> Coordinator<'a> {
                     ..
                 } => {
                     self.sample_memory(slot);
+                    self.progress.shard_epoch(slot, epoch);
                     let shard = &mut self.shards[slot];
                     // A respawned shard may start past epochs its predecessor finished.
                     shard.next_epoch = shard.next_epoch.max(epoch + 1);
@@ -203,7 +210,7 @@ impl<'a> Coordinator<'a> {
                     e.slowest_s = e.slowest_s.max(seconds);
                     self.evaluate_done_epochs()?;
                 }
-                Event::ShardProgress { .. } => {}
+                Event::ShardProgress { round, .. } => self.progress.shard_round(slot, round),
                 Event::ShardFinished { .. } => {
                     let shard = &mut self.shards[slot];
                     shard.finished = true;
@@ -279,6 +286,7 @@ impl<'a> Coordinator<'a> {
                 }
                 Metrics::Regression { rmse, r2 } => format!("held-out rmse {rmse:.4}, r2 {r2:.4}"),
             };
+            self.progress.evaluated(epoch, &shown);
             info!(
                 "epoch {}/{}: {shown}; train loss {:.4}; {} merges; {:.1}s",
                 epoch + 1,
@@ -323,6 +331,7 @@ impl<'a> Coordinator<'a> {
             "{how}; respawning it on its shard from the shared parameters"
         );
         self.respawns += 1;
+        self.progress.respawned(slot);
         self.supervisor.spawn(slot)?;
         Ok(())
     }

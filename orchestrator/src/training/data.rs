@@ -13,7 +13,7 @@ use super::config::{DataSource, TrainConfig};
 use crate::error::BadInput;
 
 /// Training features and targets, held-out features and targets, the scaler fitted on the
-/// training rows, the problem, and the feature names.
+/// training rows, the problem, the feature names and the target's name.
 pub type Split = (
     Array2<f64>,
     Array1<f64>,
@@ -22,6 +22,7 @@ pub type Split = (
     Option<Standardizer>,
     Problem,
     Vec<String>,
+    String,
 );
 
 /// Read (or generate) the data, split off the held-out rows (shuffled with the seed), and
@@ -84,6 +85,7 @@ pub fn load_split(cfg: &TrainConfig) -> Result<Split> {
     let mut test_x = data.x.select(Axis(0), test_rows);
     let test_y = data.y.select(Axis(0), test_rows);
     let names = data.feature_names.clone();
+    let target = data.target_name.clone();
     let problem = data.problem.clone();
     drop(data);
     let scaler = cfg.standardize.then(|| Standardizer::fit(train_x.view()));
@@ -91,5 +93,7 @@ pub fn load_split(cfg: &TrainConfig) -> Result<Split> {
         s.transform_in_place(train_x.view_mut());
         s.transform_in_place(test_x.view_mut());
     }
-    Ok((train_x, train_y, test_x, test_y, scaler, problem, names))
+    Ok((
+        train_x, train_y, test_x, test_y, scaler, problem, names, target,
+    ))
 }

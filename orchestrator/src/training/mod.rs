@@ -37,6 +37,7 @@ use crate::error::BadInput;
 use crate::supervisor::{Limits, PoolSpec, Supervisor, cores};
 pub use config::TrainConfig;
 use coordinator::Coordinator;
+pub use model_file::MODEL_FILE;
 pub use summary::{EpochRecord, TrainSummary, summary_text};
 
 /// What `cohort train` was asked.
@@ -47,6 +48,8 @@ pub struct TrainOptions {
     pub study_dir: Option<PathBuf>,
     /// Replace an existing run in the directory (kept aside).
     pub force_new: bool,
+    /// `--set key.path=value` overrides of the config, in order.
+    pub overrides: Vec<crate::config::Override>,
 }
 
 /// Training was stopped by a signal.
@@ -56,8 +59,9 @@ pub struct Interrupted;
 
 /// Run `cohort train CONFIG`.
 pub fn train(config: &Path, opts: &TrainOptions) -> Result<TrainSummary> {
-    let cfg = TrainConfig::load(config)?;
-    let (train_x, train_y, test_x, test_y, scaler, problem, names) = data::load_split(&cfg)?;
+    let cfg = TrainConfig::load_with(config, &opts.overrides)?;
+    let (train_x, train_y, test_x, test_y, scaler, problem, names, target_name) =
+        data::load_split(&cfg)?;
     let target = match &problem {
         Problem::Classification { classes } => Target::Classes(classes.len()),
         Problem::Regression => Target::Regression,
@@ -187,7 +191,15 @@ pub fn train(config: &Path, opts: &TrainOptions) -> Result<TrainSummary> {
     let heldout = model
         .evaluate(&params, test_x.view(), test_y.view())
         .context("evaluating the final model")?;
-    model_file::save_model(&dir, &model, &params, &scaler, &names, &problem)?;
+    model_file::save_model(
+        &dir,
+        &model,
+        &params,
+        scaler,
+        (&names, &target_name),
+        &problem,
+        n_train,
+    )?;
     let samples: u64 = outcome
         .history
         .iter()

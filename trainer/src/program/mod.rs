@@ -66,6 +66,7 @@ pub fn sweep(
 ) -> Result<(), TrainerError> {
     let reader = lines::Reader::new(setup.metrics_regex.as_deref())
         .map_err(|e| TrainerError::Protocol(format!("program.metrics_regex: {e}")))?;
+    group::set_grace(setup.grace);
     group::install().map_err(|e| {
         TrainerError::Protocol(format!("cannot install the trainer's signal handlers: {e}"))
     })?;
@@ -108,6 +109,10 @@ pub fn sweep(
         };
         match task {
             Task::Trial(trial) => {
+                // Lines logged while the trial runs carry its number (the trial's log).
+                let _span =
+                    tracing::info_span!("trial", trial = trial.trial, attempt = trial.attempt)
+                        .entered();
                 events
                     .send(Event::TrialStarted {
                         trial: trial.trial,
@@ -141,7 +146,7 @@ pub fn sweep(
                 debug!("shutdown requested");
                 return Ok(());
             }
-            Task::Setup(_) | Task::ProgramSetup(_) | Task::Train(_) => {
+            Task::Setup(_) | Task::ProgramSetup(_) | Task::Train(_) | Task::Refit(_) => {
                 return Err(TrainerError::Protocol("a second setup arrived".into()));
             }
         }

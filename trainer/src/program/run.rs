@@ -147,6 +147,14 @@ pub(super) fn trial(
             Some(_) => {} // the tail of an earlier run
         }
     };
+    if super::group::stopping() {
+        // The trainer is being stopped and the program exited because it was told to: that is
+        // no outcome of the trial (it is interrupted, to run again). The signal handler ends
+        // this process once the group is gone or its grace is over.
+        loop {
+            std::thread::park();
+        }
+    }
     // Whatever the program left behind in its group goes with it.
     kill_group(pgid, libc::SIGKILL);
     super::group::set(0);
