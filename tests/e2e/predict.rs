@@ -419,6 +419,7 @@ fn predict_refuses_a_category_unseen_in_training_naming_the_line_and_column() {
         err.contains("line 3") && err.contains("`color`") && err.contains("`purple`"),
         "{err}"
     );
+}
 
 /// A sweep whose refit misbehaves as `fault` says (`COHORT_FAULT`): it still finishes (its
 /// trials are data), says the refit failed and why, and predict says there is no model.

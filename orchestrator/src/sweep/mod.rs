@@ -234,9 +234,12 @@ pub fn load_checked(
     Ok((cfg, data))
 }
 
+/// A built-in model's study's dataset and its `[preprocess]` pipeline (a program's has none).
+type StudyData = Option<(Dataset, Option<Preprocess>)>;
+
 /// The dataset of a built-in model's study, with its folds checked (a program has none), and
 /// its `[preprocess]` pipeline if it has one.
-fn load_data(cfg: &StudyConfig) -> Result<Option<(Dataset, Option<Preprocess>)>> {
+fn load_data(cfg: &StudyConfig) -> Result<StudyData> {
     let TrialKind::Model(t) = &cfg.kind else {
         return Ok(None);
     };
@@ -540,14 +543,7 @@ fn limits(cfg: &StudyConfig) -> Limits {
 }
 
 /// The study in `dir`, locked, with its stored config and its data, checked unchanged.
-fn reopen(
-    dir: &Path,
-) -> Result<(
-    StudyConfig,
-    Option<(Dataset, Option<Preprocess>)>,
-    Store,
-    StudyLock,
-)> {
+fn reopen(dir: &Path) -> Result<(StudyConfig, StudyData, Store, StudyLock)> {
     if !dir.join(crate::store::DB_FILE).is_file() {
         return Err(BadInput::new(crate::store::StoreError::NotAStudy(dir.to_path_buf())).into());
     }
