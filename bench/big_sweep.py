@@ -47,7 +47,8 @@ def peer(sample):
 def cohort(binary, sample):
     d = tempfile.mkdtemp(prefix="cohort-big-")
     try:
-        cmd = [binary, "sweep", CONFIG, "--workers", "2", "--study-dir", os.path.join(d, "st"), "--json"]
+        # The peer runs with refit=False: so does cohort.
+        cmd = [binary, "sweep", CONFIG, "--workers", "2", "--study-dir", os.path.join(d, "st"), "--json", "--no-refit"]
         wall, rss, pss, out, err = bench.timed(cmd, cwd=HERE, sample=sample)
         doc = json.loads(out)
         trials = {str(float(t["params"]["C"])): t["value"] for t in doc["trials"]}

@@ -69,6 +69,11 @@ impl Estimator for DummyClassifier {
         };
         Ok(Box::new(FittedDummyClassifier { class, proba }))
     }
+    // The features are never read: only the targets are gathered.
+    fn fit_rows(&self, train: crate::rows::RowSet<'_>) -> Result<Box<dyn Fitted>, ModelError> {
+        let y = train.gather_y();
+        self.fit(ndarray::Array2::zeros((y.len(), 0)).view(), y.view())
+    }
 }
 
 impl Fitted for FittedDummyClassifier {
@@ -149,6 +154,11 @@ impl Estimator for DummyRegressor {
             }
         };
         Ok(Box::new(FittedDummyRegressor { value }))
+    }
+    // The features are never read: only the targets are gathered.
+    fn fit_rows(&self, train: crate::rows::RowSet<'_>) -> Result<Box<dyn Fitted>, ModelError> {
+        let y = train.gather_y();
+        self.fit(ndarray::Array2::zeros((y.len(), 0)).view(), y.view())
     }
 }
 

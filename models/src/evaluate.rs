@@ -44,6 +44,10 @@ pub struct CrossValidator<'a> {
     standardize: bool,
     /// A pipeline beyond plain standardization, if configured.
     pipeline: Option<Preprocess>,
+    /// Bytes of standardized training-fold copies this validator may keep (0: none).
+    cache_budget: usize,
+    /// Bytes of copies kept so far.
+    cache_used: usize,
     prepared: Vec<Option<PreparedFold>>,
 }
 
@@ -51,6 +55,9 @@ pub struct CrossValidator<'a> {
 struct PreparedFold {
     scaler: Option<Standardizer>,
     pipeline: Option<FittedPipeline>,
+    /// A contiguous standardized copy of the training rows and their targets, with the
+    /// identity row list, when the cache budget allowed it.
+    copy: Option<(Array2<f64>, Array1<f64>, Vec<usize>)>,
 }
 
 /// A fold's rows as a model sees them: in place, or transformed by a pipeline into new
@@ -91,8 +98,21 @@ impl<'a> CrossValidator<'a> {
             folds,
             standardize,
             pipeline: None,
+            cache_budget: 0,
+            cache_used: 0,
             prepared,
         }
+    }
+
+    /// Keep contiguous standardized copies of training folds, up to `bytes` in all.
+    ///
+    /// A fit reads a fold in place at about 1.5 times the time of a fit on a contiguous copy
+    /// (`cargo run --release -p models --example fold_in_place`): a copy pays when a trainer
+    /// fits the same fold several times, at the price of the fold's size in memory. Folds are
+    /// copied in order while they fit in the budget; the others are read in place.
+    pub fn with_fold_cache(mut self, bytes: usize) -> CrossValidator<'a> {
+        self.cache_budget = bytes;
+        self
     }
 
     /// Preprocess with `pipeline`, fitted on each training fold, instead of `standardize`.
@@ -333,7 +353,27 @@ impl<'a> CrossValidator<'a> {
                 None,
             ),
         };
-        self.prepared[i] = Some(PreparedFold { scaler, pipeline });
+        let bytes = fold.train.len() * (x.ncols() + 2) * std::mem::size_of::<f64>();
+        let copy =
+            (pipeline.is_none() && self.cache_used + bytes <= self.cache_budget).then(|| {
+                self.cache_used += bytes;
+                let set = RowSet {
+                    x: x.reborrow(),
+                    y: y.reborrow(),
+                    rows: &fold.train,
+                    scaler: scaler.as_ref(),
+                };
+                (
+                    set.gather_x(),
+                    set.gather_y(),
+                    (0..fold.train.len()).collect(),
+                )
+            });
+        self.prepared[i] = Some(PreparedFold {
+            scaler,
+            pipeline,
+            copy,
+        });
         Ok(())
     }
 
@@ -341,6 +381,12 @@ impl<'a> CrossValidator<'a> {
     fn fold_rows(&self, i: usize) -> Result<FoldRows<'_>, ModelError> {
         let pipeline = self.prepared[i].as_ref().and_then(|p| p.pipeline.as_ref());
         let (train, test) = self.sets(i);
+        if let Some((cx, cy, rows)) = self.prepared[i].as_ref().and_then(|p| p.copy.as_ref()) {
+            return Ok(FoldRows::InPlace(
+                RowSet::all(cx.view(), cy.view(), rows),
+                test,
+            ));
+        }
         let Some(pipeline) = pipeline else {
             return Ok(FoldRows::InPlace(train, test));
         };
@@ -523,11 +569,11 @@ mod tests {
         }
     }
 
-    /// What one `fit_rows` call was handed: the matrix's address, the rows, the scaler's address.
-    type Handed = (usize, Vec<usize>, usize);
+    /// Per fit: the matrix's address, the rows, the scaler's address.
+    type Handed = Arc<Mutex<Vec<(usize, Vec<usize>, usize)>>>;
 
     /// Records what `fit_rows` is handed.
-    struct InPlace(Arc<Mutex<Vec<Handed>>>);
+    struct InPlace(Handed);
 
     impl Estimator for InPlace {
         fn fit(
@@ -572,6 +618,40 @@ mod tests {
         for i in 0..4 {
             assert_eq!(seen[i].2, seen[i + 4].2, "fold {i} was standardized twice");
         }
+    }
+
+    #[test]
+    fn folds_within_the_cache_budget_are_copied_once_and_give_the_same_scores() {
+        let (x, y) = problem();
+        let folds = Folds::stratified(y.view(), 2, 4, None).unwrap();
+        let est = crate::build("logistic_regression", &Params::new(), 0).unwrap();
+        let mut scores = Vec::new();
+        // 150 training rows of 3 features: 150 · 5 · 8 = 6,000 bytes a fold; room for two.
+        for budget in [0, 12_000] {
+            let mut cv = CrossValidator::new(view(&x, &y), classification(), folds.clone(), true)
+                .with_fold_cache(budget);
+            let seen = Arc::new(Mutex::new(Vec::new()));
+            cv.evaluate(&InPlace(seen.clone()), &[Metric::Accuracy], &mut |_, _| {
+                ControlFlow::Continue(())
+            })
+            .unwrap();
+            let copied = seen
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|(addr, _, _)| *addr != x.as_ptr() as usize)
+                .count();
+            assert_eq!(copied, if budget == 0 { 0 } else { 2 });
+            let eval = cv
+                .evaluate(
+                    est.as_ref(),
+                    &[Metric::Accuracy, Metric::LogLoss],
+                    &mut |_, _| ControlFlow::Continue(()),
+                )
+                .unwrap();
+            scores.push(eval.folds);
+        }
+        assert_eq!(scores[0], scores[1]);
     }
 
     #[test]

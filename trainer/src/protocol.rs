@@ -55,6 +55,8 @@ pub struct SweepSetup {
     pub seed: u64,
     /// Standardize features, fitted on each training fold only.
     pub standardize: bool,
+    /// Bytes of standardized training-fold copies the trainer may keep (0: read folds in place).
+    pub fold_cache: u64,
     /// The `[preprocess]` pipeline, fitted on each training fold only (replaces `standardize`).
     pub preprocess: Option<models::preprocess::Preprocess>,
     /// Metrics to compute on each fold (built-in models compute these names).

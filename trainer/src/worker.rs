@@ -115,7 +115,8 @@ fn sweep(
     // Prepared once here (folds checked, each fold's standardization or pipeline fitted), so a
     // trial's time is only its own.
     let mut validator = folds.and_then(|f| {
-        let mut v = CrossValidator::new(view, setup.problem.clone(), f, setup.standardize);
+        let mut v = CrossValidator::new(view, setup.problem.clone(), f, setup.standardize)
+            .with_fold_cache(usize::try_from(setup.fold_cache).unwrap_or(usize::MAX));
         if let Some(p) = &setup.preprocess {
             v = v.with_preprocess(p.clone());
         }

@@ -101,6 +101,18 @@ impl LogisticRegression {
                 train.x.nrows()
             )));
         }
+        // The rows of a contiguous copy, in order: read them as they lie.
+        let whole = train.scaler.is_none()
+            && train.rows.len() == train.x.nrows()
+            && train.rows.iter().enumerate().all(|(i, &r)| i == r);
+        if whole {
+            return self.fit_source(
+                Source::Contiguous(flat),
+                train.len(),
+                train.n_features(),
+                train.y,
+            );
+        }
         let source = Source::Indexed {
             x: flat,
             rows: train.rows,

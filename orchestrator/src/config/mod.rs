@@ -138,6 +138,7 @@ struct RawCv {
     shuffle: bool,
     #[serde(default = "yes")]
     standardize: bool,
+    fold_cache: Option<toml::Value>,
 }
 
 impl Default for RawCv {
@@ -146,6 +147,7 @@ impl Default for RawCv {
             folds: default_folds(),
             shuffle: true,
             standardize: true,
+            fold_cache: None,
         }
     }
 }
@@ -297,6 +299,9 @@ pub struct CvSpec {
     pub shuffle: bool,
     /// Standardize features, fitted on the training folds only.
     pub standardize: bool,
+    /// Bytes of standardized training-fold copies each trainer may keep (0: folds are read in
+    /// place).
+    pub fold_cache: u64,
 }
 
 /// Resources and fault handling of the run.
@@ -574,6 +579,12 @@ impl Checker<'_> {
             folds: folds as usize,
             shuffle: raw_cv.shuffle,
             standardize: raw_cv.standardize,
+            fold_cache: raw_cv
+                .fold_cache
+                .as_ref()
+                .map(|v| parse_bytes(v).map_err(|m| self.err("cv.fold_cache", m)))
+                .transpose()?
+                .unwrap_or(0),
         };
         let preprocess = match raw.preprocess {
             Some(p) => Some(

@@ -863,6 +863,7 @@ fn run(
                 shuffle: t.cv.shuffle,
                 seed: cfg.seed,
                 standardize: t.cv.standardize,
+                fold_cache: t.cv.fold_cache,
                 preprocess,
                 metrics: cfg.builtin_metrics(),
                 objective: cfg.objective().name.clone(),
