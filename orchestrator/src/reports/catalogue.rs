@@ -19,7 +19,7 @@ pub fn model_text(m: &models::ModelInfo) -> String {
         models::ProblemKind::Regression => "regressor",
     };
     let iterative = if m.iterative {
-        ", iterative: each epoch is a report point"
+        ", iterative: each epoch, tree or boosting round is a report point"
     } else {
         ""
     };
