@@ -24,7 +24,7 @@ mod tree;
 
 pub use catalogue::{ModelInfo, build, build_iterative, catalogue, lookup};
 pub use cv::{Fold, Folds};
-pub use dataset::{DataView, Dataset, Problem, ProblemKind};
+pub use dataset::{CacheUse, DataView, Dataset, Problem, ProblemKind, SourceStamps};
 pub use error::{DataError, ModelError};
 pub use estimator::{Estimator, Fitted, Prediction};
 pub use evaluate::{CrossValidator, Evaluation, FoldScores};

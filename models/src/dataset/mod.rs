@@ -5,6 +5,9 @@
 //! raw targets, the content hash), so a directory can mix formats and every format gets the
 //! same class-label rules and the same checks.
 
+mod bytes;
+mod cache;
+mod columnar;
 mod csv;
 mod dir;
 mod npy;
@@ -16,6 +19,7 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use crate::error::DataError;
+pub use cache::{CacheUse, SourceStamps};
 
 /// Whether the target is read as class labels or as real values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,9 +93,12 @@ impl Problem {
 const IMAGE_HEADER: usize = 16;
 
 impl Dataset {
-    /// Read `path` by its kind: a `.csv`, `.npy` or `.npz` file, or a directory of such files.
+    /// Read `path` by its kind: a `.csv`, `.parquet`, `.arrow`/`.feather`/`.ipc`, `.npy` or `.npz`
+    /// file, or a directory of such files.
     ///
-    /// CSV: see [`Dataset::read_csv`]. `.npz`: arrays `x` (2-D, f64 or f32) and `y` (1-D, float
+    /// CSV: see [`Dataset::read_csv`]. Parquet and Arrow IPC (Feather v2): features are float or
+    /// integer columns; a classification target may also be a string or boolean column; nulls
+    /// and non-finite values are refused naming the row and column. `.npz`: arrays `x` (2-D, f64 or f32) and `y` (1-D, float
     /// or integer); features are named `f0`, `f1`, … and the target `y`. `.npy`: one 2-D float
     /// array whose last column is the target (an `.npy` has no names, so the target is always the
     /// last column). For NumPy files `target` may only be `y` (or absent). A directory: every data
@@ -239,6 +246,8 @@ fn read_file(
         Some(Format::Csv) => csv::read(path, target, kind, threads),
         Some(Format::Npy) => npy::read_npy(path, target, kind),
         Some(Format::Npz) => npy::read_npz(path, target, kind),
+        Some(Format::Parquet) => columnar::read_parquet(path, target, kind),
+        Some(Format::Arrow) => columnar::read_arrow(path, target, kind),
         None => Err(DataError::Format {
             path: path.to_path_buf(),
         }),
@@ -251,6 +260,9 @@ enum Format {
     Csv,
     Npy,
     Npz,
+    Parquet,
+    /// Arrow IPC file format, which Feather v2 is.
+    Arrow,
 }
 
 impl Format {
@@ -261,6 +273,8 @@ impl Format {
             "csv" => Some(Format::Csv),
             "npy" => Some(Format::Npy),
             "npz" => Some(Format::Npz),
+            "parquet" | "pq" => Some(Format::Parquet),
+            "arrow" | "feather" | "ipc" => Some(Format::Arrow),
             _ => None,
         }
     }

@@ -219,17 +219,35 @@ fn study_meta(cfg: &StudyConfig, data: Option<&Dataset>) -> BTreeMap<String, Str
 /// Load a config and its data (a built-in model's), checked; every failure is bad input (exit 2).
 pub fn load_checked(config: &Path) -> Result<(StudyConfig, Option<Dataset>)> {
     let cfg = StudyConfig::load(config).map_err(BadInput::new)?;
-    let data = load_data(&cfg)?;
+    let data = load_data(&cfg, None)?;
     Ok((cfg, data))
 }
 
+/// The folder of a study directory that holds its data's image (see `Dataset::load_cached`).
+pub const DATA_CACHE_DIR: &str = "cache";
+
 /// The dataset of a built-in model's study, with its folds checked (a program has none).
-fn load_data(cfg: &StudyConfig) -> Result<Option<Dataset>> {
+///
+/// With `cache` (the cache folder of a study that exists), the data's image is read instead of
+/// parsing the data when it is valid, and written when it is not.
+fn load_data(cfg: &StudyConfig, cache: Option<&Path>) -> Result<Option<Dataset>> {
     let TrialKind::Model(t) = &cfg.kind else {
         return Ok(None);
     };
-    let data = Dataset::read_path(&t.data_path, t.target.as_deref(), t.model.problem)
-        .map_err(BadInput::new)?;
+    let (path, target, kind) = (&t.data_path, t.target.as_deref(), t.model.problem);
+    let data = match cache {
+        Some(cache) => {
+            let (data, used) =
+                Dataset::load_cached(path, target, kind, cache).map_err(BadInput::new)?;
+            log_cache_use(path, &used);
+            data
+        }
+        None => {
+            let data = Dataset::read_path(path, target, kind).map_err(BadInput::new)?;
+            info!(data = %path.display(), "data parsed (a new study)");
+            data
+        }
+    };
     // The folds are a pure function of the data and the seed: checking them here means no
     // trainer ever meets data it cannot split.
     let seed = t.cv.shuffle.then_some(cfg.seed);
@@ -252,6 +270,33 @@ fn load_data(cfg: &StudyConfig) -> Result<Option<Dataset>> {
         ))
     })?;
     Ok(Some(data))
+}
+
+/// Say whether the data was parsed or read from the study's image, and why.
+pub fn log_cache_use(path: &Path, used: &models::CacheUse) {
+    match used {
+        models::CacheUse::Hit => {
+            info!(data = %path.display(), "data read from the study's image, not parsed");
+        }
+        models::CacheUse::Parsed { reason, not_stored } => {
+            info!(data = %path.display(), "data parsed ({reason})");
+            if let Some(e) = not_stored {
+                tracing::warn!(data = %path.display(), "the data's image was not written: {e}");
+            }
+        }
+    }
+}
+
+/// Write the image of `data` (read from the config's data file when `stamps` were taken) into
+/// the study in `dir`, for resume and predict to read; failing only costs a parse later.
+fn store_image(cfg: &StudyConfig, data: &Dataset, stamps: &models::SourceStamps, dir: &Path) {
+    let TrialKind::Model(t) = &cfg.kind else {
+        return;
+    };
+    let cache = dir.join(DATA_CACHE_DIR);
+    if let Err(e) = data.store_cached(stamps, t.target.as_deref(), t.model.problem, &cache) {
+        tracing::warn!("the data's image was not written: {e}");
+    }
 }
 
 /// Open the study in `dir` if it is this study, or create it; refuse a different one.
@@ -355,15 +400,27 @@ fn create_study_dir(dir: &Path, meta: &BTreeMap<String, String>) -> Result<Store
 
 /// Run the sweep described by `config`.
 pub fn sweep(config: &Path, opts: &SweepOptions) -> Result<StudyOutcome> {
-    let (cfg, data) = load_checked(config)?;
-    // Checked before the study directory exists: a refused placement leaves nothing behind.
-    Placement::of(&cfg, cores::usable_cores().len())?;
+    let cfg = StudyConfig::load(config).map_err(BadInput::new)?;
     let dir = opts
         .study_dir
         .clone()
         .unwrap_or_else(|| Path::new("runs").join(&cfg.name));
+    // A study that exists keeps its data's image: read that instead of parsing. A new study's
+    // directory is created whole later (nothing half-written), so its image is written then,
+    // with the source's stamps taken before the parse.
+    let existing = dir.join(crate::store::DB_FILE).is_file() && !opts.force_new;
+    let stamps = match &cfg.kind {
+        TrialKind::Model(t) if !existing => models::SourceStamps::of(&t.data_path).ok(),
+        _ => None,
+    };
+    let data = load_data(&cfg, existing.then(|| dir.join(DATA_CACHE_DIR)).as_deref())?;
+    // Checked before the study directory exists: a refused placement leaves nothing behind.
+    Placement::of(&cfg, cores::usable_cores().len())?;
     let meta = study_meta(&cfg, data.as_ref());
     let (store, resumed, lock) = open_or_create(&dir, &meta, opts.force_new)?;
+    if let (Some(data), Some(stamps)) = (&data, &stamps) {
+        store_image(&cfg, data, stamps, &dir);
+    }
     run(cfg, data, dir, store, lock, resumed, opts.workers)
 }
 
@@ -383,7 +440,7 @@ pub fn resume(dir: &Path, workers: Option<NonZeroUsize>) -> Result<StudyOutcome>
             .map_or("config.toml", String::as_str),
     );
     let cfg = StudyConfig::parse(&config_path, text).map_err(BadInput::new)?;
-    let data = load_data(&cfg)?;
+    let data = load_data(&cfg, Some(&dir.join(DATA_CACHE_DIR)))?;
     let fresh = study_meta(&cfg, data.as_ref());
     if fresh.get("fingerprint") != meta.get("fingerprint") {
         let what = match (&cfg.kind, &data) {
