@@ -1,6 +1,6 @@
 //! Standardization fitted on training rows only.
 
-use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Axis};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis};
 
 /// Per-column mean and scale learned from training rows.
 #[derive(Debug, Clone)]
@@ -17,8 +17,21 @@ impl Standardizer {
     /// As scikit-learn's `StandardScaler`: two-pass population variance, and a column whose
     /// variance is within the rounding error of that computation counts as constant (scale 1).
     pub fn fit(x: ArrayView2<'_, f64>) -> Standardizer {
-        let n = x.nrows();
-        let p = x.ncols();
+        Standardizer::fit_iter(x.ncols(), x.nrows(), || x.axis_iter(Axis(0)))
+    }
+
+    /// As [`Standardizer::fit`] on `x.select(Axis(0), rows)`, without copying the rows: the same
+    /// sums in the same order, so the same result to the bit.
+    pub fn fit_rows(x: ArrayView2<'_, f64>, rows: &[usize]) -> Standardizer {
+        Standardizer::fit_iter(x.ncols(), rows.len(), || rows.iter().map(|&r| x.row(r)))
+    }
+
+    /// Fit on the `n` rows of `p` columns that `rows()` walks (twice).
+    fn fit_iter<'a, I: Iterator<Item = ArrayView1<'a, f64>>>(
+        p: usize,
+        n: usize,
+        rows: impl Fn() -> I,
+    ) -> Standardizer {
         if n == 0 {
             return Standardizer {
                 mean: Array1::zeros(p),
@@ -27,12 +40,12 @@ impl Standardizer {
         }
         // Row by row: x is row-major, and column sums accumulate in cache.
         let mut mean = Array1::<f64>::zeros(p);
-        for row in x.axis_iter(Axis(0)) {
+        for row in rows() {
             mean += &row;
         }
         mean /= n as f64;
         let mut var = Array1::<f64>::zeros(p);
-        for row in x.axis_iter(Axis(0)) {
+        for row in rows() {
             ndarray::Zip::from(&mut var)
                 .and(&row)
                 .and(&mean)
@@ -58,6 +71,14 @@ impl Standardizer {
         out
     }
 
+    /// (row − mean) / scale written into `out` (as [`Standardizer::transform_in_place`] computes it).
+    pub fn transform_row(&self, row: ArrayView1<'_, f64>, out: &mut [f64]) {
+        let each = out.iter_mut().zip(row.iter()).zip(self.mean.iter().zip(self.scale.iter()));
+        for ((o, &v), (&m, &s)) in each {
+            *o = (v - m) / s;
+        }
+    }
+
     /// (x − mean) / scale, overwriting `x`.
     pub fn transform_in_place(&self, mut x: ArrayViewMut2<'_, f64>) {
         for mut row in x.axis_iter_mut(Axis(0)) {
@@ -81,6 +102,22 @@ mod tests {
         assert_eq!(s.mean, array![4.0, 25.0]);
         assert!((s.scale[0] - 5.0f64.sqrt()).abs() < 1e-12);
         assert!((s.scale[1] - 15.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn fit_rows_and_transform_row_match_fit_and_transform_of_the_selected_rows() {
+        let x = array![[1.0, 10.0], [3.0, 11.0], [5.0, 40.0], [7.5, 41.0], [0.1, 3.0]];
+        let rows = [3, 0, 4];
+        let picked = x.select(Axis(0), &rows);
+        let a = Standardizer::fit(picked.view());
+        let b = Standardizer::fit_rows(x.view(), &rows);
+        assert_eq!((&a.mean, &a.scale), (&b.mean, &b.scale));
+        let expected = a.transform(picked.view());
+        for (i, &r) in rows.iter().enumerate() {
+            let mut out = [0.0; 2];
+            b.transform_row(x.row(r), &mut out);
+            assert_eq!(out.to_vec(), expected.row(i).to_vec());
+        }
     }
 
     #[test]

@@ -691,14 +691,45 @@ fn plain_decimal(s: &[u8]) -> Option<(f64, usize)> {
         n_frac = i - frac_start;
     }
     let digits = n_int + n_frac;
-    if digits == 0 || digits > 19 || n_frac > 22 || w > 1 << 53 {
+    if digits == 0 || digits > 19 || n_frac > 22 {
         return None;
     }
     if !matches!(s.get(i), None | Some(b',' | b'\n' | b'\r')) {
         return None;
     }
-    let v = w as f64 / EXACT_POW10[n_frac];
+    let v = if w <= 1 << 53 {
+        w as f64 / EXACT_POW10[n_frac]
+    } else {
+        wide_quotient(w, EXACT_POW10[n_frac])?
+    };
     Some((if negative { -v } else { v }, i))
+}
+
+/// The correctly rounded `w / p` for an integer `w` above 2^53 (so not exact in f64) and an exact
+/// power of ten `p`, or `None` in the rare case the computation cannot prove its rounding.
+///
+/// `w` is split into `hi` (its top 53 bits, exact) and `lo` (the rest, below 2^11, exact). The
+/// quotient `r` = RN(hi / p) has an exactly representable remainder `e` = hi − r·p (one fused
+/// multiply-add), so w / p = r + (e + lo) / p exactly, and `c` = RN(RN(e + lo) / p) is that
+/// correction within 2^-51·|c|. `y` = RN(r + c) with its exact rounding error `err` (two-sum):
+/// w / p = y + err + δ with |δ| ≤ 2^-51·|c|. When |err| + that bound is below half the gap to
+/// `y`'s nearer neighbour, `y` is the double nearest to w / p; otherwise the general parser
+/// decides.
+#[inline]
+fn wide_quotient(w: u64, p: f64) -> Option<f64> {
+    let shift = (64 - w.leading_zeros()).saturating_sub(53);
+    let hi = (w >> shift) << shift;
+    let (hi, lo) = (hi as f64, (w - hi) as f64);
+    let r = hi / p;
+    let e = (-r).mul_add(p, hi);
+    let c = (e + lo) / p;
+    let y = r + c;
+    // Two-sum: r + c = y + err exactly.
+    let b = y - r;
+    let err = (r - (y - b)) + (c - b);
+    let gap = (y.next_up() - y).min(y - y.next_down());
+    // 4ε = 2^-50: twice the bound on δ.
+    (err.abs() + c.abs() * (4.0 * f64::EPSILON) < 0.5 * gap).then_some(y)
 }
 
 /// Whether the 8 bytes of `v` (little-endian) are all ASCII digits.
@@ -1157,11 +1188,16 @@ mod tests {
         ]
         .map(String::from)
         .to_vec();
-        for _ in 0..200_000 {
+        for _ in 0..300_000 {
             // Shortest round-trip text of random values, as Python and Rust write floats.
             let v: f64 = rng.r#gen::<f64>() * 10f64.powi(rng.gen_range(-8..8));
             let v = if rng.r#gen::<bool>() { -v } else { v };
             texts.push(format!("{v}"));
+            // 17 to 19 significant digits: above 2^53, the wide quotient.
+            let n = rng.gen_range(17..=19);
+            let digits: String = (0..n).map(|_| rng.gen_range(b'0'..=b'9') as char).collect();
+            let point = rng.gen_range(0..=n);
+            texts.push(format!("{}.{}", &digits[..point], &digits[point..]));
             // Random digit strings around the 19-digit and 2^53 limits.
             let int: String = (0..rng.gen_range(0..6))
                 .map(|_| rng.gen_range(b'0'..=b'9') as char)

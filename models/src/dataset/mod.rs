@@ -170,6 +170,43 @@ impl Dataset {
     }
 }
 
+/// Size in bytes of the image of `rows` × `cols` features and `rows` targets.
+pub fn image_len(rows: usize, cols: usize) -> usize {
+    IMAGE_HEADER + 8 * rows * (cols + 1)
+}
+
+/// Write the header of a `rows` × `cols` image into `out` (of [`image_len`] bytes, 8-aligned) and
+/// give its features (row-major) and targets to fill in place: an image built where it is
+/// shared, with no copy of the data before it.
+pub fn image_parts_mut(
+    out: &mut [u8],
+    rows: usize,
+    cols: usize,
+) -> Result<(&mut [f64], &mut [f64]), DataError> {
+    if out.len() != image_len(rows, cols) {
+        return Err(DataError::Image(format!(
+            "{} bytes for {rows} rows × {cols} columns, which need {}",
+            out.len(),
+            image_len(rows, cols)
+        )));
+    }
+    let (header, body) = out.split_at_mut(IMAGE_HEADER);
+    header[..8].copy_from_slice(&(rows as u64).to_le_bytes());
+    header[8..].copy_from_slice(&(cols as u64).to_le_bytes());
+    if body.as_ptr().align_offset(std::mem::align_of::<f64>()) != 0 {
+        return Err(DataError::Image(
+            "the image is not 8-byte aligned".to_string(),
+        ));
+    }
+    // SAFETY: `body` is exactly rows × (cols + 1) × 8 bytes (checked above), aligned for f64
+    // (checked above), every bit pattern is a valid f64, and the mutable borrow of `out` is moved
+    // into the result, so nothing else can read or write these bytes meanwhile.
+    let values: &mut [f64] = unsafe {
+        std::slice::from_raw_parts_mut(body.as_mut_ptr().cast::<f64>(), rows * (cols + 1))
+    };
+    Ok(values.split_at_mut(rows * cols))
+}
+
 impl<'a> DataView<'a> {
     /// View an image made by [`Dataset::to_image`] without copying (the bytes must be 8-aligned).
     pub fn from_image(bytes: &'a [u8]) -> Result<DataView<'a>, DataError> {
@@ -546,6 +583,20 @@ mod tests {
         assert_eq!(view.x, d.x);
         assert_eq!(view.y, d.y);
         assert_eq!(view.x.as_ptr().cast::<u8>(), bytes[16..].as_ptr());
+    }
+
+    #[test]
+    fn image_filled_in_place_reads_back() {
+        let mut words = vec![0u64; image_len(2, 3) / 8];
+        let bytes: &mut [u8] =
+            unsafe { std::slice::from_raw_parts_mut(words.as_mut_ptr().cast(), words.len() * 8) };
+        let (x, y) = image_parts_mut(bytes, 2, 3).unwrap();
+        x.copy_from_slice(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        y.copy_from_slice(&[0.0, 1.0]);
+        let view = DataView::from_image(bytes).unwrap();
+        assert_eq!(view.x, ndarray::array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]);
+        assert_eq!(view.y.to_vec(), [0.0, 1.0]);
+        assert!(image_parts_mut(&mut bytes[..40], 2, 3).is_err());
     }
 
     #[test]
