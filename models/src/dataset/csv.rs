@@ -469,16 +469,9 @@ fn in_parallel<T: Send>(ranges: &[Range<usize>], f: impl Fn(Range<usize>) -> T +
 
 /// Lines in `bytes`: line ends, plus one for a last line without one.
 fn count_lines(bytes: &[u8]) -> usize {
-    // A byte compare summed in blocks vectorizes well: faster than finding each line end.
-    let ends: usize = bytes
-        .chunks(255 * 32)
-        .map(|block| {
-            block
-                .iter()
-                .map(|&b| usize::from(b == b'\n'))
-                .sum::<usize>()
-        })
-        .sum();
+    // memchr finds each line end with the widest vector instructions the CPU has (checked at
+    // run time): lines are hundreds of bytes, so this runs near memory speed.
+    let ends = memchr_iter(b'\n', bytes).count();
     ends + usize::from(bytes.last().is_some_and(|&b| b != b'\n'))
 }
 

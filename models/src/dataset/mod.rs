@@ -450,8 +450,16 @@ impl LabelTable {
     /// Record one row's label; allocates only for a label not seen before.
     fn push(&mut self, cell: &[u8]) -> Result<(), LabelError> {
         let cell = cell.trim_ascii();
-        let id = match self.ids.get(cell) {
-            Some(&id) => id,
+        // A few classes: comparing the bytes beats hashing them (one lookup per row).
+        let known = if self.labels.len() <= 8 {
+            (self.labels.iter())
+                .position(|l| l.as_bytes() == cell)
+                .map(|i| i as u32)
+        } else {
+            self.ids.get(cell).copied()
+        };
+        let id = match known {
+            Some(id) => id,
             None => {
                 if cell.is_empty() {
                     return Err(LabelError::Cell(CellError::Empty));
