@@ -67,7 +67,7 @@ def main():
     ap.add_argument("--data", default=os.path.join(HERE, "work", "data", "synth_big.csv"))
     args = ap.parse_args()
     if not os.path.exists(args.data):
-        sys.exit(f"{args.data}: missing; make it with ../shared/peers/data.py (see bench/README)")
+        sys.exit(f"{args.data}: missing; make it with ../shared/peers/data.py (README, Benchmarks, section 6)")
     subprocess.run(["cargo", "build", "--release", "-q", "-p", "models", "--example", "load"], cwd=ROOT, check=True)
     cache = tempfile.mkdtemp(prefix="cohort-load-cache-")
     with open(args.data, "rb") as f:
