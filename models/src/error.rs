@@ -112,7 +112,7 @@ pub enum DataError {
     },
     /// A path that is not a data file we read (by its extension) nor a directory.
     #[error(
-        "{path}: unknown data format; expected a .csv, .npy or .npz file, or a directory of them"
+        "{path}: unknown data format; expected a .csv, .parquet, .arrow/.feather/.ipc, .npy or .npz file, or a directory of them"
     )]
     Format {
         /// The path given.
@@ -163,6 +163,62 @@ pub enum DataError {
         name: String,
         /// The value.
         value: f64,
+    },
+    /// A Parquet or Arrow file that the reader cannot decode.
+    #[error("{path}: not a readable {format} file: {message}")]
+    Unreadable {
+        /// The data file.
+        path: PathBuf,
+        /// The format expected from the extension.
+        format: &'static str,
+        /// What the reader said.
+        message: String,
+    },
+    /// A column of a Parquet or Arrow file whose type cannot be used where it is.
+    #[error(
+        "{path}: column {column} (`{name}`): expected {expected}, found a column of type {found}"
+    )]
+    ColumnType {
+        /// The data file.
+        path: PathBuf,
+        /// 1-based column number.
+        column: usize,
+        /// The column's name.
+        name: String,
+        /// What the column had to hold.
+        expected: &'static str,
+        /// The column's Arrow type.
+        found: String,
+    },
+    /// A null (missing value) in a Parquet or Arrow file.
+    #[error(
+        "{path}, row {row}, column {column} (`{name}`): missing value (null); remove the row or impute the value"
+    )]
+    NullCell {
+        /// The data file.
+        path: PathBuf,
+        /// 1-based row number, counting every row of the file.
+        row: u64,
+        /// 1-based column number.
+        column: usize,
+        /// The column's name.
+        name: String,
+    },
+    /// A NaN or infinite value in a Parquet or Arrow file.
+    #[error(
+        "{path}, row {row}, column {column} (`{name}`): value `{value}` is not finite; remove or impute it"
+    )]
+    NotFiniteCell {
+        /// The data file.
+        path: PathBuf,
+        /// 1-based row number, counting every row of the file.
+        row: u64,
+        /// 1-based column number.
+        column: usize,
+        /// The column's name.
+        name: String,
+        /// The value.
+        value: String,
     },
     /// A shared-memory image of a dataset that does not decode.
     #[error("bad dataset image: {0}")]

@@ -29,7 +29,9 @@ mod tree;
 
 pub use catalogue::{ModelInfo, build, build_iterative, catalogue, lookup};
 pub use cv::{Fold, Folds};
-pub use dataset::{CellOptions, DataView, Dataset, Problem, ProblemKind, Vocabularies};
+pub use dataset::{
+    CacheUse, CellOptions, DataView, Dataset, Problem, ProblemKind, SourceStamps, Vocabularies,
+};
 pub use error::{DataError, ModelError};
 pub use estimator::{Estimator, Fitted, Prediction};
 pub use evaluate::{CrossValidator, Evaluation, FoldScores};

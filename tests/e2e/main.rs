@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `cohort` binary, run the way a user runs it.
 
 mod bad_input;
+mod data_cache;
 mod durability;
 mod engine;
 mod ergonomics;

@@ -10,6 +10,7 @@ use std::path::Path;
 use ::csv::ByteRecord;
 use memchr::{memchr, memchr_iter, memchr3};
 
+use super::bytes::zeroed;
 use super::{CellError, LabelError, LabelTable, Parsed, ProblemKind, Targets, parse_number};
 use crate::error::DataError;
 
@@ -23,51 +24,9 @@ pub(super) fn read(
     kind: ProblemKind,
     threads: usize,
 ) -> Result<Parsed, DataError> {
-    let bytes = read_parallel(path, threads)?;
+    let bytes = super::bytes::FileBytes::open(path)?;
     let chunks = (bytes.len() / MIN_CHUNK).clamp(1, threads.max(1));
     parse(path, &bytes, target, kind, chunks)
-}
-
-/// The bytes of `path`, read by up to `threads` threads into one buffer.
-///
-/// The copy from the page cache costs mostly page faults on the fresh buffer: splitting the
-/// read splits them across cores.
-fn read_parallel(path: &Path, threads: usize) -> Result<Vec<u8>, DataError> {
-    use std::os::unix::fs::FileExt;
-    let io = |source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = std::fs::File::open(path).map_err(io)?;
-    let len = file.metadata().map_err(io)?.len();
-    let len = usize::try_from(len).map_err(|_| io(std::io::Error::other("too large")))?;
-    let pieces = (len / MIN_CHUNK).clamp(1, threads.max(1));
-    let mut bytes = vec![0u8; len];
-    let piece_len = len.div_ceil(pieces);
-    let results: Vec<std::io::Result<()>> = std::thread::scope(|s| {
-        let handles: Vec<_> = bytes
-            .chunks_mut(piece_len.max(1))
-            .enumerate()
-            .map(|(k, piece)| {
-                let file = &file;
-                s.spawn(move || file.read_exact_at(piece, (k * piece_len) as u64))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    });
-    for r in results {
-        r.map_err(io)?;
-    }
-    // A file that grew while read: the rest is read too, so no byte is left out.
-    let mut rest = Vec::new();
-    let mut tail = &file;
-    std::io::Seek::seek(&mut tail, std::io::SeekFrom::Start(len as u64)).map_err(io)?;
-    std::io::Read::read_to_end(&mut tail, &mut rest).map_err(io)?;
-    bytes.extend_from_slice(&rest);
-    Ok(bytes)
 }
 
 /// Parse and hash `bytes` (the contents of `path`), split into `chunks` when more than one.
@@ -354,11 +313,11 @@ enum Bad {
     },
 }
 
-/// The rows of one chunk.
+/// What one chunk read beside the values it wrote in place.
 struct Chunk {
     n_rows: usize,
-    x: Vec<f64>,
-    targets: Targets,
+    /// The class labels (classification only).
+    labels: Option<LabelTable>,
 }
 
 /// The shape every row must have.
@@ -405,23 +364,50 @@ fn parse_chunked(
         kind,
     };
     let ranges = split_at_lines(bytes, data_start, chunks);
+    // Each chunk's line count bounds its rows: it places the chunk's rows in the final matrix,
+    // so every thread parses straight into place and nothing is copied after.
+    let lines = in_parallel(&ranges, |r| count_lines(&bytes[r]));
+    let total: usize = lines.iter().sum();
+    let n_features = shape.n_cols - 1;
+    let regression = kind == ProblemKind::Regression;
+    let mut x = zeroed(total * n_features);
+    let mut y = if regression {
+        zeroed(total)
+    } else {
+        Vec::new()
+    };
+    let mut x_slots = Vec::with_capacity(lines.len());
+    let mut y_slots = Vec::with_capacity(lines.len());
+    let (mut x_rest, mut y_rest) = (&mut x[..], &mut y[..]);
+    for &n in &lines {
+        let (slot, rest) = x_rest.split_at_mut(n * n_features);
+        x_slots.push(slot);
+        x_rest = rest;
+        let (slot, rest) = y_rest.split_at_mut(if regression { n } else { 0 });
+        y_slots.push(slot);
+        y_rest = rest;
+    }
+    let jobs: Vec<_> = ranges.into_iter().zip(x_slots).zip(y_slots).collect();
     let results: Vec<Result<Chunk, Fail>> = std::thread::scope(|s| {
-        let handles: Vec<_> = ranges[1..]
-            .iter()
-            .map(|r| {
-                let r = r.clone();
-                s.spawn(move || parse_chunk(bytes, r, shape))
-            })
+        let mut jobs = jobs.into_iter();
+        let first = jobs.next();
+        let handles: Vec<_> = jobs
+            .map(|((r, xs), ys)| s.spawn(move || parse_chunk(bytes, r, shape, xs, ys)))
             .collect();
-        let mut results = vec![parse_chunk(bytes, ranges[0].clone(), shape)];
+        let mut results = Vec::with_capacity(handles.len() + 1);
+        if let Some(((r, xs), ys)) = first {
+            results.push(parse_chunk(bytes, r, shape, xs, ys));
+        }
         for h in handles {
             results.push(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
         }
         results
     });
-    let mut parsed: Option<Parsed> = None;
+    let mut labels: Option<LabelTable> = None;
+    // Rows so far, and where the next chunk's slot starts.
+    let (mut n_rows, mut slot_start) = (0, 0);
     // The first failure in file order is the one to report.
-    for result in results {
+    for (result, n_lines) in results.into_iter().zip(lines) {
         let chunk = match result {
             Ok(chunk) => chunk,
             Err(Fail::Fallback) => return Ok(None),
@@ -429,23 +415,64 @@ fn parse_chunked(
                 return Err(located(path, bytes, &header.names, line_start, bad));
             }
         };
-        let part = Parsed {
-            names: Vec::new(),
-            target: header.target,
-            n_rows: chunk.n_rows,
-            x: chunk.x,
-            targets: chunk.targets,
-            hash: blake3::Hash::from_bytes([0; 32]),
-        };
-        match &mut parsed {
-            None => parsed = Some(part),
-            Some(p) => p.append(part),
+        // Blank lines leave a slot's tail unused: close the gap.
+        if slot_start != n_rows {
+            let from = slot_start * n_features..(slot_start + chunk.n_rows) * n_features;
+            x.copy_within(from, n_rows * n_features);
+            if regression {
+                y.copy_within(slot_start..slot_start + chunk.n_rows, n_rows);
+            }
+        }
+        n_rows += chunk.n_rows;
+        slot_start += n_lines;
+        match (&mut labels, chunk.labels) {
+            (_, None) => {}
+            (None, Some(l)) => labels = Some(l),
+            (Some(acc), Some(l)) => acc.append(l),
         }
     }
-    Ok(parsed.map(|p| Parsed {
+    x.truncate(n_rows * n_features);
+    y.truncate(if regression { n_rows } else { 0 });
+    let targets = match labels {
+        Some(labels) => Targets::Labels(labels),
+        None if regression => Targets::Values(y),
+        None => Targets::Labels(LabelTable::default()),
+    };
+    Ok(Some(Parsed {
         names: header.names,
-        ..p
+        target: header.target,
+        n_rows,
+        x,
+        targets,
+        hash: blake3::Hash::from_bytes([0; 32]),
     }))
+}
+
+/// `f` applied to each range, the first on this thread and the others on their own.
+fn in_parallel<T: Send>(ranges: &[Range<usize>], f: impl Fn(Range<usize>) -> T + Sync) -> Vec<T> {
+    std::thread::scope(|s| {
+        let f = &f;
+        let handles: Vec<_> = ranges[1..]
+            .iter()
+            .map(|r| {
+                let r = r.clone();
+                s.spawn(move || f(r))
+            })
+            .collect();
+        let mut out = vec![f(ranges[0].clone())];
+        for h in handles {
+            out.push(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+        }
+        out
+    })
+}
+
+/// Lines in `bytes`: line ends, plus one for a last line without one.
+fn count_lines(bytes: &[u8]) -> usize {
+    // memchr finds each line end with the widest vector instructions the CPU has (checked at
+    // run time): lines are hundreds of bytes, so this runs near memory speed.
+    let ends = memchr_iter(b'\n', bytes).count();
+    ends + usize::from(bytes.last().is_some_and(|&b| b != b'\n'))
 }
 
 /// `chunks` ranges covering `bytes[start..]`, each ending just after a line end (or at the end).
@@ -487,27 +514,28 @@ fn located(path: &Path, bytes: &[u8], names: &[String], line_start: usize, bad: 
     }
 }
 
-/// Parse the whole lines in `bytes[range]`.
-fn parse_chunk(bytes: &[u8], range: Range<usize>, shape: Shape) -> Result<Chunk, Fail> {
+/// Parse the whole lines in `bytes[range]`, writing features row-major into `x` and regression
+/// targets into `y` (both sized for one row per line).
+fn parse_chunk(
+    bytes: &[u8],
+    range: Range<usize>,
+    shape: Shape,
+    x: &mut [f64],
+    y: &mut [f64],
+) -> Result<Chunk, Fail> {
     let Shape {
         n_cols,
         target,
         kind,
     } = shape;
+    let n_features = n_cols - 1;
     let classify = kind == ProblemKind::Classification;
     // Lines after the chunk are not ours; a line end always closes the chunk's last line.
     let data = &bytes[..range.end];
     let mut pos = range.start;
-    // The first line's length estimates the rows, so the buffers rarely grow.
-    let first_line = memchr(b'\n', &data[pos..]).map_or(data.len() - pos, |i| i + 1);
-    let est_rows = (range.len() / first_line.max(1)) + 1;
-    let mut x = Vec::with_capacity(est_rows * (n_cols - 1));
-    let mut y = Vec::new();
     let mut labels = LabelTable::default();
     if classify {
-        labels.rows.reserve(est_rows);
-    } else {
-        y.reserve(est_rows);
+        labels.rows.reserve(x.len() / n_features.max(1));
     }
     let mut n_rows = 0;
     while pos < data.len() {
@@ -530,6 +558,11 @@ fn parse_chunk(bytes: &[u8], range: Range<usize>, shape: Shape) -> Result<Chunk,
             _ => {}
         }
         let fail = |bad| Fail::At { line_start, bad };
+        // The slots hold one row per line, so a row always has its place.
+        let Some(row) = x.get_mut(n_rows * n_features..(n_rows + 1) * n_features) else {
+            return Err(Fail::Fallback);
+        };
+        let mut feature = 0;
         for col in 0..n_cols {
             let rest = &data[pos..];
             if classify && col == target {
@@ -545,13 +578,9 @@ fn parse_chunk(bytes: &[u8], range: Range<usize>, shape: Shape) -> Result<Chunk,
             } else {
                 // Most cells are a bare number: parse it in place; anything else (spaces, bad
                 // text) goes through the cell parser, which trims and names the fault.
-                let (v, len) = match fast_float2::parse_partial::<f64, _>(rest) {
-                    Ok((v, n))
-                        if n > 0 && matches!(rest.get(n), None | Some(b',' | b'\n' | b'\r')) =>
-                    {
-                        (v, n)
-                    }
-                    _ => {
+                let (v, len) = match number_at(rest) {
+                    Some((v, n)) => (v, n),
+                    None => {
                         let len = field_len(rest);
                         let v = parse_number(&rest[..len]).map_err(|err| {
                             fail(Bad::Cell {
@@ -571,9 +600,12 @@ fn parse_chunk(bytes: &[u8], range: Range<usize>, shape: Shape) -> Result<Chunk,
                     }));
                 }
                 if col == target {
-                    y.push(v);
-                } else {
-                    x.push(v);
+                    if let Some(slot) = y.get_mut(n_rows) {
+                        *slot = v;
+                    }
+                } else if let Some(slot) = row.get_mut(feature) {
+                    *slot = v;
+                    feature += 1;
                 }
                 pos += len;
             }
@@ -590,12 +622,128 @@ fn parse_chunk(bytes: &[u8], range: Range<usize>, shape: Shape) -> Result<Chunk,
         }
         n_rows += 1;
     }
-    let targets = if classify {
-        Targets::Labels(labels)
+    Ok(Chunk {
+        n_rows,
+        labels: classify.then_some(labels),
+    })
+}
+
+/// The number that fills the field at the start of `rest` and its length, when the field is a
+/// bare number (no spaces), else `None`.
+#[inline]
+fn number_at(rest: &[u8]) -> Option<(f64, usize)> {
+    if let Some(found) = plain_decimal(rest) {
+        return Some(found);
+    }
+    match fast_float2::parse_partial::<f64, _>(rest) {
+        Ok((v, n)) if n > 0 && matches!(rest.get(n), None | Some(b',' | b'\n' | b'\r')) => {
+            Some((v, n))
+        }
+        _ => None,
+    }
+}
+
+/// Powers of ten that are exact as f64.
+const EXACT_POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// The common cell quickly: a plain decimal (`-?digits[.digits]`, at most 19 digits) that fills
+/// its field and whose digits, read as an integer, are exact as f64 (at most 2^53) with at most
+/// 22 after the point. Its value is that integer divided by a power of ten, both exact, so the
+/// one correctly rounded division is the correctly rounded value (Clinger's fast path). Anything
+/// else returns `None` for the general parser.
+#[inline]
+fn plain_decimal(s: &[u8]) -> Option<(f64, usize)> {
+    let negative = s.first() == Some(&b'-');
+    let mut i = usize::from(negative);
+    let mut w: u64 = 0;
+    let int_start = i;
+    while let Some(d) = s.get(i).map(|c| c.wrapping_sub(b'0')).filter(|&d| d <= 9) {
+        w = w.wrapping_mul(10).wrapping_add(u64::from(d));
+        i += 1;
+    }
+    let n_int = i - int_start;
+    let mut n_frac = 0;
+    if s.get(i) == Some(&b'.') {
+        i += 1;
+        let frac_start = i;
+        while let Some(eight) = s.get(i..i + 8) {
+            let v = u64::from_le_bytes(eight.try_into().ok()?);
+            if !is_8_digits(v) {
+                break;
+            }
+            w = w.wrapping_mul(100_000_000).wrapping_add(eight_digits(v));
+            i += 8;
+        }
+        while let Some(d) = s.get(i).map(|c| c.wrapping_sub(b'0')).filter(|&d| d <= 9) {
+            w = w.wrapping_mul(10).wrapping_add(u64::from(d));
+            i += 1;
+        }
+        n_frac = i - frac_start;
+    }
+    let digits = n_int + n_frac;
+    if digits == 0 || digits > 19 || n_frac > 22 {
+        return None;
+    }
+    if !matches!(s.get(i), None | Some(b',' | b'\n' | b'\r')) {
+        return None;
+    }
+    let v = if w <= 1 << 53 {
+        w as f64 / EXACT_POW10[n_frac]
     } else {
-        Targets::Values(y)
+        wide_quotient(w, EXACT_POW10[n_frac])?
     };
-    Ok(Chunk { n_rows, x, targets })
+    Some((if negative { -v } else { v }, i))
+}
+
+/// The correctly rounded `w / p` for an integer `w` above 2^53 (so not exact in f64) and an exact
+/// power of ten `p`, or `None` in the rare case the computation cannot prove its rounding.
+///
+/// `w` is split into `hi` (its top 53 bits, exact) and `lo` (the rest, below 2^11, exact). The
+/// quotient `r` = RN(hi / p) has an exactly representable remainder `e` = hi − r·p (one fused
+/// multiply-add), so w / p = r + (e + lo) / p exactly, and `c` = RN(RN(e + lo) / p) is that
+/// correction within 2^-51·|c|. `y` = RN(r + c) with its exact rounding error `err` (two-sum):
+/// w / p = y + err + δ with |δ| ≤ 2^-51·|c|. When |err| + that bound is below half the gap to
+/// `y`'s nearer neighbour, `y` is the double nearest to w / p; otherwise the general parser
+/// decides.
+#[inline]
+fn wide_quotient(w: u64, p: f64) -> Option<f64> {
+    let shift = (64 - w.leading_zeros()).saturating_sub(53);
+    let hi = (w >> shift) << shift;
+    let (hi, lo) = (hi as f64, (w - hi) as f64);
+    let r = hi / p;
+    let e = (-r).mul_add(p, hi);
+    let c = (e + lo) / p;
+    let y = r + c;
+    // Two-sum: r + c = y + err exactly.
+    let b = y - r;
+    let err = (r - (y - b)) + (c - b);
+    let gap = (y.next_up() - y).min(y - y.next_down());
+    // 4ε = 2^-50: twice the bound on δ.
+    (err.abs() + c.abs() * (4.0 * f64::EPSILON) < 0.5 * gap).then_some(y)
+}
+
+/// Whether the 8 bytes of `v` (little-endian) are all ASCII digits.
+#[inline]
+fn is_8_digits(v: u64) -> bool {
+    let a = v.wrapping_add(0x4646_4646_4646_4646);
+    let b = v.wrapping_sub(0x3030_3030_3030_3030);
+    (a | b) & 0x8080_8080_8080_8080 == 0
+}
+
+/// The value of 8 ASCII digits (little-endian in `v`), in a few multiplications.
+#[inline]
+fn eight_digits(v: u64) -> u64 {
+    const MASK: u64 = 0x0000_00FF_0000_00FF;
+    const MUL1: u64 = 0x000F_4240_0000_0064;
+    const MUL2: u64 = 0x0000_2710_0000_0001;
+    let v = v.wrapping_sub(0x3030_3030_3030_3030);
+    let v = v.wrapping_mul(10).wrapping_add(v >> 8);
+    let v1 = (v & MASK).wrapping_mul(MUL1);
+    let v2 = ((v >> 16) & MASK).wrapping_mul(MUL2);
+    u64::from((v1.wrapping_add(v2) >> 32) as u32)
 }
 
 /// Length of the field at the start of `rest` (up to a comma or a line end).
@@ -1004,6 +1152,75 @@ mod tests {
                 "{chunks} chunks: {err}"
             );
         }
+    }
+
+    #[test]
+    fn plain_decimal_fast_path_agrees_bit_for_bit_with_the_general_parser() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let mut texts: Vec<String> = [
+            "0",
+            "-0",
+            "0.0",
+            "-0.0",
+            "5.",
+            ".5",
+            "-.5",
+            "9007199254740992",
+            "9007199254740993",
+            "0.9007199254740993",
+            "1234567890123456789",
+            "12345678901234567890",
+            "0.1",
+            "0.3",
+            "-1.5",
+            "00000000000000000001",
+            "1.00000000",
+            "3.14159265",
+            "123.45678901",
+        ]
+        .map(String::from)
+        .to_vec();
+        for _ in 0..300_000 {
+            // Shortest round-trip text of random values, as Python and Rust write floats.
+            let v: f64 = rng.r#gen::<f64>() * 10f64.powi(rng.gen_range(-8..8));
+            let v = if rng.r#gen::<bool>() { -v } else { v };
+            texts.push(format!("{v}"));
+            // 17 to 19 significant digits: above 2^53, the wide quotient.
+            let n = rng.gen_range(17..=19);
+            let digits: String = (0..n).map(|_| rng.gen_range(b'0'..=b'9') as char).collect();
+            let point = rng.gen_range(0..=n);
+            texts.push(format!("{}.{}", &digits[..point], &digits[point..]));
+            // Random digit strings around the 19-digit and 2^53 limits.
+            let int: String = (0..rng.gen_range(0..6))
+                .map(|_| rng.gen_range(b'0'..=b'9') as char)
+                .collect();
+            let frac: String = (0..rng.gen_range(0..20))
+                .map(|_| rng.gen_range(b'0'..=b'9') as char)
+                .collect();
+            texts.push(format!("{int}.{frac}"));
+        }
+        let mut fast = 0;
+        for text in &texts {
+            for end in ["", ",", "\n", "\r\n"] {
+                let cell = format!("{text}{end}");
+                let general = fast_float2::parse_partial::<f64, _>(cell.as_bytes())
+                    .ok()
+                    .filter(|&(_, n)| n > 0 && n == text.len());
+                if let Some((v, n)) = plain_decimal(cell.as_bytes()) {
+                    fast += 1;
+                    let (g, m) =
+                        general.unwrap_or_else(|| panic!("{cell:?}: only the fast path reads it"));
+                    assert_eq!((v.to_bits(), n), (g.to_bits(), m), "{cell:?}");
+                }
+            }
+        }
+        // The fast path must actually be taken for most plain decimals.
+        assert!(
+            fast > texts.len(),
+            "{fast} of {} cells took the fast path",
+            4 * texts.len()
+        );
     }
 
     #[test]

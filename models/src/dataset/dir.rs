@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use super::{Format, Parsed, ProblemKind, read_file, worker_threads};
 use crate::error::DataError;
 
-/// Read every `.csv`, `.npy` and `.npz` file directly in `dir`, in name order, as one dataset.
+/// Read every data file (CSV, Parquet, Arrow, NumPy) directly in `dir`, in name order, as one dataset.
 pub(super) fn read_dir(
     dir: &Path,
     target: Option<&str>,
@@ -46,14 +46,7 @@ pub(super) fn read_dir(
             .ok()
             .flatten()
             .unwrap_or_else(|| panic!("a reader thread panicked on {}", file.display()))?;
-        // The checksum covers each file's name and contents, in name order.
-        let name = file
-            .file_name()
-            .map(|n| n.as_encoded_bytes())
-            .unwrap_or_default();
-        hasher.update(&(name.len() as u64).to_le_bytes());
-        hasher.update(name);
-        hasher.update(parsed.hash.as_bytes());
+        add_to_checksum(&mut hasher, file, &parsed.hash);
         match &mut all {
             None => all = Some((file.clone(), parsed)),
             Some((first, acc)) => {
@@ -64,14 +57,35 @@ pub(super) fn read_dir(
     }
     let (_, mut parsed) = all.ok_or_else(|| DataError::Empty {
         path: dir.to_path_buf(),
-        what: "no data files in the directory; expected .csv, .npy or .npz files".into(),
+        what: "no data files in the directory; expected .csv, .parquet, .arrow/.feather, .npy or .npz files".into(),
     })?;
     parsed.hash = hasher.finalize();
     Ok(parsed)
 }
 
+/// The checksum covers each file's name and contents, in name order.
+fn add_to_checksum(hasher: &mut blake3::Hasher, file: &Path, hash: &blake3::Hash) {
+    let name = file
+        .file_name()
+        .map(|n| n.as_encoded_bytes())
+        .unwrap_or_default();
+    hasher.update(&(name.len() as u64).to_le_bytes());
+    hasher.update(name);
+    hasher.update(hash.as_bytes());
+}
+
+/// The checksum [`read_dir`] gives `dir`, from the files' bytes alone (nothing parsed).
+pub(super) fn checksum(dir: &Path) -> Result<blake3::Hash, DataError> {
+    let mut hasher = blake3::Hasher::new();
+    for file in data_files(dir)? {
+        let bytes = super::bytes::FileBytes::open(&file)?;
+        add_to_checksum(&mut hasher, &file, &blake3::hash(&bytes));
+    }
+    Ok(hasher.finalize())
+}
+
 /// The data files directly in `dir` (by extension), sorted by name.
-fn data_files(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
+pub(super) fn data_files(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
     let io = |source| DataError::Io {
         path: dir.to_path_buf(),
         source,
@@ -87,7 +101,7 @@ fn data_files(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
     if files.is_empty() {
         return Err(DataError::Empty {
             path: dir.to_path_buf(),
-            what: "no data files in the directory; expected .csv, .npy or .npz files".into(),
+            what: "no data files in the directory; expected .csv, .parquet, .arrow/.feather, .npy or .npz files".into(),
         });
     }
     Ok(files)

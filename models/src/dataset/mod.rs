@@ -5,7 +5,10 @@
 //! raw targets, the content hash), so a directory can mix formats and every format gets the
 //! same class-label rules and the same checks.
 
+mod bytes;
+mod cache;
 mod cells;
+mod columnar;
 mod csv;
 mod dir;
 mod npy;
@@ -19,6 +22,7 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use crate::error::DataError;
+pub use cache::{CacheUse, SourceStamps};
 
 /// Whether the target is read as class labels or as real values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,9 +96,12 @@ impl Problem {
 const IMAGE_HEADER: usize = 16;
 
 impl Dataset {
-    /// Read `path` by its kind: a `.csv`, `.npy` or `.npz` file, or a directory of such files.
+    /// Read `path` by its kind: a `.csv`, `.parquet`, `.arrow`/`.feather`/`.ipc`, `.npy` or `.npz`
+    /// file, or a directory of such files.
     ///
-    /// CSV: see [`Dataset::read_csv`]. `.npz`: arrays `x` (2-D, f64 or f32) and `y` (1-D, float
+    /// CSV: see [`Dataset::read_csv`]. Parquet and Arrow IPC (Feather v2): features are float or
+    /// integer columns; a classification target may also be a string or boolean column; nulls
+    /// and non-finite values are refused naming the row and column. `.npz`: arrays `x` (2-D, f64 or f32) and `y` (1-D, float
     /// or integer); features are named `f0`, `f1`, … and the target `y`. `.npy`: one 2-D float
     /// array whose last column is the target (an `.npy` has no names, so the target is always the
     /// last column). For NumPy files `target` may only be `y` (or absent). A directory: every data
@@ -179,6 +186,43 @@ impl Dataset {
     }
 }
 
+/// Size in bytes of the image of `rows` × `cols` features and `rows` targets.
+pub fn image_len(rows: usize, cols: usize) -> usize {
+    IMAGE_HEADER + 8 * rows * (cols + 1)
+}
+
+/// Write the header of a `rows` × `cols` image into `out` (of [`image_len`] bytes, 8-aligned) and
+/// give its features (row-major) and targets to fill in place: an image built where it is
+/// shared, with no copy of the data before it.
+pub fn image_parts_mut(
+    out: &mut [u8],
+    rows: usize,
+    cols: usize,
+) -> Result<(&mut [f64], &mut [f64]), DataError> {
+    if out.len() != image_len(rows, cols) {
+        return Err(DataError::Image(format!(
+            "{} bytes for {rows} rows × {cols} columns, which need {}",
+            out.len(),
+            image_len(rows, cols)
+        )));
+    }
+    let (header, body) = out.split_at_mut(IMAGE_HEADER);
+    header[..8].copy_from_slice(&(rows as u64).to_le_bytes());
+    header[8..].copy_from_slice(&(cols as u64).to_le_bytes());
+    if body.as_ptr().align_offset(std::mem::align_of::<f64>()) != 0 {
+        return Err(DataError::Image(
+            "the image is not 8-byte aligned".to_string(),
+        ));
+    }
+    // SAFETY: `body` is exactly rows × (cols + 1) × 8 bytes (checked above), aligned for f64
+    // (checked above), every bit pattern is a valid f64, and the mutable borrow of `out` is moved
+    // into the result, so nothing else can read or write these bytes meanwhile.
+    let values: &mut [f64] = unsafe {
+        std::slice::from_raw_parts_mut(body.as_mut_ptr().cast::<f64>(), rows * (cols + 1))
+    };
+    Ok(values.split_at_mut(rows * cols))
+}
+
 impl<'a> DataView<'a> {
     /// View an image made by [`Dataset::to_image`] without copying (the bytes must be 8-aligned).
     pub fn from_image(bytes: &'a [u8]) -> Result<DataView<'a>, DataError> {
@@ -255,6 +299,8 @@ fn read_file(
         Some(Format::Csv) => csv::read(path, target, kind, threads),
         Some(Format::Npy) => npy::read_npy(path, target, kind),
         Some(Format::Npz) => npy::read_npz(path, target, kind),
+        Some(Format::Parquet) => columnar::read_parquet(path, target, kind),
+        Some(Format::Arrow) => columnar::read_arrow(path, target, kind),
         None => Err(DataError::Format {
             path: path.to_path_buf(),
         }),
@@ -267,6 +313,9 @@ enum Format {
     Csv,
     Npy,
     Npz,
+    Parquet,
+    /// Arrow IPC file format, which Feather v2 is.
+    Arrow,
 }
 
 impl Format {
@@ -277,6 +326,8 @@ impl Format {
             "csv" => Some(Format::Csv),
             "npy" => Some(Format::Npy),
             "npz" => Some(Format::Npz),
+            "parquet" | "pq" => Some(Format::Parquet),
+            "arrow" | "feather" | "ipc" => Some(Format::Arrow),
             _ => None,
         }
     }
@@ -415,8 +466,16 @@ impl LabelTable {
     /// Record one row's label; allocates only for a label not seen before.
     fn push(&mut self, cell: &[u8]) -> Result<(), LabelError> {
         let cell = cell.trim_ascii();
-        let id = match self.ids.get(cell) {
-            Some(&id) => id,
+        // A few classes: comparing the bytes beats hashing them (one lookup per row).
+        let known = if self.labels.len() <= 8 {
+            (self.labels.iter())
+                .position(|l| l.as_bytes() == cell)
+                .map(|i| i as u32)
+        } else {
+            self.ids.get(cell).copied()
+        };
+        let id = match known {
+            Some(id) => id,
             None => {
                 if cell.is_empty() {
                     return Err(LabelError::Cell(CellError::Empty));
@@ -548,6 +607,20 @@ mod tests {
         assert_eq!(view.x, d.x);
         assert_eq!(view.y, d.y);
         assert_eq!(view.x.as_ptr().cast::<u8>(), bytes[16..].as_ptr());
+    }
+
+    #[test]
+    fn image_filled_in_place_reads_back() {
+        let mut words = vec![0u64; image_len(2, 3) / 8];
+        let bytes: &mut [u8] =
+            unsafe { std::slice::from_raw_parts_mut(words.as_mut_ptr().cast(), words.len() * 8) };
+        let (x, y) = image_parts_mut(bytes, 2, 3).unwrap();
+        x.copy_from_slice(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        y.copy_from_slice(&[0.0, 1.0]);
+        let view = DataView::from_image(bytes).unwrap();
+        assert_eq!(view.x, ndarray::array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]);
+        assert_eq!(view.y.to_vec(), [0.0, 1.0]);
+        assert!(image_parts_mut(&mut bytes[..40], 2, 3).is_err());
     }
 
     #[test]

@@ -5,7 +5,7 @@ mod pipeline;
 
 pub use pipeline::{Column, FittedPipeline, Imputation, Impute, Preprocess, Scale, Unknown};
 
-use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Axis};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis};
 
 /// Per-column mean and scale learned from training rows.
 ///
@@ -64,21 +64,29 @@ impl Standardizer {
     /// As scikit-learn's `StandardScaler`: two-pass population variance, and a column whose
     /// variance is within the rounding error of that computation counts as constant (scale 1).
     pub fn fit(x: ArrayView2<'_, f64>) -> Standardizer {
-        Standardizer::fit_on(x.ncols(), || x.axis_iter(Axis(0)))
+        Standardizer::fit_iter(x.ncols(), x.nrows(), || x.axis_iter(Axis(0)))
     }
 
-    /// Learn means and scales from the rows `rows` of `x`, read in place: the same statistics,
-    /// to the bit, as [`Standardizer::fit`] on a copy of those rows.
+    /// As [`Standardizer::fit`] on `x.select(Axis(0), rows)`, without copying the rows: the same
+    /// sums in the same order, so the same result to the bit.
     pub fn fit_rows(x: ArrayView2<'_, f64>, rows: &[usize]) -> Standardizer {
-        Standardizer::fit_on(x.ncols(), || rows.iter().map(|&r| x.row(r)))
+        // Rows in shuffled order are cache misses: each is prefetched a few rows ahead.
+        Standardizer::fit_iter(x.ncols(), rows.len(), || {
+            rows.iter().enumerate().map(move |(i, &r)| {
+                if let Some(&ahead) = rows.get(i + AHEAD) {
+                    prefetch_row(x, ahead);
+                }
+                row_of(x, r)
+            })
+        })
     }
 
-    /// Two passes over the rows `rows()` yields, of `p` columns each.
-    fn fit_on<'a, I>(p: usize, rows: impl Fn() -> I) -> Standardizer
-    where
-        I: Iterator<Item = ndarray::ArrayView1<'a, f64>>,
-    {
-        let n = rows().count();
+    /// Fit on the `n` rows of `p` columns that `rows()` walks (twice).
+    fn fit_iter<'a, I: Iterator<Item = ArrayView1<'a, f64>>>(
+        p: usize,
+        n: usize,
+        rows: impl Fn() -> I,
+    ) -> Standardizer {
         if n == 0 {
             return Standardizer {
                 mean: Array1::zeros(p),
@@ -118,6 +126,17 @@ impl Standardizer {
         out
     }
 
+    /// (row − mean) / scale written into `out` (as [`Standardizer::transform_in_place`] computes it).
+    pub fn transform_row(&self, row: ArrayView1<'_, f64>, out: &mut [f64]) {
+        let each = out
+            .iter_mut()
+            .zip(row.iter())
+            .zip(self.mean.iter().zip(self.scale.iter()));
+        for ((o, &v), (&m, &s)) in each {
+            *o = (v - m) / s;
+        }
+    }
+
     /// (x − mean) / scale, overwriting `x`.
     pub fn transform_in_place(&self, mut x: ArrayViewMut2<'_, f64>) {
         for mut row in x.axis_iter_mut(Axis(0)) {
@@ -126,6 +145,51 @@ impl Standardizer {
                 .and(&self.scale)
                 .for_each(|v, &m, &s| *v = (*v - m) / s);
         }
+    }
+}
+
+/// How many rows ahead a gather over shuffled rows prefetches (as the SGD loop does).
+const AHEAD: usize = 8;
+
+/// Row `r` of `x`, borrowing the data for as long as `x` does (not just the call).
+fn row_of<'a>(x: ArrayView2<'a, f64>, r: usize) -> ArrayView1<'a, f64> {
+    x.index_axis_move(Axis(0), r)
+}
+
+/// Ask for row `r` of `x` in cache (a hint; nothing if `r` is out of range).
+fn prefetch_row(x: ArrayView2<'_, f64>, r: usize) {
+    if r < x.nrows() {
+        let row = x.row(r);
+        let mut j = 0;
+        while j < row.len() {
+            crate::sgd::kernels::prefetch(&row[j]);
+            j += 8;
+        }
+    }
+}
+
+/// Copy rows `rows` of `x` and `y`, in that order, into `x_out` (row-major) and `y_out`,
+/// standardized by `scaler` when given: the gather that builds a shuffled training split in place.
+pub fn gather_rows(
+    x: ArrayView2<'_, f64>,
+    y: ArrayView1<'_, f64>,
+    rows: &[usize],
+    scaler: Option<&Standardizer>,
+    x_out: &mut [f64],
+    y_out: &mut [f64],
+) {
+    let d = x.ncols().max(1);
+    let outs = x_out.chunks_exact_mut(d).zip(y_out.iter_mut());
+    for (i, (&r, (out, y_out))) in rows.iter().zip(outs).enumerate() {
+        if let Some(&ahead) = rows.get(i + AHEAD) {
+            prefetch_row(x, ahead);
+        }
+        let row = x.row(r);
+        match scaler {
+            Some(s) => s.transform_row(row, out),
+            None => out.iter_mut().zip(row.iter()).for_each(|(o, &v)| *o = v),
+        }
+        *y_out = y[r];
     }
 }
 
@@ -141,6 +205,42 @@ mod tests {
         assert_eq!(s.mean, array![4.0, 25.0]);
         assert!((s.scale[0] - 5.0f64.sqrt()).abs() < 1e-12);
         assert!((s.scale[1] - 15.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn fit_rows_and_transform_row_match_fit_and_transform_of_the_selected_rows() {
+        let x = array![
+            [1.0, 10.0],
+            [3.0, 11.0],
+            [5.0, 40.0],
+            [7.5, 41.0],
+            [0.1, 3.0]
+        ];
+        let rows = [3, 0, 4];
+        let picked = x.select(Axis(0), &rows);
+        let a = Standardizer::fit(picked.view());
+        let b = Standardizer::fit_rows(x.view(), &rows);
+        assert_eq!((&a.mean, &a.scale), (&b.mean, &b.scale));
+        let expected = a.transform(picked.view());
+        for (i, &r) in rows.iter().enumerate() {
+            let mut out = [0.0; 2];
+            b.transform_row(x.row(r), &mut out);
+            assert_eq!(out.to_vec(), expected.row(i).to_vec());
+        }
+    }
+
+    #[test]
+    fn gather_rows_copies_the_rows_in_order_standardized() {
+        let x = array![[1.0, 10.0], [3.0, 11.0], [5.0, 40.0]];
+        let y = array![0.0, 1.0, 2.0];
+        let s = Standardizer::fit(x.view());
+        let (mut xs, mut ys) = ([0.0; 4], [0.0; 2]);
+        gather_rows(x.view(), y.view(), &[2, 0], Some(&s), &mut xs, &mut ys);
+        let expected = s.transform(x.select(Axis(0), &[2, 0]).view());
+        assert_eq!(xs.to_vec(), expected.iter().copied().collect::<Vec<_>>());
+        assert_eq!(ys, [2.0, 0.0]);
+        gather_rows(x.view(), y.view(), &[1], None, &mut xs[..2], &mut ys[..1]);
+        assert_eq!((xs[..2].to_vec(), ys[0]), (vec![3.0, 11.0], 1.0));
     }
 
     #[test]

@@ -36,7 +36,7 @@
 //! how datasets are stored; `train_steps` refuses other layouts rather than copy per call.
 
 pub(crate) mod estimator;
-mod kernels;
+pub(crate) mod kernels;
 mod linear;
 mod mlp;
 mod schedule;

@@ -230,19 +230,27 @@ pub fn load_checked(
     overrides: &[crate::config::Override],
 ) -> Result<(StudyConfig, Option<Dataset>)> {
     let cfg = StudyConfig::load_with(config, overrides).map_err(BadInput::new)?;
-    let data = load_data(&cfg)?.map(|(data, _)| data);
+    let data = load_data(&cfg, None)?.map(|(data, _)| data);
     Ok((cfg, data))
 }
 
 /// A built-in model's study's dataset and its `[preprocess]` pipeline (a program's has none).
 pub type StudyData = Option<(Dataset, Option<Preprocess>)>;
 
+/// The folder of a study directory that holds its data's image (see `Dataset::load_cached`).
+pub const DATA_CACHE_DIR: &str = "cache";
+
 /// The dataset of a built-in model's study, with its folds checked (a program has none), and
 /// its `[preprocess]` pipeline if it has one.
-fn load_data(cfg: &StudyConfig) -> Result<StudyData> {
+///
+/// With `cache` (the cache folder of a study that exists), the data's image is read instead of
+/// parsing the data when it is valid, and written when it is not. Data with categorical columns
+/// or missing cells is always parsed (the image holds numbers only).
+fn load_data(cfg: &StudyConfig, cache: Option<&Path>) -> Result<StudyData> {
     let TrialKind::Model(t) = &cfg.kind else {
         return Ok(None);
     };
+    let (path, target, kind) = (&t.data_path, t.target.as_deref(), t.model.problem);
     let (data, pipeline) = match &t.preprocess {
         // Categories and missing cells take the general cell reader; plain numbers the fast one.
         Some(spec) if spec.needs_cells() => {
@@ -251,14 +259,24 @@ fn load_data(cfg: &StudyConfig) -> Result<StudyData> {
                 missing: spec.impute.is_some(),
             };
             let (data, vocabularies) =
-                Dataset::read_cells(&t.data_path, t.target.as_deref(), t.model.problem, &options)
-                    .map_err(BadInput::new)?;
+                Dataset::read_cells(path, target, kind, &options).map_err(BadInput::new)?;
             let pipeline = spec.pipeline(&data.feature_names, &vocabularies);
             (data, Some(pipeline))
         }
         spec => {
-            let data = Dataset::read_path(&t.data_path, t.target.as_deref(), t.model.problem)
-                .map_err(BadInput::new)?;
+            let data = match cache {
+                Some(cache) => {
+                    let (data, used) =
+                        Dataset::load_cached(path, target, kind, cache).map_err(BadInput::new)?;
+                    log_cache_use(path, &used);
+                    data
+                }
+                None => {
+                    let data = Dataset::read_path(path, target, kind).map_err(BadInput::new)?;
+                    info!(data = %path.display(), "data parsed (a new study)");
+                    data
+                }
+            };
             let pipeline = spec
                 .as_ref()
                 .map(|s| s.pipeline(&data.feature_names, &Vec::new()));
@@ -305,6 +323,33 @@ fn load_data(cfg: &StudyConfig) -> Result<StudyData> {
         }
     }
     Ok(Some((data, pipeline)))
+}
+
+/// Say whether the data was parsed or read from the study's image, and why.
+pub fn log_cache_use(path: &Path, used: &models::CacheUse) {
+    match used {
+        models::CacheUse::Hit => {
+            info!(data = %path.display(), "data read from the study's image, not parsed");
+        }
+        models::CacheUse::Parsed { reason, not_stored } => {
+            info!(data = %path.display(), "data parsed ({reason})");
+            if let Some(e) = not_stored {
+                tracing::warn!(data = %path.display(), "the data's image was not written: {e}");
+            }
+        }
+    }
+}
+
+/// Write the image of `data` (read from the config's data file when `stamps` were taken) into
+/// the study in `dir`, for resume and predict to read; failing only costs a parse later.
+fn store_image(cfg: &StudyConfig, data: &Dataset, stamps: &models::SourceStamps, dir: &Path) {
+    let TrialKind::Model(t) = &cfg.kind else {
+        return;
+    };
+    let cache = dir.join(DATA_CACHE_DIR);
+    if let Err(e) = data.store_cached(stamps, t.target.as_deref(), t.model.problem, &cache) {
+        tracing::warn!("the data's image was not written: {e}");
+    }
 }
 
 /// Open the study in `dir` if it is this study, or create it; refuse a different one.
@@ -426,17 +471,28 @@ pub struct Prepared {
 /// check that the trials fit on this machine's cores.
 pub fn prepare(config: &Path, opts: &SweepOptions, placement: bool) -> Result<Prepared> {
     let cfg = StudyConfig::load_with(config, &opts.overrides).map_err(BadInput::new)?;
-    let data = load_data(&cfg)?;
-    // Checked before the study directory exists: a refused placement leaves nothing behind.
-    if placement {
-        Placement::of(&cfg, cores::usable_cores().len())?;
-    }
     let dir = opts
         .study_dir
         .clone()
         .unwrap_or_else(|| Path::new("runs").join(&cfg.name));
+    // A study that exists keeps its data's image: read that instead of parsing. A new study's
+    // directory is created whole later (nothing half-written), so its image is written then,
+    // with the source's stamps taken before the parse.
+    let existing = dir.join(crate::store::DB_FILE).is_file() && !opts.force_new;
+    let stamps = match &cfg.kind {
+        TrialKind::Model(t) if !existing => models::SourceStamps::of(&t.data_path).ok(),
+        _ => None,
+    };
+    let data = load_data(&cfg, existing.then(|| dir.join(DATA_CACHE_DIR)).as_deref())?;
+    // Checked before the study directory exists: a refused placement leaves nothing behind.
+    if placement {
+        Placement::of(&cfg, cores::usable_cores().len())?;
+    }
     let meta = study_meta(&cfg, data.as_ref().map(|(d, _)| d));
     let (store, resumed, lock) = open_or_create(&dir, &meta, opts.force_new)?;
+    if let (Some((data, None)), Some(stamps)) = (&data, &stamps) {
+        store_image(&cfg, data, stamps, &dir);
+    }
     Ok(Prepared {
         cfg,
         data,
@@ -601,7 +657,7 @@ pub fn stored_config(
             .map_or("config.toml", String::as_str),
     );
     let cfg = StudyConfig::parse(&config_path, text).map_err(BadInput::new)?;
-    let data = load_data(&cfg)?;
+    let data = load_data(&cfg, Some(&dir.join(DATA_CACHE_DIR)))?;
     let fresh = study_meta(&cfg, data.as_ref().map(|(d, _)| d));
     if fresh.get("fingerprint") != meta.get("fingerprint") {
         let what = match (&cfg.kind, &data) {

@@ -26,9 +26,8 @@ use std::sync::mpsc;
 use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow};
-use ipc_channel::ipc::IpcSharedMemory;
+use models::Problem;
 use models::sgd::{SgdModel, Target};
-use models::{Dataset, Problem};
 use tracing::info;
 use trainer::param_array::ParamArray;
 use trainer::{MergeMode, TrainSetup};
@@ -59,21 +58,30 @@ pub struct Interrupted;
 
 /// Run `cohort train CONFIG`.
 pub fn train(config: &Path, opts: &TrainOptions) -> Result<TrainSummary> {
+    let run_started = Instant::now();
     let cfg = TrainConfig::load_with(config, &opts.overrides)?;
-    let (train_x, train_y, test_x, test_y, scaler, problem, names, target_name) =
-        data::load_split(&cfg)?;
+    let data::Split {
+        train: shm,
+        n_train,
+        test_x,
+        test_y,
+        scaler,
+        problem,
+        names,
+        target: target_name,
+    } = data::load_split(&cfg)?;
+    let d = test_x.ncols();
     let target = match &problem {
         Problem::Classification { classes } => Target::Classes(classes.len()),
         Problem::Regression => Target::Regression,
     };
-    let model = SgdModel::new(&cfg.spec, train_x.ncols(), target)
+    let model = SgdModel::new(&cfg.spec, d, target)
         .map_err(|e| BadInput::new(anyhow!("{}: `model`: {e}", cfg.path.display())))?;
     let shards = opts.shards.or(cfg.shards).unwrap_or(1);
-    if shards > train_x.nrows() {
+    if shards > n_train {
         return Err(BadInput::new(anyhow!(
-            "{}: {shards} shards for {} training rows",
+            "{}: {shards} shards for {n_train} training rows",
             cfg.path.display(),
-            train_x.nrows()
         ))
         .into());
     }
@@ -100,20 +108,7 @@ pub fn train(config: &Path, opts: &TrainOptions) -> Result<TrainSummary> {
     }
     let start_epoch = resumed.as_ref().map_or(0, |c| c.epoch + 1);
 
-    let n_train = train_x.nrows();
-    let d = train_x.ncols();
-    let image = Dataset {
-        x: train_x,
-        y: train_y,
-        feature_names: Vec::new(),
-        target_name: String::new(),
-        problem: problem.clone(),
-        checksum: String::new(),
-    }
-    .to_image();
-    let shm = IpcSharedMemory::from_bytes(&image);
-    let shared_data_mib = image.len() as f64 / 1048576.0;
-    drop(image);
+    let shared_data_mib = shm.len() as f64 / 1048576.0;
 
     remove_stale_arrays();
     let pa_path = ParamArray::shm_path(&format!("cohort-{}-{}", std::process::id(), cfg.name));
@@ -157,6 +152,10 @@ pub fn train(config: &Path, opts: &TrainOptions) -> Result<TrainSummary> {
         ..Limits::default()
     };
     let supervisor = Supervisor::new(pool, limits, shards);
+    tracing::debug!(
+        phase = "setup",
+        seconds = run_started.elapsed().as_secs_f64()
+    );
     let started = Instant::now();
     let (to_eval, eval_in) = mpsc::channel();
     let (eval_out, from_eval) = mpsc::channel();
@@ -200,6 +199,10 @@ pub fn train(config: &Path, opts: &TrainOptions) -> Result<TrainSummary> {
         &problem,
         n_train,
     )?;
+    tracing::debug!(
+        phase = "saved",
+        seconds = run_started.elapsed().as_secs_f64()
+    );
     let samples: u64 = outcome
         .history
         .iter()

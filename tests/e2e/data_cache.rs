@@ -1,0 +1,70 @@
+//! A study keeps its data's parsed image: resume reads it instead of parsing, and a changed data
+//! file is parsed again (and then refused, as the study's data changed).
+
+use crate::util::*;
+
+const PARSED: &str = "data parsed";
+const FROM_IMAGE: &str = "data read from the study's image, not parsed";
+
+/// A grid sweep over a copy of breast_cancer.csv in the scratch directory (so it can change).
+fn setup(s: &Scratch) -> std::path::PathBuf {
+    std::fs::copy(
+        repo().join("configs/data/breast_cancer.csv"),
+        s.path().join("bc.csv"),
+    )
+    .unwrap();
+    let text = quick_config("sampler = \"grid\"").replace("{data}/breast_cancer.csv", "bc.csv");
+    s.write("c.toml", &text)
+}
+
+#[test]
+fn resume_reads_the_data_image_instead_of_parsing() {
+    let s = Scratch::new();
+    let c = setup(&s);
+    let first = s.run(&["sweep", c.to_str().unwrap(), "--study-dir", "st"]);
+    assert_status(&first, 0);
+    assert!(stderr(&first).contains(PARSED), "{}", stderr(&first));
+    let images: Vec<_> = std::fs::read_dir(s.path().join("st/cache"))
+        .unwrap()
+        .collect();
+    assert_eq!(images.len(), 1, "one image in the study");
+
+    let resumed = s.run(&["resume", "st"]);
+    assert_status(&resumed, 0);
+    let log = stderr(&resumed);
+    assert!(log.contains(FROM_IMAGE), "{log}");
+    assert!(!log.contains(PARSED), "{log}");
+    // `cohort sweep` on the existing study resumes it the same way.
+    let again = s.run(&["sweep", c.to_str().unwrap(), "--study-dir", "st"]);
+    assert_status(&again, 0);
+    assert!(stderr(&again).contains(FROM_IMAGE), "{}", stderr(&again));
+}
+
+#[test]
+fn a_changed_data_file_is_parsed_again_not_read_from_the_image() {
+    let s = Scratch::new();
+    let c = setup(&s);
+    assert_status(
+        &s.run(&["sweep", c.to_str().unwrap(), "--study-dir", "st"]),
+        0,
+    );
+    let path = s.path().join("bc.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    // One digit changed: same size, different data.
+    let at = text.find('\n').unwrap() + 1;
+    let digit = text[at..]
+        .find(|c: char| c.is_ascii_digit() && c != '9')
+        .unwrap()
+        + at;
+    let mut bytes = text.into_bytes();
+    bytes[digit] += 1;
+    std::fs::write(&path, bytes).unwrap();
+
+    let resumed = s.run(&["resume", "st"]);
+    let log = stderr(&resumed);
+    assert!(log.contains("data parsed (the source changed"), "{log}");
+    assert!(!log.contains(FROM_IMAGE), "{log}");
+    // The study's data changed: refused as before.
+    assert_status(&resumed, 2);
+    assert!(log.contains("changed since the study started"), "{log}");
+}
