@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -99,6 +100,7 @@ def main():
         "speedup_vs_best_peer": best_peer / med["cohort"]["wall"],
         "image_speedup_vs_best_peer": best_peer / med["cohort-image"]["wall"],
     }
+    shutil.rmtree(cache, ignore_errors=True)
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     with open(os.path.join(HERE, "results", "load.json"), "w") as f:
         json.dump(result, f, indent=1)

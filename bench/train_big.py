@@ -15,6 +15,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -68,6 +69,7 @@ def main():
             r = run(binary, args.shards, work)
             raw[name].append(r)
             print(f"rep {rep} {name:9s} wall {r['wall']:.3f} s  train {r['train_seconds']:.3f} s  loop {r['loop_seconds']:.3f} s  acc {r['accuracy']}  {r['phases']}", flush=True)
+    shutil.rmtree(work, ignore_errors=True)
     med = {n: {k: statistics.median(x[k] for x in v) for k in ("wall", "train_seconds", "loop_seconds")} for n, v in raw.items()}
     result = {
         "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
