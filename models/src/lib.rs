@@ -17,9 +17,14 @@ pub mod preprocess;
 pub mod sgd;
 pub mod synth;
 
+mod bayes;
+mod classes;
 mod dummy;
+mod ftrl;
 mod linear;
 pub mod logistic;
+mod neighbors;
+mod svm;
 mod tree;
 
 pub use catalogue::{ModelInfo, build, build_iterative, catalogue, lookup};
