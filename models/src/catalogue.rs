@@ -118,10 +118,27 @@
 //! | `l2` | 1.0 | number ≥ 0 | L2 strength λ₂ |
 //! | `fit_intercept` | true | bool | learn an unpenalized intercept |
 //! | `epochs` | 5 | integer 1..=10000 | passes over the training rows (shuffled with the seed); each is a report point |
+//!
+//! # `kmeans` (clustering)
+//!
+//! k-means (Lloyd's algorithm, linfa-clustering) for a clustering study: the target column is
+//! ignored, the centroids are fitted on each training fold, and the held-out rows are scored by
+//! `silhouette` (maximize) or `inertia` (minimize; the sum over held-out rows of the squared
+//! distance to the nearest centroid). Any other metric is refused, and these two score nothing else.
+//! The trial seed seeds the initial centroids.
+//!
+//! | Name | Default | Range | Purpose |
+//! |---|---|---|---|
+//! | `n_clusters` | 8 | integer ≥ 1 | clusters k (at most the training rows) |
+//! | `init` | `"k-means++"` | `"k-means++"`, `"random"` | first centroids: k-means++ seeding, or k random rows |
+//! | `n_init` | 1 | integer 1..=1000 | restarts; the lowest training inertia wins |
+//! | `max_iter` | 300 | integer 1..=100000 | Lloyd iterations per restart |
+//! | `tol` | 1e-4 | number > 0 | a restart stops when the centroids move less than tol (Euclidean norm of the change; scikit-learn scales its tol by the feature variances) |
 
 use std::sync::LazyLock;
 
 use crate::bayes::{GaussianNb, MultinomialNb};
+use crate::cluster::{Init, KMeans};
 use crate::dataset::ProblemKind;
 use crate::dummy::{ClassStrategy, DummyClassifier, DummyRegressor, ValueStrategy};
 use crate::error::ModelError;
@@ -714,6 +731,51 @@ static CATALOGUE: LazyLock<Vec<ModelInfo>> = LazyLock::new(|| {
                 ),
             ],
         },
+        ModelInfo {
+            name: "kmeans",
+            problem: ProblemKind::Clustering,
+            probabilistic: false,
+            iterative: false,
+            summary: "k-means clustering (linfa-clustering); scored by silhouette or inertia, the target ignored",
+            hyperparams: vec![
+                spec(
+                    "n_clusters",
+                    HyperKind::Int {
+                        min: 1,
+                        max: i64::MAX,
+                    },
+                    int(8),
+                    "clusters k (at most the training rows)",
+                ),
+                spec(
+                    "init",
+                    HyperKind::Choice(&["k-means++", "random"]),
+                    choice("k-means++"),
+                    "first centroids: k-means++ seeding, or k random rows",
+                ),
+                spec(
+                    "n_init",
+                    HyperKind::Int { min: 1, max: 1000 },
+                    int(1),
+                    "restarts; the lowest training inertia wins",
+                ),
+                spec(
+                    "max_iter",
+                    HyperKind::Int {
+                        min: 1,
+                        max: 100_000,
+                    },
+                    int(300),
+                    "Lloyd iterations per restart",
+                ),
+                spec(
+                    "tol",
+                    above(0.0),
+                    float(1e-4),
+                    "stop when the centroids move less than tol (norm of the change)",
+                ),
+            ],
+        },
     ]
 });
 
@@ -768,10 +830,9 @@ pub fn check_params(model: &ModelInfo, params: &Params) -> Result<Params, ModelE
 /// Build the estimator for `name` with `params` (checked as by [`check_params`]); `seed` feeds
 /// any randomness in the fit.
 ///
-/// No model in the catalogue is random today (every fit is deterministic given its data), so
-/// `seed` is not used yet; it is part of the signature for models that will be.
+/// Only `kmeans` uses `seed` (for its initial centroids); every other fit is deterministic
+/// given its data.
 pub fn build(name: &str, params: &Params, seed: u64) -> Result<Box<dyn Estimator>, ModelError> {
-    let _ = seed;
     let model = lookup(name)?;
     let p = Checked {
         model: model.name,
@@ -860,6 +921,18 @@ pub fn build(name: &str, params: &Params, seed: u64) -> Result<Box<dyn Estimator
                 })
             }
         }
+        "kmeans" => Box::new(KMeans {
+            n_clusters: p.count("n_clusters")?,
+            n_init: p.count("n_init")?,
+            max_iter: u64::try_from(p.count("max_iter")?).unwrap_or(u64::MAX),
+            tol: p.float("tol")?,
+            init: if p.choice("init")? == "random" {
+                Init::Random
+            } else {
+                Init::PlusPlus
+            },
+            seed,
+        }),
         "gaussian_nb" => Box::new(GaussianNb {
             var_smoothing: p.float("var_smoothing")?,
         }),
@@ -1060,7 +1133,7 @@ mod tests {
         let y_value: Array1<f64> = x.column(0).mapv(|v| 2.0 * v + 1.0);
         for m in catalogue() {
             let y = match m.problem {
-                ProblemKind::Classification => &y_class,
+                ProblemKind::Classification | ProblemKind::Clustering => &y_class,
                 ProblemKind::Regression => &y_value,
             };
             let prediction = if m.iterative {
@@ -1082,6 +1155,7 @@ mod tests {
                     assert_eq!(proba.is_some(), m.probabilistic, "{}", m.name)
                 }
                 (ProblemKind::Regression, crate::Prediction::Values(_)) => {}
+                (ProblemKind::Clustering, crate::Prediction::Clusters { .. }) => {}
                 _ => panic!("{} predicts the wrong kind", m.name),
             }
         }
@@ -1113,7 +1187,7 @@ mod tests {
                     .count() as f64
                     / 400.0
             }
-            crate::Prediction::Values(_) => 0.0,
+            crate::Prediction::Values(_) | crate::Prediction::Clusters { .. } => 0.0,
         };
         let before = accuracy(learner.predict(x.view()).unwrap());
         for _ in 0..10 {

@@ -106,7 +106,13 @@ impl<'a> CrossValidator<'a> {
             let fold = self.prepare(i)?;
             let fitted = estimator.fit(fold.train_x.view(), fold.train_y.view())?;
             let prediction = fitted.predict(fold.test_x.view());
-            let scores = score(&prediction, fold.test_y.view(), metrics, n_classes)?;
+            let scores = score(
+                &prediction,
+                fold.test_x.view(),
+                fold.test_y.view(),
+                metrics,
+                n_classes,
+            )?;
             let flow = on_fold(i, &scores);
             all.push(scores);
             // A stop at the last report point changes nothing: the trial is complete.
@@ -153,7 +159,13 @@ impl<'a> CrossValidator<'a> {
                 let fold = self.prepare(i)?;
                 learner.epoch(fold.train_x.view(), fold.train_y.view())?;
                 let prediction = learner.predict(fold.test_x.view())?;
-                folds.push(score(&prediction, fold.test_y.view(), metrics, n_classes)?);
+                folds.push(score(
+                    &prediction,
+                    fold.test_x.view(),
+                    fold.test_y.view(),
+                    metrics,
+                    n_classes,
+                )?);
             }
             let mean = mean_scores(&folds);
             let flow = on_epoch(epoch, &mean);
@@ -202,7 +214,13 @@ impl<'a> CrossValidator<'a> {
                 let y = fold.train_y.slice(ndarray::s![..rows]);
                 let fitted = estimator.fit(x, y)?;
                 let prediction = fitted.predict(fold.test_x.view());
-                folds.push(score(&prediction, fold.test_y.view(), metrics, n_classes)?);
+                folds.push(score(
+                    &prediction,
+                    fold.test_x.view(),
+                    fold.test_y.view(),
+                    metrics,
+                    n_classes,
+                )?);
             }
             let mean = mean_scores(&folds);
             let flow = on_budget(b, &mean);
@@ -226,10 +244,12 @@ impl<'a> CrossValidator<'a> {
     fn check_metrics(&self, metrics: &[Metric]) -> Result<(), ModelError> {
         let kind = self.problem.kind();
         if let Some(m) = metrics.iter().find(|m| m.problem() != kind) {
-            let (wants, has) = match kind {
-                crate::ProblemKind::Classification => ("regression", "classification"),
-                crate::ProblemKind::Regression => ("classification", "regression"),
+            let name = |k| match k {
+                crate::ProblemKind::Classification => "classification",
+                crate::ProblemKind::Regression => "regression",
+                crate::ProblemKind::Clustering => "clustering",
             };
+            let (wants, has) = (name(m.problem()), name(kind));
             return Err(ModelError::MetricMismatch {
                 metric: m.name().to_string(),
                 reason: format!("it scores {wants}, and the data poses a {has} problem"),
@@ -282,9 +302,10 @@ impl<'a> CrossValidator<'a> {
     }
 }
 
-/// A prediction's score on every metric.
+/// A prediction's score on every metric; `x` are the rows predicted.
 fn score(
     prediction: &crate::estimator::Prediction,
+    x: ArrayView2<'_, f64>,
     truth: ArrayView1<'_, f64>,
     metrics: &[Metric],
     n_classes: usize,
@@ -293,7 +314,7 @@ fn score(
     for &metric in metrics {
         scores.insert(
             metric.name().to_string(),
-            metric.score(prediction, truth, n_classes)?,
+            metric.score_rows(prediction, x, truth, n_classes)?,
         );
     }
     Ok(scores)

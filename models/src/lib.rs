@@ -19,6 +19,7 @@ pub mod synth;
 
 mod bayes;
 mod classes;
+mod cluster;
 mod dummy;
 mod ftrl;
 mod linear;

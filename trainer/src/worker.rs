@@ -108,7 +108,7 @@ fn sweep(
         Problem::Classification { classes } => {
             Folds::stratified(view.y, classes.len(), setup.folds, seed)
         }
-        Problem::Regression => Folds::kfold(view.n_rows(), setup.folds, seed),
+        Problem::Regression | Problem::Clustering => Folds::kfold(view.n_rows(), setup.folds, seed),
     };
     // A fold error is a property of the data: every trial reports it rather than the trainer dying.
     // Prepared (gathered, standardized) once here, so a trial's time is only its own.

@@ -44,7 +44,7 @@ fn classes(p: Prediction) -> Vec<usize> {
             assert!(proba.is_none(), "svc has no probabilities");
             class.to_vec()
         }
-        Prediction::Values(_) => panic!("values from a classifier"),
+        other => panic!("not classes: {other:?}"),
     }
 }
 

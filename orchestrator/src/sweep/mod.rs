@@ -242,7 +242,7 @@ fn load_data(cfg: &StudyConfig) -> Result<Option<Dataset>> {
             }
             Folds::stratified(data.y.view(), classes.len(), t.cv.folds, seed)
         }
-        Problem::Regression => Folds::kfold(data.n_rows(), t.cv.folds, seed),
+        Problem::Regression | Problem::Clustering => Folds::kfold(data.n_rows(), t.cv.folds, seed),
     };
     folds.map_err(|e| {
         BadInput::new(anyhow::anyhow!(

@@ -24,7 +24,7 @@ pub fn save_model(
     let doc = json!({
         "format": "cohort-model/1",
         "features": names,
-        "classes": match problem { Problem::Classification { classes } => json!(classes), Problem::Regression => serde_json::Value::Null },
+        "classes": match problem { Problem::Classification { classes } => json!(classes), Problem::Regression | Problem::Clustering => serde_json::Value::Null },
         "standardize": scaler.as_ref().map(|s| json!({ "mean": s.mean.to_vec(), "scale": s.scale.to_vec() })),
         "model": sgd,
     });
