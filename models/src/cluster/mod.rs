@@ -136,7 +136,12 @@ mod tests {
         };
         for blob in 0..3 {
             let c = cluster[blob * 20];
-            assert!(cluster.slice(ndarray::s![blob * 20..blob * 20 + 20]).iter().all(|&v| v == c));
+            assert!(
+                cluster
+                    .slice(ndarray::s![blob * 20..blob * 20 + 20])
+                    .iter()
+                    .all(|&v| v == c)
+            );
         }
         assert!(sq_dist.iter().all(|&d| d < 4.0), "{sq_dist}");
         assert!(silhouette(x.view(), cluster.view()).unwrap() > 0.8);
@@ -146,7 +151,9 @@ mod tests {
     fn the_same_seed_gives_the_same_centroids() {
         let x = blobs();
         let fit = |seed| {
-            let f = kmeans(4, seed).fit(x.view(), Array1::zeros(60).view()).unwrap();
+            let f = kmeans(4, seed)
+                .fit(x.view(), Array1::zeros(60).view())
+                .unwrap();
             match f.predict(x.view()) {
                 Prediction::Clusters { sq_dist, .. } => sq_dist,
                 _ => panic!("not a clustering"),

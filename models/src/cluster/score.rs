@@ -67,7 +67,14 @@ mod tests {
     fn silhouette_matches_scikit_learn() {
         // scikit-learn 1.9.1: silhouette_score(X, [0, 0, 1, 1, 1, 2]) with
         // X = [[0, 0], [0, 1], [4, 4], [5, 4], [4, 6], [9, 0]].
-        let x = array![[0.0, 0.0], [0.0, 1.0], [4.0, 4.0], [5.0, 4.0], [4.0, 6.0], [9.0, 0.0]];
+        let x = array![
+            [0.0, 0.0],
+            [0.0, 1.0],
+            [4.0, 4.0],
+            [5.0, 4.0],
+            [4.0, 6.0],
+            [9.0, 0.0]
+        ];
         let got = silhouette(x.view(), array![0, 0, 1, 1, 1, 2].view()).unwrap();
         assert!((got - SILHOUETTE).abs() < 1e-12, "{got}");
     }
