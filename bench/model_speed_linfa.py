@@ -158,6 +158,12 @@ def main():
             print(json.dumps(row), flush=True)
             results["cases"].append(row)
     out = ROOT / "bench" / "results" / "model_speed_linfa.json"
+    if only and out.exists():
+        # A partial run replaces its own cases in the last full run's results.
+        previous = json.loads(out.read_text())
+        fresh = {c["name"]: c for c in results["cases"]}
+        results["cases"] = [fresh.pop(c["name"], c) for c in previous["cases"]] + list(fresh.values())
+    results["loadavg"] = os.getloadavg()
     out.write_text(json.dumps(results, indent=1) + "\n")
     print(f"wrote {out}")
 

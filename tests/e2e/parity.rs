@@ -310,29 +310,29 @@ fn knn_regressor_grid_matches_scikit_learn_kneighborsregressor() {
 }
 
 /// k-means finds a local optimum from random starts, and cohort's starts are not scikit-learn's
-/// (another generator); with 10 restarts each both find the same clusterings here.
+/// (another generator); with 10 restarts each both find the same clusterings for k ≤ 4. At k = 5
+/// this data has several optima of nearly equal training inertia whose held-out silhouettes
+/// differ: over seeds (restarts 30) scikit-learn's lands at 0.158–0.164 and cohort's at
+/// 0.155–0.181, so k = 5 is held to 0.03.
 #[test]
 fn kmeans_silhouette_matches_scikit_learn_kmeans() {
-    check_against_sklearn(
+    check_with_exceptions(
         "kmeans",
         &["n_clusters"],
         &KMEANS_SILHOUETTE,
         Within::Abs(0.01),
+        &[("n_clusters=5e0", Within::Abs(0.03))],
     );
 }
 
 /// Inertia is a sum of squared distances (thousands here): it is compared relative to its size.
-/// At k = 5 the two land in different local optima, cohort's held-out inertia 2.9% above
-/// scikit-learn's: scikit-learn's k-means++ is greedy (it draws 2 + ln k candidates for each
-/// new centre and keeps the best), linfa's draws one, so scikit-learn's restarts start better.
 #[test]
 fn kmeans_inertia_matches_scikit_learn_kmeans() {
-    check_with_exceptions(
+    check_against_sklearn(
         "kmeans-inertia",
         &["n_clusters"],
         &KMEANS_INERTIA,
         Within::Rel(0.01),
-        &[("n_clusters=5e0", Within::Rel(0.035))],
     );
 }
 

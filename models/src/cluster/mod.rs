@@ -1,4 +1,5 @@
-//! Clustering: k-means (`kmeans`, fitted by linfa-clustering) and the scores of a clustering.
+//! Clustering: k-means (`kmeans`, our own, checked against linfa-clustering) and the scores of
+//! a clustering.
 //!
 //! A clustering study ignores the target column. Cross-validation fits the centroids on the
 //! training rows and scores how the held-out rows fall into them: `inertia`, the sum of squared
@@ -6,28 +7,16 @@
 //! or `silhouette`, the mean silhouette coefficient of the held-out rows under their assigned
 //! clusters (scikit-learn's `silhouette_score`).
 
+mod kmeans;
 mod score;
 
+pub(crate) use kmeans::Init;
 pub(crate) use score::{inertia, silhouette};
 
-use linfa::prelude::{Fit, Predict};
-use linfa_clustering::{KMeans as LinfaKMeans, KMeansInit};
-use linfa_nn::distance::L2Dist;
-use ndarray::{Array2, ArrayView1, ArrayView2};
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 
 use crate::error::ModelError;
 use crate::estimator::{Estimator, Fitted, Prediction};
-
-/// How the first centroids are chosen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Init {
-    /// k-means++: spread out, each drawn with probability proportional to squared distance.
-    PlusPlus,
-    /// k distinct training rows drawn at random.
-    Random,
-}
 
 /// k-means (Lloyd's algorithm) with restarts.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,8 +26,9 @@ pub(crate) struct KMeans {
     /// Restarts from new initial centroids; the lowest training inertia wins.
     pub n_init: usize,
     /// Lloyd iterations allowed per restart.
-    pub max_iter: u64,
-    /// A restart stops when the centroids move less than this (Euclidean norm of the change).
+    pub max_iter: usize,
+    /// A restart stops when the centroids move, in total squared distance, at most tol × the
+    /// mean feature variance (scikit-learn's rule).
     pub tol: f64,
     /// How the first centroids are chosen.
     pub init: Init,
@@ -48,7 +38,7 @@ pub(crate) struct KMeans {
 
 /// Fitted k-means: the centroids.
 struct FittedKMeans {
-    model: LinfaKMeans<f64, L2Dist>,
+    centres: Array2<f64>,
 }
 
 impl Estimator for KMeans {
@@ -64,47 +54,47 @@ impl Estimator for KMeans {
                 x.nrows()
             )));
         }
-        let init = match self.init {
-            Init::PlusPlus => KMeansInit::KMeansPlusPlus,
-            Init::Random => KMeansInit::Random,
-        };
-        let model = LinfaKMeans::params_with(
+        let fitted = kmeans::fit(
+            x,
             self.n_clusters,
-            ChaCha8Rng::seed_from_u64(self.seed),
-            L2Dist,
-        )
-        .n_runs(self.n_init)
-        .max_n_iterations(self.max_iter)
-        .tolerance(self.tol)
-        .init_method(init)
-        .fit(&linfa::DatasetBase::from(x))
-        .map_err(|e| ModelError::Fit(format!("kmeans: {e}")))?;
-        Ok(Box::new(FittedKMeans { model }))
+            self.n_init,
+            self.max_iter,
+            self.tol,
+            self.init,
+            self.seed,
+        );
+        if !fitted.inertia.is_finite() {
+            return Err(ModelError::Fit("kmeans: the fit diverged".into()));
+        }
+        Ok(Box::new(FittedKMeans {
+            centres: fitted.centres,
+        }))
     }
 }
 
 impl Fitted for FittedKMeans {
     fn predict(&self, x: ArrayView2<'_, f64>) -> Prediction {
-        let cluster = self.model.predict(&x);
-        let centroids: &Array2<f64> = self.model.centroids();
-        let sq_dist = cluster
-            .iter()
-            .zip(x.rows())
-            .map(|(&c, row)| {
-                row.iter()
-                    .zip(centroids.row(c))
-                    .map(|(a, b)| (a - b) * (a - b))
-                    .sum()
+        let x = x.as_standard_layout();
+        let (cluster, sq_dist): (Vec<usize>, Vec<f64>) = x
+            .rows()
+            .into_iter()
+            .map(|row| match row.as_slice() {
+                Some(r) => kmeans::nearest(r, &self.centres),
+                None => kmeans::nearest(&row.to_vec(), &self.centres),
             })
-            .collect();
-        Prediction::Clusters { cluster, sq_dist }
+            .unzip();
+        Prediction::Clusters {
+            cluster: Array1::from(cluster),
+            sq_dist: Array1::from(sq_dist),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::{Array1, array};
+    use linfa::prelude::{Fit, Predict};
+    use ndarray::array;
 
     /// Three well-separated blobs of 20 rows.
     fn blobs() -> Array2<f64> {
@@ -161,6 +151,48 @@ mod tests {
         };
         assert_eq!(fit(7), fit(7));
     }
+
+    #[test]
+    fn finds_the_same_centroids_as_linfa_clustering() {
+        let x = blobs();
+        let ours = kmeans::fit(x.view(), 3, 3, 300, 1e-8, Init::PlusPlus, 4);
+        let theirs = linfa_clustering::KMeans::params_with_rng(
+            3,
+            <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(4),
+        )
+        .n_runs(3)
+        .tolerance(1e-10)
+        .fit(&linfa::DatasetBase::from(x.view()))
+        .unwrap();
+        let theirs_labels = theirs.predict(&x);
+        // The same partition (cluster numbers may differ) and the same centres.
+        for i in 0..60 {
+            let (ours_c, _) = kmeans::nearest(x.row(i).as_slice().unwrap(), &ours.centres);
+            let theirs_c = theirs_labels[i];
+            let d: f64 = ours
+                .centres
+                .row(ours_c)
+                .iter()
+                .zip(theirs.centroids().row(theirs_c))
+                .map(|(a, b)| (a - b).abs())
+                .sum();
+            assert!(d < 1e-9, "row {i}: centres differ by {d}");
+        }
+    }
+
+    #[test]
+    fn matches_scikit_learn_inertia_on_blobs() {
+        // scikit-learn 1.9.1: KMeans(3, n_init=3, random_state=0).fit(blobs()).inertia_
+        let x = blobs();
+        let ours = kmeans::fit(x.view(), 3, 3, 300, 1e-4, Init::PlusPlus, 0);
+        assert!(
+            (ours.inertia - BLOBS_INERTIA).abs() < 1e-6,
+            "{}",
+            ours.inertia
+        );
+    }
+
+    const BLOBS_INERTIA: f64 = 56.21778300051771;
 
     #[test]
     fn more_clusters_than_rows_is_refused() {
