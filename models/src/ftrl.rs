@@ -39,11 +39,22 @@ pub(crate) struct Ftrl {
     pub seed: u64,
 }
 
-/// The per-coordinate state: z and n for every feature, then the intercept's.
+/// The per-coordinate state: z and √n for every feature, then the intercept's (√n is what every
+/// step needs, so it is kept instead of n: one square root per coordinate and step, not three).
 #[derive(Debug, Clone)]
 pub(crate) struct FtrlState {
     z: Vec<f64>,
-    n: Vec<f64>,
+    sqrt_n: Vec<f64>,
+}
+
+impl FtrlState {
+    /// All zero: no weight, no gradient seen.
+    fn new(coordinates: usize) -> FtrlState {
+        FtrlState {
+            z: vec![0.0; coordinates],
+            sqrt_n: vec![0.0; coordinates],
+        }
+    }
 }
 
 /// FTRL in training on one fold.
@@ -57,7 +68,7 @@ struct FtrlLearner {
 impl Ftrl {
     /// The weight of coordinate `i` (the last is the intercept, never penalized).
     fn weight(&self, state: &FtrlState, i: usize, intercept: bool) -> f64 {
-        let (z, n) = (state.z[i], state.n[i]);
+        let (z, sqrt_n) = (state.z[i], state.sqrt_n[i]);
         let (l1, l2) = if intercept {
             (0.0, 0.0)
         } else {
@@ -66,7 +77,7 @@ impl Ftrl {
         if z.abs() <= l1 {
             0.0
         } else {
-            -(z - z.signum() * l1) / ((self.beta + n.sqrt()) / self.alpha + l2)
+            -(z - z.signum() * l1) / ((self.beta + sqrt_n) / self.alpha + l2)
         }
     }
 
@@ -99,11 +110,12 @@ impl Ftrl {
             margin += w[p];
         }
         let residual = sigmoid(margin) - y;
+        let inv_alpha = 1.0 / self.alpha;
         let mut update = |i: usize, g: f64, w: f64| {
-            let n = state.n[i];
-            let sigma = ((n + g * g).sqrt() - n.sqrt()) / self.alpha;
-            state.z[i] += g - sigma * w;
-            state.n[i] = n + g * g;
+            let old = state.sqrt_n[i];
+            let new = (old * old + g * g).sqrt();
+            state.z[i] += g - (new - old) * inv_alpha * w;
+            state.sqrt_n[i] = new;
         };
         for (i, &v) in row.iter().enumerate() {
             if v != 0.0 {
@@ -148,10 +160,7 @@ impl IterativeEstimator for Ftrl {
         let p = x.ncols();
         Ok(Box::new(FtrlLearner {
             spec: self.clone(),
-            state: FtrlState {
-                z: vec![0.0; p + 1],
-                n: vec![0.0; p + 1],
-            },
+            state: FtrlState::new(p + 1),
             rows: (0..x.nrows()).collect(),
             epoch: 0,
         }))
@@ -227,10 +236,7 @@ mod tests {
     fn online_updates_match_linfa_ftrl_fed_one_row_at_a_time() {
         let (x, y) = problem();
         let ours = spec(false);
-        let mut state = FtrlState {
-            z: vec![0.0; 5],
-            n: vec![0.0; 5],
-        };
+        let mut state = FtrlState::new(5);
         let mut w = vec![0.0; 5];
         // linfa starts z from its generator: one that always yields 0 starts it from 0, as ours.
         let params = linfa_ftrl::FtrlParams::new(0.1, 1.0, 0.5, 0.3, StepRng::new(0, 0));
