@@ -122,7 +122,7 @@
 //! # `kmeans` (clustering)
 //!
 //! k-means for a clustering study, our own (`cluster/kmeans.rs`: scikit-learn's greedy k-means++
-//! and Lloyd iterations; linfa-clustering fitted 5.7× slower and seeded worse, and stays as the
+//! and Lloyd iterations; linfa-clustering fitted 1.9–5.7× slower and seeded worse, and stays as the
 //! cross-check in the tests). The target column is
 //! ignored, the centroids are fitted on each training fold, and the held-out rows are scored by
 //! `silhouette` (maximize) or `inertia` (minimize; the sum over held-out rows of the squared
