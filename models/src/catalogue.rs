@@ -108,7 +108,8 @@
 //!
 //! FTRL-Proximal logistic regression (McMahan et al. 2013), row by row, each epoch a report point;
 //! our own (`ftrl.rs`: linfa-ftrl takes one batch step per call and starts from random weights),
-//! checked against linfa-ftrl fed one row at a time. Data with more than two classes is refused.
+//! checked against linfa-ftrl fed one row at a time. Data with more than two classes is refused
+//! before the study starts ([`max_classes`]).
 //!
 //! | Name | Default | Range | Purpose |
 //! |---|---|---|---|
@@ -780,6 +781,12 @@ static CATALOGUE: LazyLock<Vec<ModelInfo>> = LazyLock::new(|| {
         },
     ]
 });
+
+/// The most classes the classifier `name` can learn, if it has a limit (`ftrl`: 2); a study
+/// whose data has more is refused before it starts.
+pub fn max_classes(name: &str) -> Option<usize> {
+    (name == "ftrl").then_some(2)
+}
 
 /// Every model, in display order.
 pub fn catalogue() -> &'static [ModelInfo] {

@@ -374,3 +374,17 @@ fn zero_kmeans_clusters_is_refused() {
         &["model.params", "`n_clusters`", "kmeans", "found 0"],
     );
 }
+
+#[test]
+fn ftrl_on_three_classes_is_refused_before_it_starts() {
+    refused(
+        &model_config("ftrl", "accuracy", "", "alpha = [0.1]").replace("breast_cancer", "iris"),
+        &[
+            "model.name",
+            "ftrl",
+            "at most 2 classes",
+            "iris.csv",
+            "has 3",
+        ],
+    );
+}

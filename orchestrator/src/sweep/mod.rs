@@ -251,6 +251,20 @@ fn load_data(cfg: &StudyConfig) -> Result<Option<Dataset>> {
             t.cv.folds
         ))
     })?;
+    if let (Some(max), Problem::Classification { classes }) =
+        (models::catalogue::max_classes(t.model.name), &data.problem)
+        && classes.len() > max
+    {
+        return Err(BadInput::new(anyhow::anyhow!(
+            "{}: `model.name`: `{}` classifies at most {max} classes; {} has {} in `{}`",
+            cfg.path.display(),
+            t.model.name,
+            t.data_path.display(),
+            classes.len(),
+            data.target_name
+        ))
+        .into());
+    }
     Ok(Some(data))
 }
 
