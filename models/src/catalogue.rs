@@ -385,7 +385,11 @@ fn svm_params(regression: bool) -> Vec<HyperSpec> {
             "C",
             above(0.0),
             float(1.0),
-            "penalty on margin violations (svr: on errors beyond the tube)",
+            if regression {
+                "penalty on errors beyond the tube"
+            } else {
+                "penalty on margin violations"
+            },
         ),
         spec(
             "kernel",
