@@ -133,7 +133,7 @@ fn concat(parts: Vec<Prediction>) -> Prediction {
                 .iter()
                 .flat_map(|p| match p {
                     Prediction::Values(v) => v.to_vec(),
-                    Prediction::Classes { .. } => Vec::new(),
+                    Prediction::Classes { .. } | Prediction::Clusters { .. } => Vec::new(),
                 })
                 .collect();
             Prediction::Values(Array1::from(values))
@@ -159,6 +159,23 @@ fn concat(parts: Vec<Prediction>) -> Prediction {
             Prediction::Classes {
                 class: Array1::from(class),
                 proba,
+            }
+        }
+        Some(Prediction::Clusters { .. }) => {
+            let (mut cluster, mut sq_dist) = (Vec::new(), Vec::new());
+            for p in parts {
+                if let Prediction::Clusters {
+                    cluster: c,
+                    sq_dist: d,
+                } = p
+                {
+                    cluster.extend(c);
+                    sq_dist.extend(d);
+                }
+            }
+            Prediction::Clusters {
+                cluster: Array1::from(cluster),
+                sq_dist: Array1::from(sq_dist),
             }
         }
         None => Prediction::Values(Array1::zeros(0)),
