@@ -244,4 +244,44 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(pa, pb);
     }
+
+    struct RowCluster;
+
+    impl Fitted for RowCluster {
+        fn predict(&self, x: ArrayView2<'_, f64>) -> Prediction {
+            Prediction::Clusters {
+                cluster: x.rows().into_iter().map(|r| r[0] as usize % 5).collect(),
+                sq_dist: x.column(1).to_owned(),
+            }
+        }
+
+        fn to_saved(&self) -> crate::saved::SavedModel {
+            unreachable!("the test model is never saved")
+        }
+    }
+
+    #[test]
+    fn chunked_clusters_equal_one_assignment_of_all_rows() {
+        let n = PREDICT_CHUNK + 9;
+        let x = Array2::from_shape_fn((n, 2), |(i, j)| (i * (j + 2)) as f64);
+        let y = Array1::zeros(n);
+        let rows: Vec<usize> = (0..n).rev().collect();
+        let set = RowSet::all(x.view(), y.view(), &rows);
+        let whole = RowCluster.predict(set.gather_x().view());
+        let (
+            Prediction::Clusters {
+                cluster: a,
+                sq_dist: da,
+            },
+            Prediction::Clusters {
+                cluster: b,
+                sq_dist: db,
+            },
+        ) = (whole, predict_rows(&RowCluster, set))
+        else {
+            panic!("clusters expected");
+        };
+        assert_eq!(a, b);
+        assert_eq!(da, db);
+    }
 }
