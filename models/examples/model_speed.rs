@@ -62,7 +62,7 @@ fn main() -> Res<()> {
     let (xt, yt) = read(test)?;
     let n_classes = match info.problem {
         ProblemKind::Classification => y.iter().fold(0.0f64, |m, &v| m.max(v)) as usize + 1,
-        ProblemKind::Regression => 0,
+        ProblemKind::Regression | ProblemKind::Clustering => 0,
     };
     let mut times = Vec::new();
     let mut prediction = None;
@@ -99,7 +99,8 @@ fn main() -> Res<()> {
             let tot: f64 = yt.iter().map(|t| (t - mean).powi(2)).sum();
             1.0 - res / tot
         }
-        None => f64::NAN,
+        // Clusters have no truth to score against (fit_speed measures k-means).
+        Some(Prediction::Clusters { .. }) | None => f64::NAN,
     };
     println!(
         "{}",

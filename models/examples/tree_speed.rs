@@ -70,7 +70,7 @@ fn ours(
     let fitted = fitted.ok_or("no fit")?;
     let score = |x: ArrayView2<'_, f64>, y: ArrayView1<'_, f64>| match fitted.predict(x) {
         Prediction::Classes { class, .. } => accuracy(class.into_iter(), y),
-        Prediction::Values(_) => f64::NAN,
+        Prediction::Values(_) | Prediction::Clusters { .. } => f64::NAN,
     };
     Ok((best, score(x, y), score(xt, yt)))
 }

@@ -108,20 +108,102 @@
 //! | `validation_fraction` | 0.1 | number in (0, 0.99] | share of the training rows held out for early stopping |
 //! | `n_iter_no_change` | 10 | integer 1..=10000 | rounds without improvement before stopping |
 //! | `tol` | 1e-7 | number ≥ 0 | smallest improvement of the validation loss that counts |
+//!
+//! # `svc` (classifier) and `svr` (regressor)
+//!
+//! Support vector machines fitted by linfa-svm's SMO solver (libsvm's algorithm, as scikit-learn's
+//! `SVC` and `SVR`). More than two classes: one-vs-one, one machine per pair of training classes,
+//! the most votes winning (ties to the lowest class index), as libsvm. No probabilities (libsvm's
+//! come from Platt scaling fitted by an internal cross-validation that linfa does not do), so
+//! `log_loss` is refused. linfa builds the full n × n kernel matrix: 8·n² bytes of memory.
+//!
+//! | Name | Default | Range | Purpose |
+//! |---|---|---|---|
+//! | `C` | 1.0 | number > 0 | penalty on margin violations (`svr`: on errors beyond the tube) |
+//! | `kernel` | `"rbf"` | `"linear"`, `"rbf"`, `"poly"` | ⟨x, x'⟩, exp(−γ‖x − x'‖²), or (γ⟨x, x'⟩ + coef0)^degree |
+//! | `gamma` | unset (`"scale"`) | number > 0 | kernel coefficient γ; unset is scikit-learn's `"scale"`, 1/(n_features · Var(X)) of the training rows |
+//! | `degree` | 3 | integer 1..=10 | degree of the polynomial kernel |
+//! | `coef0` | 0.0 | number | constant term of the polynomial kernel |
+//! | `tol` | 1e-3 | number > 0 | SMO stops when the KKT gap is below tol |
+//! | `epsilon` (`svr` only) | 0.1 | number ≥ 0 | half-width of the tube in which errors cost nothing |
+//!
+//! # `gaussian_nb` and `multinomial_nb` (classifiers, probabilistic)
+//!
+//! Naive Bayes as scikit-learn's `GaussianNB` and `MultinomialNB`, our own (`bayes.rs`: linfa-bayes
+//! prints to stderr on every multinomial fit, gives NaN probabilities when every class's
+//! log-likelihood underflows, and breaks ties by hash order); linfa-bayes is the cross-check in
+//! the tests. `multinomial_nb` needs non-negative features (counts): do not standardize them.
+//!
+//! | Model | Name | Default | Range | Purpose |
+//! |---|---|---|---|---|
+//! | `gaussian_nb` | `var_smoothing` | 1e-9 | number ≥ 0 | share of the largest feature variance added to every variance |
+//! | `multinomial_nb` | `alpha` | 1.0 | number > 0 | additive smoothing of the per-class feature counts |
+//!
+//! # `knn_classifier` (probabilistic) and `knn_regressor`
+//!
+//! k-nearest neighbours as scikit-learn's `KNeighborsClassifier` and `KNeighborsRegressor`,
+//! searched with linfa-nn. Probabilities are the neighbours' weighted class shares.
+//!
+//! | Name | Default | Range | Purpose |
+//! |---|---|---|---|
+//! | `n_neighbors` | 5 | integer ≥ 1 | neighbours consulted (at most the training rows) |
+//! | `weights` | `"uniform"` | `"uniform"`, `"distance"` | equal votes, or votes by inverse distance (a query on a training point takes only the points at distance 0) |
+//! | `metric` | `"euclidean"` | `"euclidean"`, `"manhattan"`, `"chebyshev"` | the distance: L2, L1 or L∞ |
+//! | `algorithm` | `"kd_tree"` | `"kd_tree"`, `"ball_tree"`, `"brute"` | linfa-nn's search structure (the same neighbours, at different speeds) |
+//! | `leaf_size` | 30 | integer ≥ 1 | rows per leaf of the trees |
+//!
+//! # `ftrl` (binary classifier, probabilistic, iterative)
+//!
+//! FTRL-Proximal logistic regression (McMahan et al. 2013), row by row, each epoch a report point;
+//! our own (`ftrl.rs`: linfa-ftrl takes one batch step per call and starts from random weights),
+//! checked against linfa-ftrl fed one row at a time. Data with more than two classes is refused
+//! before the study starts ([`max_classes`]).
+//!
+//! | Name | Default | Range | Purpose |
+//! |---|---|---|---|
+//! | `alpha` | 0.1 | number > 0 | learning-rate scale α (per-coordinate rate α/(β + √Σg²)) |
+//! | `beta` | 1.0 | number ≥ 0 | learning-rate smoothing β |
+//! | `l1` | 1.0 | number ≥ 0 | L1 strength λ₁: a weight is exactly 0 while its |z| ≤ λ₁ |
+//! | `l2` | 1.0 | number ≥ 0 | L2 strength λ₂ |
+//! | `fit_intercept` | true | bool | learn an unpenalized intercept |
+//! | `epochs` | 5 | integer 1..=10000 | passes over the training rows (shuffled with the seed); each is a report point |
+//!
+//! # `kmeans` (clustering)
+//!
+//! k-means for a clustering study, our own (`cluster/kmeans.rs`: scikit-learn's greedy k-means++
+//! and Lloyd iterations; linfa-clustering fitted 1.9–5.7× slower and seeded worse, and stays as the
+//! cross-check in the tests). The target column is
+//! ignored, the centroids are fitted on each training fold, and the held-out rows are scored by
+//! `silhouette` (maximize) or `inertia` (minimize; the sum over held-out rows of the squared
+//! distance to the nearest centroid). Any other metric is refused, and these two score nothing else.
+//! The trial seed seeds the initial centroids.
+//!
+//! | Name | Default | Range | Purpose |
+//! |---|---|---|---|
+//! | `n_clusters` | 8 | integer ≥ 1 | clusters k (at most the training rows) |
+//! | `init` | `"k-means++"` | `"k-means++"`, `"random"` | first centroids: k-means++ seeding, or k random rows |
+//! | `n_init` | 1 | integer 1..=1000 | restarts; the lowest training inertia wins |
+//! | `max_iter` | 300 | integer 1..=100000 | Lloyd iterations per restart |
+//! | `tol` | 1e-4 | number > 0 | a restart stops when the centroids move, in total squared distance, at most tol × the mean feature variance (scikit-learn's rule), or the labels stop changing |
 
 use std::sync::LazyLock;
 
+use crate::bayes::{GaussianNb, MultinomialNb};
 use crate::boosting::{BoostingSpec, EarlyStopping};
+use crate::cluster::{Init, KMeans};
 use crate::dataset::ProblemKind;
 use crate::dummy::{ClassStrategy, DummyClassifier, DummyRegressor, ValueStrategy};
 use crate::error::ModelError;
 use crate::estimator::Estimator;
 use crate::forest::{ForestSpec, MaxFeatures};
+use crate::ftrl::Ftrl;
 use crate::hyper::{HyperKind, HyperSpec, ParamValue, Params, hint};
 use crate::iterative::IterativeEstimator;
 use crate::linear::ElasticNet;
 use crate::logistic::LogisticRegression;
+use crate::neighbors::{DistanceKind, Knn, KnnClassifier, KnnRegressor, Search, Weights};
 use crate::sgd::{Activation, PenaltyKind, ScheduleKind, SgdEstimator, SgdKind, SgdSpec};
+use crate::svm::{KernelKind, KernelSpec, SvmClassifier, SvmRegressor};
 use crate::tree::Tree;
 
 /// A model in the catalogue.
@@ -531,6 +613,112 @@ fn boosting_params() -> Vec<HyperSpec> {
     ]
 }
 
+/// Any real number.
+const fn any_number() -> HyperKind {
+    HyperKind::Float {
+        min: f64::NEG_INFINITY,
+        max: f64::INFINITY,
+        min_exclusive: false,
+    }
+}
+
+/// The hyperparameters of `svc` and (with `epsilon`) `svr`.
+fn svm_params(regression: bool) -> Vec<HyperSpec> {
+    let mut v = vec![
+        spec(
+            "C",
+            above(0.0),
+            float(1.0),
+            if regression {
+                "penalty on errors beyond the tube"
+            } else {
+                "penalty on margin violations"
+            },
+        ),
+        spec(
+            "kernel",
+            HyperKind::Choice(&["linear", "rbf", "poly"]),
+            choice("rbf"),
+            "<x, x'>, exp(-gamma |x - x'|^2), or (gamma <x, x'> + coef0)^degree",
+        ),
+        spec(
+            "gamma",
+            above(0.0),
+            None,
+            "kernel coefficient (unset: scikit-learn's \"scale\", 1/(n_features * Var(X)))",
+        ),
+        spec(
+            "degree",
+            HyperKind::Int { min: 1, max: 10 },
+            int(3),
+            "degree of the polynomial kernel",
+        ),
+        spec(
+            "coef0",
+            any_number(),
+            float(0.0),
+            "constant term of the polynomial kernel",
+        ),
+        spec(
+            "tol",
+            above(0.0),
+            float(1e-3),
+            "SMO stops when the KKT gap is below tol",
+        ),
+    ];
+    if regression {
+        v.push(spec(
+            "epsilon",
+            at_least(0.0),
+            float(0.1),
+            "half-width of the tube in which errors cost nothing",
+        ));
+    }
+    v
+}
+
+/// The hyperparameters of the k-NN models.
+fn knn_params() -> Vec<HyperSpec> {
+    vec![
+        spec(
+            "n_neighbors",
+            HyperKind::Int {
+                min: 1,
+                max: i64::MAX,
+            },
+            int(5),
+            "neighbours consulted (at most the training rows)",
+        ),
+        spec(
+            "weights",
+            HyperKind::Choice(&["uniform", "distance"]),
+            choice("uniform"),
+            "equal votes, or votes by inverse distance",
+        ),
+        spec(
+            "metric",
+            HyperKind::Choice(&["euclidean", "manhattan", "chebyshev"]),
+            choice("euclidean"),
+            "the distance: L2, L1 or L-infinity",
+        ),
+        spec(
+            "algorithm",
+            HyperKind::Choice(&["kd_tree", "ball_tree", "brute"]),
+            choice("kd_tree"),
+            "linfa-nn's search structure (same neighbours, different speed)",
+        ),
+        spec(
+            "leaf_size",
+            HyperKind::Int {
+                min: 1,
+                max: i64::MAX,
+            },
+            int(30),
+            "rows per leaf of the trees",
+        ),
+    ]
+}
+
 /// The catalogue, built on first use.
 static CATALOGUE: LazyLock<Vec<ModelInfo>> = LazyLock::new(|| {
     vec![
@@ -746,8 +934,155 @@ static CATALOGUE: LazyLock<Vec<ModelInfo>> = LazyLock::new(|| {
                 "the constant predicted",
             )],
         },
+        ModelInfo {
+            name: "svc",
+            problem: ProblemKind::Classification,
+            probabilistic: false,
+            iterative: false,
+            summary: "support vector classifier (linfa-svm SMO; one-vs-one for more than two classes)",
+            hyperparams: svm_params(false),
+        },
+        ModelInfo {
+            name: "svr",
+            problem: ProblemKind::Regression,
+            probabilistic: false,
+            iterative: false,
+            summary: "epsilon-support vector regression (linfa-svm SMO)",
+            hyperparams: svm_params(true),
+        },
+        ModelInfo {
+            name: "gaussian_nb",
+            problem: ProblemKind::Classification,
+            probabilistic: true,
+            iterative: false,
+            summary: "Gaussian naive Bayes (scikit-learn's GaussianNB)",
+            hyperparams: vec![spec(
+                "var_smoothing",
+                at_least(0.0),
+                float(1e-9),
+                "share of the largest feature variance added to every variance",
+            )],
+        },
+        ModelInfo {
+            name: "multinomial_nb",
+            problem: ProblemKind::Classification,
+            probabilistic: true,
+            iterative: false,
+            summary: "multinomial naive Bayes for non-negative counts (scikit-learn's MultinomialNB)",
+            hyperparams: vec![spec(
+                "alpha",
+                above(0.0),
+                float(1.0),
+                "additive smoothing of the per-class feature counts",
+            )],
+        },
+        ModelInfo {
+            name: "knn_classifier",
+            problem: ProblemKind::Classification,
+            probabilistic: true,
+            iterative: false,
+            summary: "k-nearest-neighbours classifier (linfa-nn search)",
+            hyperparams: knn_params(),
+        },
+        ModelInfo {
+            name: "knn_regressor",
+            problem: ProblemKind::Regression,
+            probabilistic: false,
+            iterative: false,
+            summary: "k-nearest-neighbours regressor (linfa-nn search)",
+            hyperparams: knn_params(),
+        },
+        ModelInfo {
+            name: "ftrl",
+            problem: ProblemKind::Classification,
+            probabilistic: true,
+            iterative: true,
+            summary: "FTRL-Proximal logistic regression for two classes, row by row, epoch by epoch",
+            hyperparams: vec![
+                spec(
+                    "alpha",
+                    above(0.0),
+                    float(0.1),
+                    "learning-rate scale (per-coordinate rate alpha/(beta + sqrt(sum g^2)))",
+                ),
+                spec("beta", at_least(0.0), float(1.0), "learning-rate smoothing"),
+                spec(
+                    "l1",
+                    at_least(0.0),
+                    float(1.0),
+                    "L1 strength: a weight is exactly 0 while |z| <= l1",
+                ),
+                spec("l2", at_least(0.0), float(1.0), "L2 strength"),
+                spec(
+                    "fit_intercept",
+                    HyperKind::Bool,
+                    Some(ParamValue::Bool(true)),
+                    "learn an unpenalized intercept",
+                ),
+                spec(
+                    "epochs",
+                    HyperKind::Int {
+                        min: 1,
+                        max: 10_000,
+                    },
+                    int(5),
+                    "passes over the training rows; each epoch is a report point",
+                ),
+            ],
+        },
+        ModelInfo {
+            name: "kmeans",
+            problem: ProblemKind::Clustering,
+            probabilistic: false,
+            iterative: false,
+            summary: "k-means clustering (greedy k-means++, Lloyd); scored by silhouette or inertia, the target ignored",
+            hyperparams: vec![
+                spec(
+                    "n_clusters",
+                    HyperKind::Int {
+                        min: 1,
+                        max: i64::MAX,
+                    },
+                    int(8),
+                    "clusters k (at most the training rows)",
+                ),
+                spec(
+                    "init",
+                    HyperKind::Choice(&["k-means++", "random"]),
+                    choice("k-means++"),
+                    "first centroids: k-means++ seeding, or k random rows",
+                ),
+                spec(
+                    "n_init",
+                    HyperKind::Int { min: 1, max: 1000 },
+                    int(1),
+                    "restarts; the lowest training inertia wins",
+                ),
+                spec(
+                    "max_iter",
+                    HyperKind::Int {
+                        min: 1,
+                        max: 100_000,
+                    },
+                    int(300),
+                    "Lloyd iterations per restart",
+                ),
+                spec(
+                    "tol",
+                    above(0.0),
+                    float(1e-4),
+                    "stop when the centroids move at most tol x mean feature variance (squared)",
+                ),
+            ],
+        },
     ]
 });
+
+/// The most classes the classifier `name` can learn, if it has a limit (`ftrl`: 2); a study
+/// whose data has more is refused before it starts.
+pub fn max_classes(name: &str) -> Option<usize> {
+    (name == "ftrl").then_some(2)
+}
 
 /// Every model, in display order.
 pub fn catalogue() -> &'static [ModelInfo] {
@@ -800,10 +1135,9 @@ pub fn check_params(model: &ModelInfo, params: &Params) -> Result<Params, ModelE
 /// Build the estimator for `name` with `params` (checked as by [`check_params`]); `seed` feeds
 /// any randomness in the fit.
 ///
-/// No model in the catalogue is random today (every fit is deterministic given its data), so
-/// `seed` is not used yet; it is part of the signature for models that will be.
+/// Only `kmeans` uses `seed` (for its initial centroids); every other fit is deterministic
+/// given its data.
 pub fn build(name: &str, params: &Params, seed: u64) -> Result<Box<dyn Estimator>, ModelError> {
-    let _ = seed;
     let model = lookup(name)?;
     let p = Checked {
         model: model.name,
@@ -862,6 +1196,80 @@ pub fn build(name: &str, params: &Params, seed: u64) -> Result<Box<dyn Estimator
                 ValueStrategy::Mean
             },
         }),
+        "svc" | "svr" => {
+            let kernel = KernelSpec {
+                kind: match p.choice("kernel")? {
+                    "linear" => KernelKind::Linear,
+                    "poly" => KernelKind::Poly,
+                    _ => KernelKind::Rbf,
+                },
+                gamma: if p.params.contains_key("gamma") {
+                    Some(p.float("gamma")?)
+                } else {
+                    None
+                },
+                degree: u32::try_from(p.count("degree")?).unwrap_or(u32::MAX),
+                coef0: p.float("coef0")?,
+            };
+            if model.name == "svc" {
+                Box::new(SvmClassifier {
+                    c: p.float("C")?,
+                    kernel,
+                    tol: p.float("tol")?,
+                })
+            } else {
+                Box::new(SvmRegressor {
+                    c: p.float("C")?,
+                    epsilon: p.float("epsilon")?,
+                    kernel,
+                    tol: p.float("tol")?,
+                })
+            }
+        }
+        "kmeans" => Box::new(KMeans {
+            n_clusters: p.count("n_clusters")?,
+            n_init: p.count("n_init")?,
+            max_iter: p.count("max_iter")?,
+            tol: p.float("tol")?,
+            init: if p.choice("init")? == "random" {
+                Init::Random
+            } else {
+                Init::PlusPlus
+            },
+            seed,
+        }),
+        "gaussian_nb" => Box::new(GaussianNb {
+            var_smoothing: p.float("var_smoothing")?,
+        }),
+        "multinomial_nb" => Box::new(MultinomialNb {
+            alpha: p.float("alpha")?,
+        }),
+        "knn_classifier" | "knn_regressor" => {
+            let knn = Knn {
+                n_neighbors: p.count("n_neighbors")?,
+                weights: if p.choice("weights")? == "distance" {
+                    Weights::Distance
+                } else {
+                    Weights::Uniform
+                },
+                metric: match p.choice("metric")? {
+                    "manhattan" => DistanceKind::Manhattan,
+                    "chebyshev" => DistanceKind::Chebyshev,
+                    _ => DistanceKind::Euclidean,
+                },
+                search: match p.choice("algorithm")? {
+                    "ball_tree" => Search::BallTree,
+                    "brute" => Search::Brute,
+                    _ => Search::KdTree,
+                },
+                leaf_size: p.count("leaf_size")?,
+            };
+            if model.name == "knn_classifier" {
+                Box::new(KnnClassifier(knn))
+            } else {
+                Box::new(KnnRegressor(knn))
+            }
+        }
         other => {
             return Err(ModelError::UnknownModel {
                 name: other.to_string(),
@@ -891,6 +1299,17 @@ pub fn build_iterative(
         return Ok(Box::new(boosting));
     }
     let kind = match model.name {
+        "ftrl" => {
+            return Ok(Box::new(Ftrl {
+                alpha: p.float("alpha")?,
+                beta: p.float("beta")?,
+                l1: p.float("l1")?,
+                l2: p.float("l2")?,
+                fit_intercept: p.boolean("fit_intercept")?,
+                epochs: p.count("epochs")?,
+                seed,
+            }));
+        }
         "sgd_logistic" => SgdKind::Logistic,
         "sgd_linear_regression" => SgdKind::LinearRegression,
         "mlp" => SgdKind::Mlp,
@@ -899,7 +1318,7 @@ pub fn build_iterative(
                 model: other.to_string(),
                 name: "model".to_string(),
                 value: other.to_string(),
-                expected: "an iterative model (sgd_logistic, sgd_linear_regression, mlp)"
+                expected: "an iterative model (sgd_logistic, sgd_linear_regression, mlp, ftrl)"
                     .to_string(),
             });
         }
@@ -1085,12 +1504,13 @@ mod tests {
 
     #[test]
     fn every_model_builds_with_its_defaults_and_fits() {
-        let x = Array2::from_shape_fn((40, 2), |(i, j)| ((i * (j + 1)) as f64 * 0.7).sin());
+        // Non-negative, as multinomial naive Bayes needs.
+        let x = Array2::from_shape_fn((40, 2), |(i, j)| ((i * (j + 1)) as f64 * 0.7).sin() + 1.0);
         let y_class: Array1<f64> = (0..40).map(|i| (i % 2) as f64).collect();
         let y_value: Array1<f64> = x.column(0).mapv(|v| 2.0 * v + 1.0);
         for m in catalogue() {
             let y = match m.problem {
-                ProblemKind::Classification => &y_class,
+                ProblemKind::Classification | ProblemKind::Clustering => &y_class,
                 ProblemKind::Regression => &y_value,
             };
             let prediction = if m.iterative {
@@ -1112,6 +1532,7 @@ mod tests {
                     assert_eq!(proba.is_some(), m.probabilistic, "{}", m.name)
                 }
                 (ProblemKind::Regression, crate::Prediction::Values(_)) => {}
+                (ProblemKind::Clustering, crate::Prediction::Clusters { .. }) => {}
                 _ => panic!("{} predicts the wrong kind", m.name),
             }
         }
@@ -1143,7 +1564,7 @@ mod tests {
                     .count() as f64
                     / 400.0
             }
-            crate::Prediction::Values(_) => 0.0,
+            crate::Prediction::Values(_) | crate::Prediction::Clusters { .. } => 0.0,
         };
         let before = accuracy(learner.predict(x.view()).unwrap());
         for _ in 0..10 {
@@ -1164,10 +1585,10 @@ mod tests {
 
     #[test]
     fn unknown_model_far_from_all_lists_them() {
-        let err = lookup("svm").unwrap_err().to_string();
+        let err = lookup("qda").unwrap_err().to_string();
         assert!(
             err.starts_with(
-                "unknown model `svm`, expected one of: logistic_regression, elastic_net"
+                "unknown model `qda`, expected one of: logistic_regression, elastic_net"
             ),
             "{err}"
         );

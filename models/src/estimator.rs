@@ -42,4 +42,11 @@ pub enum Prediction {
     },
     /// Real-valued predictions of a regressor.
     Values(Array1<f64>),
+    /// The cluster of each row, and its squared distance to that cluster's centre.
+    Clusters {
+        /// Cluster index per row.
+        cluster: Array1<usize>,
+        /// Squared Euclidean distance from the row to its cluster's centre.
+        sq_dist: Array1<f64>,
+    },
 }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
-use ndarray::{Array1, Array2, ArrayView1};
+use ndarray::{Array1, Array2};
 
 use crate::cv::Folds;
 use crate::dataset::{DataView, Problem};
@@ -172,7 +172,7 @@ impl<'a> CrossValidator<'a> {
             let (train, test) = rows.sets();
             let fitted = estimator.fit_rows(train)?;
             let prediction = predict_rows(fitted.as_ref(), test);
-            let scores = score(&prediction, test.gather_y().view(), metrics, n_classes)?;
+            let scores = score(&prediction, test, metrics, n_classes)?;
             let flow = on_fold(i, &scores);
             all.push(scores);
             // A stop at the last report point changes nothing: the trial is complete.
@@ -228,7 +228,7 @@ impl<'a> CrossValidator<'a> {
                 learner.epoch(x.view(), y.view())?;
                 drop(x);
                 let prediction = learner.predict(test.gather_x().view())?;
-                let mut scores = score(&prediction, test.gather_y().view(), metrics, n_classes)?;
+                let mut scores = score(&prediction, test, metrics, n_classes)?;
                 scores.extend(learner.own_values());
                 folds.push(scores);
             }
@@ -279,12 +279,7 @@ impl<'a> CrossValidator<'a> {
                 let rows = ((share * n as f64).ceil() as usize).clamp(1, n);
                 let fitted = estimator.fit_rows(train.head(rows))?;
                 let prediction = predict_rows(fitted.as_ref(), test);
-                folds.push(score(
-                    &prediction,
-                    test.gather_y().view(),
-                    metrics,
-                    n_classes,
-                )?);
+                folds.push(score(&prediction, test, metrics, n_classes)?);
             }
             let mean = mean_scores(&folds);
             let flow = on_budget(b, &mean);
@@ -308,10 +303,12 @@ impl<'a> CrossValidator<'a> {
     fn check_metrics(&self, metrics: &[Metric]) -> Result<(), ModelError> {
         let kind = self.problem.kind();
         if let Some(m) = metrics.iter().find(|m| m.problem() != kind) {
-            let (wants, has) = match kind {
-                crate::ProblemKind::Classification => ("regression", "classification"),
-                crate::ProblemKind::Regression => ("classification", "regression"),
+            let name = |k| match k {
+                crate::ProblemKind::Classification => "classification",
+                crate::ProblemKind::Regression => "regression",
+                crate::ProblemKind::Clustering => "clustering",
             };
+            let (wants, has) = (name(m.problem()), name(kind));
             return Err(ModelError::MetricMismatch {
                 metric: m.name().to_string(),
                 reason: format!("it scores {wants}, and the data poses a {has} problem"),
@@ -422,19 +419,28 @@ impl<'a> CrossValidator<'a> {
     }
 }
 
-/// A prediction's score on every metric.
+/// A prediction's score on every metric; `x` are the rows predicted.
 fn score(
     prediction: &crate::estimator::Prediction,
-    truth: ArrayView1<'_, f64>,
+    test: RowSet<'_>,
     metrics: &[Metric],
     n_classes: usize,
 ) -> Result<FoldScores, ModelError> {
+    let truth = test.gather_y();
+    // Only the clustering metrics score the rows themselves: gather them once, and only then.
+    let x = metrics
+        .iter()
+        .any(|m| m.needs_rows())
+        .then(|| test.gather_x());
     let mut scores = FoldScores::new();
     for &metric in metrics {
-        scores.insert(
-            metric.name().to_string(),
-            metric.score(prediction, truth, n_classes)?,
-        );
+        let value = match &x {
+            Some(x) if metric.needs_rows() => {
+                metric.score_rows(prediction, x.view(), truth.view(), n_classes)?
+            }
+            _ => metric.score(prediction, truth.view(), n_classes)?,
+        };
+        scores.insert(metric.name().to_string(), value);
     }
     Ok(scores)
 }
@@ -457,7 +463,7 @@ mod tests {
     use super::*;
     use crate::estimator::{Fitted, Prediction};
     use crate::hyper::{ParamValue, Params};
-    use ndarray::ArrayView2;
+    use ndarray::{ArrayView1, ArrayView2};
     use std::ops::ControlFlow;
     use std::sync::{Arc, Mutex};
 

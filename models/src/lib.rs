@@ -21,10 +21,16 @@ pub mod saved;
 pub mod sgd;
 pub mod synth;
 
+mod bayes;
+mod classes;
+mod cluster;
 mod dummy;
+mod ftrl;
 mod linear;
 pub mod logistic;
+mod neighbors;
 mod staged;
+mod svm;
 mod tree;
 
 pub use catalogue::{ModelInfo, build, build_iterative, catalogue, lookup};

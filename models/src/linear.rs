@@ -120,7 +120,9 @@ mod tests {
     fn values(p: Prediction) -> Array1<f64> {
         match p {
             Prediction::Values(v) => v,
-            Prediction::Classes { .. } => panic!("classes from a regressor"),
+            Prediction::Classes { .. } | Prediction::Clusters { .. } => {
+                panic!("classes from a regressor")
+            }
         }
     }
 

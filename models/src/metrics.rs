@@ -33,17 +33,23 @@ pub enum Metric {
     Mae,
     /// Coefficient of determination.
     R2,
+    /// Mean silhouette coefficient of the scored rows under their clusters (−1 to 1).
+    Silhouette,
+    /// Sum of squared distances from the scored rows to their cluster centres.
+    Inertia,
 }
 
 impl Metric {
     /// Every metric, in display order.
-    pub const ALL: [Metric; 6] = [
+    pub const ALL: [Metric; 8] = [
         Metric::Accuracy,
         Metric::MacroF1,
         Metric::LogLoss,
         Metric::Rmse,
         Metric::Mae,
         Metric::R2,
+        Metric::Silhouette,
+        Metric::Inertia,
     ];
 
     /// The name used in configs and output.
@@ -55,6 +61,8 @@ impl Metric {
             Metric::Rmse => "rmse",
             Metric::Mae => "mae",
             Metric::R2 => "r2",
+            Metric::Silhouette => "silhouette",
+            Metric::Inertia => "inertia",
         }
     }
 
@@ -66,8 +74,10 @@ impl Metric {
     /// Which way is better.
     pub fn direction(self) -> Direction {
         match self {
-            Metric::Accuracy | Metric::MacroF1 | Metric::R2 => Direction::Maximize,
-            Metric::LogLoss | Metric::Rmse | Metric::Mae => Direction::Minimize,
+            Metric::Accuracy | Metric::MacroF1 | Metric::R2 | Metric::Silhouette => {
+                Direction::Maximize
+            }
+            Metric::LogLoss | Metric::Rmse | Metric::Mae | Metric::Inertia => Direction::Minimize,
         }
     }
 
@@ -76,6 +86,34 @@ impl Metric {
         match self {
             Metric::Accuracy | Metric::MacroF1 | Metric::LogLoss => ProblemKind::Classification,
             Metric::Rmse | Metric::Mae | Metric::R2 => ProblemKind::Regression,
+            Metric::Silhouette | Metric::Inertia => ProblemKind::Clustering,
+        }
+    }
+
+    /// Whether the metric scores the rows themselves ([`Metric::score_rows`]), not only the truth.
+    pub fn needs_rows(self) -> bool {
+        matches!(self, Metric::Silhouette | Metric::Inertia)
+    }
+
+    /// Score `pred` for the rows `x` against `truth`: as [`Metric::score`], and the clustering
+    /// metrics too, which score the rows themselves (the truth is ignored).
+    pub fn score_rows(
+        self,
+        pred: &Prediction,
+        x: ArrayView2<'_, f64>,
+        truth: ArrayView1<'_, f64>,
+        n_classes: usize,
+    ) -> Result<f64, ModelError> {
+        match (self, pred) {
+            (Metric::Silhouette, Prediction::Clusters { cluster, .. }) => {
+                check_len(self, cluster.len(), x.nrows())?;
+                crate::cluster::silhouette(x, cluster.view())
+            }
+            (Metric::Inertia, Prediction::Clusters { sq_dist, .. }) => {
+                check_len(self, sq_dist.len(), x.nrows())?;
+                Ok(crate::cluster::inertia(sq_dist.view()))
+            }
+            _ => self.score(pred, truth, n_classes),
         }
     }
 
@@ -155,6 +193,15 @@ impl Metric {
                     reason: "it scores regressors, and this model is a classifier".into(),
                 })
             }
+            (ProblemKind::Clustering, _) => Err(ModelError::MetricMismatch {
+                metric: self.name().into(),
+                reason: "it scores a clustering of rows: score it with the rows (score_rows)"
+                    .into(),
+            }),
+            (_, Prediction::Clusters { .. }) => Err(ModelError::MetricMismatch {
+                metric: self.name().into(),
+                reason: "this model finds clusters, which only clustering metrics score".into(),
+            }),
         }
     }
 }

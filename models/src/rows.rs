@@ -133,7 +133,7 @@ fn concat(parts: Vec<Prediction>) -> Prediction {
                 .iter()
                 .flat_map(|p| match p {
                     Prediction::Values(v) => v.to_vec(),
-                    Prediction::Classes { .. } => Vec::new(),
+                    Prediction::Classes { .. } | Prediction::Clusters { .. } => Vec::new(),
                 })
                 .collect();
             Prediction::Values(Array1::from(values))
@@ -159,6 +159,23 @@ fn concat(parts: Vec<Prediction>) -> Prediction {
             Prediction::Classes {
                 class: Array1::from(class),
                 proba,
+            }
+        }
+        Some(Prediction::Clusters { .. }) => {
+            let (mut cluster, mut sq_dist) = (Vec::new(), Vec::new());
+            for p in parts {
+                if let Prediction::Clusters {
+                    cluster: c,
+                    sq_dist: d,
+                } = p
+                {
+                    cluster.extend(c);
+                    sq_dist.extend(d);
+                }
+            }
+            Prediction::Clusters {
+                cluster: Array1::from(cluster),
+                sq_dist: Array1::from(sq_dist),
             }
         }
         None => Prediction::Values(Array1::zeros(0)),
@@ -226,5 +243,45 @@ mod tests {
         };
         assert_eq!(a, b);
         assert_eq!(pa, pb);
+    }
+
+    struct RowCluster;
+
+    impl Fitted for RowCluster {
+        fn predict(&self, x: ArrayView2<'_, f64>) -> Prediction {
+            Prediction::Clusters {
+                cluster: x.rows().into_iter().map(|r| r[0] as usize % 5).collect(),
+                sq_dist: x.column(1).to_owned(),
+            }
+        }
+
+        fn to_saved(&self) -> crate::saved::SavedModel {
+            unreachable!("the test model is never saved")
+        }
+    }
+
+    #[test]
+    fn chunked_clusters_equal_one_assignment_of_all_rows() {
+        let n = PREDICT_CHUNK + 9;
+        let x = Array2::from_shape_fn((n, 2), |(i, j)| (i * (j + 2)) as f64);
+        let y = Array1::zeros(n);
+        let rows: Vec<usize> = (0..n).rev().collect();
+        let set = RowSet::all(x.view(), y.view(), &rows);
+        let whole = RowCluster.predict(set.gather_x().view());
+        let (
+            Prediction::Clusters {
+                cluster: a,
+                sq_dist: da,
+            },
+            Prediction::Clusters {
+                cluster: b,
+                sq_dist: db,
+            },
+        ) = (whole, predict_rows(&RowCluster, set))
+        else {
+            panic!("clusters expected");
+        };
+        assert_eq!(a, b);
+        assert_eq!(da, db);
     }
 }

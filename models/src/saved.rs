@@ -41,6 +41,18 @@ pub enum SavedModel {
     Forest(crate::forest::SavedForest),
     /// `hist_gradient_boosting_*`.
     Boosting(crate::boosting::SavedBoosting),
+    /// `svc`: its machines, their support vectors and coefficients, the kernel.
+    Svc(crate::svm::FittedSvc),
+    /// `svr`.
+    Svr(crate::svm::FittedSvr),
+    /// `gaussian_nb`, `multinomial_nb`.
+    NaiveBayes(crate::bayes::FittedNb),
+    /// `knn_classifier`, `knn_regressor`: the training rows and targets.
+    Knn(crate::neighbors::FittedKnn),
+    /// `ftrl`: its weights.
+    Ftrl(crate::ftrl::SavedFtrl),
+    /// `kmeans`: the centroids.
+    KMeans(crate::cluster::FittedKMeans),
 }
 
 /// An SGD model or MLP with its parameters.
@@ -63,6 +75,12 @@ impl SavedModel {
             SavedModel::Logistic(m) => Some(m.n_features()),
             SavedModel::Linear(m) => Some(m.n_features()),
             SavedModel::Sgd(s) => Some(s.n_features),
+            SavedModel::Svc(m) => Some(m.n_features()),
+            SavedModel::Svr(m) => Some(m.n_features()),
+            SavedModel::NaiveBayes(m) => Some(m.n_features()),
+            SavedModel::Knn(m) => Some(m.n_features()),
+            SavedModel::Ftrl(m) => Some(m.n_features()),
+            SavedModel::KMeans(m) => Some(m.n_features()),
             // A tree reads features by index: any row at least as wide as its largest works,
             // and the model file's feature names fix the width anyway.
             SavedModel::Tree(_)
@@ -84,6 +102,12 @@ impl SavedModel {
             SavedModel::Sgd(s) => s.model().map(|_| ()),
             SavedModel::Forest(m) => m.check(),
             SavedModel::Boosting(m) => m.check(),
+            SavedModel::Svc(m) => m.check(),
+            SavedModel::Svr(m) => m.check(),
+            SavedModel::NaiveBayes(m) => m.check(),
+            SavedModel::Knn(m) => m.check(),
+            SavedModel::Ftrl(m) => m.check(),
+            SavedModel::KMeans(m) => m.check(),
         }
     }
 
@@ -106,6 +130,12 @@ impl SavedModel {
             SavedModel::DummyRegressor(m) => m.predict(x),
             SavedModel::Forest(m) => m.predict(x),
             SavedModel::Boosting(m) => m.predict(x),
+            SavedModel::Svc(m) => m.predict(x),
+            SavedModel::Svr(m) => m.predict(x),
+            SavedModel::NaiveBayes(m) => m.predict(x),
+            SavedModel::Knn(m) => m.predict(x),
+            SavedModel::Ftrl(m) => m.predict(x),
+            SavedModel::KMeans(m) => m.predict(x),
             SavedModel::Sgd(s) => {
                 let model = s.model().map_err(ModelError::Fit)?;
                 let out = model
@@ -422,8 +452,89 @@ mod tests {
     fn classes(p: Prediction) -> Vec<usize> {
         match p {
             Prediction::Classes { class, .. } => class.to_vec(),
-            Prediction::Values(_) => panic!("values from a classifier"),
+            other => panic!("{other:?} from a classifier"),
         }
+    }
+
+    fn values(p: Prediction) -> Vec<f64> {
+        match p {
+            Prediction::Values(v) => v.to_vec(),
+            other => panic!("{other:?} from a regressor"),
+        }
+    }
+
+    fn clusters(p: Prediction) -> Vec<usize> {
+        match p {
+            Prediction::Clusters { cluster, .. } => cluster.to_vec(),
+            other => panic!("{other:?} from a clustering model"),
+        }
+    }
+
+    /// `data` with only its first two classes' rows (for binary-only models).
+    fn binary(data: &crate::Dataset) -> crate::Dataset {
+        let keep: Vec<usize> = (0..data.n_rows()).filter(|&r| data.y[r] < 2.0).collect();
+        crate::Dataset {
+            x: data.x.select(ndarray::Axis(0), &keep),
+            y: data.y.select(ndarray::Axis(0), &keep),
+            problem: Problem::Classification {
+                classes: vec!["a".into(), "b".into()],
+            },
+            ..data.clone()
+        }
+    }
+
+    fn regression() -> crate::Dataset {
+        let data = classification();
+        let y = data
+            .x
+            .rows()
+            .into_iter()
+            .map(|r| 2.0 * r[0] - r[1] + 0.5 * r[2])
+            .collect();
+        crate::Dataset {
+            y,
+            target_name: "t".into(),
+            problem: Problem::Regression,
+            ..data
+        }
+    }
+
+    fn clustering() -> crate::Dataset {
+        crate::Dataset {
+            problem: Problem::Clustering,
+            ..classification()
+        }
+    }
+
+    /// A refit of `model` on `data` with `params`, written to JSON and read back.
+    fn round_trip(model: &str, params: &str, data: &crate::Dataset) -> (ModelFile, ModelFile) {
+        let params: Params = serde_json::from_str(params).unwrap();
+        // multinomial_nb takes non-negative counts: not standardized.
+        let standardize = model != "multinomial_nb";
+        let r = refit(
+            model,
+            &params,
+            3,
+            data.view(),
+            &data.problem,
+            standardize,
+            None,
+        )
+        .unwrap();
+        let f = ModelFile {
+            format: MODEL_FORMAT.into(),
+            model_name: model.into(),
+            params,
+            features: data.feature_names.clone(),
+            target: data.target_name.clone(),
+            classes: None,
+            preprocessing: r.preprocessing,
+            model: r.model,
+            rows: data.n_rows(),
+            trial: None,
+        };
+        let back = ModelFile::from_json(&f.to_json().unwrap()).unwrap();
+        (f, back)
     }
 
     #[test]
@@ -433,6 +544,10 @@ mod tests {
             .iter()
             .filter(|m| m.problem == crate::ProblemKind::Classification)
         {
+            // ftrl is binary and multinomial_nb takes counts: they have tests of their own.
+            if info.name == "ftrl" || info.name == "multinomial_nb" {
+                continue;
+            }
             let f = file(info.name, &data);
             let back = ModelFile::from_json(&f.to_json().unwrap()).unwrap();
             assert_eq!(
@@ -481,5 +596,193 @@ mod tests {
     fn an_unknown_format_is_refused_naming_it() {
         let err = ModelFile::from_json(r#"{"format":"cohort-model/99"}"#).unwrap_err();
         assert!(err.contains("cohort-model/99"), "{err}");
+    }
+
+    /// Values equal to rounding: JSON text does not give back every last bit of a float.
+    fn assert_close(a: &[f64], b: &[f64], what: &str) {
+        assert_eq!(a.len(), b.len(), "{what}");
+        for (x, y) in a.iter().zip(b) {
+            assert!(
+                (x - y).abs() <= 1e-9 * (1.0 + x.abs()),
+                "{what}: {x} vs {y}"
+            );
+        }
+    }
+
+    #[test]
+    fn multinomial_nb_predicts_the_same_after_a_round_trip() {
+        let mut data = classification();
+        data.x.mapv_inplace(f64::abs);
+        let (f, back) = round_trip("multinomial_nb", "{}", &data);
+        assert_eq!(
+            classes(f.predict(data.x.view()).unwrap()),
+            classes(back.predict(data.x.view()).unwrap())
+        );
+    }
+
+    #[test]
+    fn every_regressor_predicts_the_same_after_a_round_trip_through_its_file() {
+        let data = regression();
+        for info in crate::catalogue()
+            .iter()
+            .filter(|m| m.problem == crate::ProblemKind::Regression)
+        {
+            let (f, back) = round_trip(info.name, "{}", &data);
+            assert_close(
+                &values(f.predict(data.x.view()).unwrap()),
+                &values(back.predict(data.x.view()).unwrap()),
+                info.name,
+            );
+        }
+    }
+
+    #[test]
+    fn svms_of_every_kernel_predict_the_same_after_a_round_trip() {
+        let (cls, reg) = (classification(), regression());
+        for kernel in ["linear", "rbf", "poly"] {
+            let params = format!(r#"{{"kernel": "{kernel}"}}"#);
+            let (f, back) = round_trip("svc", &params, &cls);
+            assert_eq!(
+                classes(f.predict(cls.x.view()).unwrap()),
+                classes(back.predict(cls.x.view()).unwrap()),
+                "svc {kernel}"
+            );
+            let (f, back) = round_trip("svr", &params, &reg);
+            assert_close(
+                &values(f.predict(reg.x.view()).unwrap()),
+                &values(back.predict(reg.x.view()).unwrap()),
+                &format!("svr {kernel}"),
+            );
+        }
+    }
+
+    #[test]
+    fn a_saved_svc_predicts_as_the_fitted_one() {
+        let data = classification();
+        let x = Standardizer::fit(data.x.view()).transform(data.x.view());
+        let fitted = crate::catalogue::build("svc", &Params::new(), 3)
+            .unwrap()
+            .fit(x.view(), data.y.view())
+            .unwrap();
+        let saved: SavedModel =
+            serde_json::from_str(&serde_json::to_string(&fitted.to_saved()).unwrap()).unwrap();
+        assert_eq!(
+            classes(fitted.predict(x.view())),
+            classes(saved.predict(x.view()).unwrap())
+        );
+    }
+
+    #[test]
+    fn ftrl_predicts_the_same_after_a_round_trip() {
+        let data = binary(&classification());
+        let (f, back) = round_trip("ftrl", "{}", &data);
+        let (a, b) = (
+            f.predict(data.x.view()).unwrap(),
+            back.predict(data.x.view()).unwrap(),
+        );
+        assert_eq!(format!("{a:?}"), format!("{b:?}"));
+    }
+
+    #[test]
+    fn kmeans_assigns_the_same_clusters_after_a_round_trip() {
+        let data = clustering();
+        let (f, back) = round_trip("kmeans", r#"{"n_clusters": 3}"#, &data);
+        let assigned = clusters(f.predict(data.x.view()).unwrap());
+        assert_eq!(assigned, clusters(back.predict(data.x.view()).unwrap()));
+        assert!(assigned.iter().any(|&c| c != assigned[0]));
+    }
+
+    #[test]
+    fn a_naive_bayes_class_absent_from_training_survives_the_round_trip() {
+        // Three classes declared, two seen: the third's log prior is -inf, saved as null.
+        let mut data = binary(&classification());
+        data.problem = classification().problem;
+        let (f, back) = round_trip("gaussian_nb", "{}", &data);
+        let text = f.to_json().unwrap();
+        assert!(text.contains("null"), "{text}");
+        assert_eq!(
+            classes(f.predict(data.x.view()).unwrap()),
+            classes(back.predict(data.x.view()).unwrap())
+        );
+    }
+
+    /// The refit `model` as JSON, changed by `edit`, read back: the error.
+    fn refused_after(
+        model: &str,
+        params: &str,
+        data: &crate::Dataset,
+        edit: impl FnOnce(&mut serde_json::Value),
+    ) -> String {
+        let (f, _) = round_trip(model, params, data);
+        let mut doc: serde_json::Value = serde_json::from_str(&f.to_json().unwrap()).unwrap();
+        edit(&mut doc["model"]);
+        ModelFile::from_json(&doc.to_string()).unwrap_err()
+    }
+
+    #[test]
+    fn an_svc_machine_between_unknown_classes_is_refused() {
+        let err = refused_after("svc", "{}", &classification(), |m| {
+            m["pairs"][0]["first"] = 7.into();
+        });
+        assert!(err.contains("classes 7"), "{err}");
+    }
+
+    #[test]
+    fn svr_support_vectors_without_coefficients_are_refused() {
+        let err = refused_after("svr", "{}", &regression(), |m| {
+            m["machine"]["sum"]["coef"]["data"] = serde_json::json!([]);
+            m["machine"]["sum"]["coef"]["dim"] = serde_json::json!([0]);
+        });
+        assert!(err.contains("coefficients"), "{err}");
+    }
+
+    #[test]
+    fn a_svm_kernel_without_a_positive_gamma_is_refused() {
+        let err = refused_after("svc", "{}", &classification(), |m| {
+            m["kernel"]["gamma"] = (-1.0).into();
+        });
+        assert!(err.contains("gamma"), "{err}");
+    }
+
+    #[test]
+    fn naive_bayes_tables_of_the_wrong_class_count_are_refused() {
+        let err = refused_after("gaussian_nb", "{}", &classification(), |m| {
+            m["log_prior"] = serde_json::json!([-0.5, -1.0]);
+        });
+        assert!(err.contains("naive bayes"), "{err}");
+    }
+
+    #[test]
+    fn knn_with_more_neighbours_than_rows_is_refused() {
+        let err = refused_after("knn_classifier", "{}", &classification(), |m| {
+            m["knn"]["n_neighbors"] = 100000.into();
+        });
+        assert!(err.contains("n_neighbors = 100000"), "{err}");
+    }
+
+    #[test]
+    fn knn_targets_that_are_not_classes_are_refused() {
+        let err = refused_after("knn_classifier", "{}", &classification(), |m| {
+            m["y"]["data"][0] = 9.into();
+        });
+        assert!(err.contains("class index"), "{err}");
+    }
+
+    #[test]
+    fn ftrl_without_an_intercept_weight_is_refused() {
+        let err = refused_after("ftrl", "{}", &binary(&classification()), |m| {
+            m["weights"]["data"] = serde_json::json!([]);
+            m["weights"]["dim"] = serde_json::json!([0]);
+        });
+        assert!(err.contains("ftrl"), "{err}");
+    }
+
+    #[test]
+    fn kmeans_without_centroids_is_refused() {
+        let err = refused_after("kmeans", r#"{"n_clusters": 3}"#, &clustering(), |m| {
+            m["centres"]["data"] = serde_json::json!([]);
+            m["centres"]["dim"] = serde_json::json!([0, 4]);
+        });
+        assert!(err.contains("no centroids"), "{err}");
     }
 }

@@ -299,3 +299,136 @@ fn boosting_hyperparameters_out_of_range_are_refused_naming_the_field() {
         &["learning_rate", "> 0"],
     );
 }
+
+/// A grid sweep of `model` scored by `metric` on breast_cancer, with `params` fixed and `space`
+/// searched.
+fn model_config(model: &str, metric: &str, params: &str, space: &str) -> String {
+    format!(
+        r#"
+[study]
+name = "bad-model"
+metric = "{metric}"
+
+[data]
+path = "{{data}}/breast_cancer.csv"
+target = "label"
+
+[model]
+name = "{model}"
+params = {{ {params} }}
+
+[cv]
+folds = 3
+
+[search]
+sampler = "grid"
+
+[search.space]
+{space}
+"#
+    )
+}
+
+#[test]
+fn kmeans_scored_by_accuracy_is_refused() {
+    refused(
+        &model_config("kmeans", "accuracy", "", "n_clusters = [2, 3]"),
+        &["study.metric", "accuracy", "kmeans", "clustering"],
+    );
+}
+
+#[test]
+fn a_classifier_scored_by_a_clustering_metric_is_refused() {
+    refused(
+        &model_config("svc", "silhouette", "", "C = [1.0]"),
+        &["study.metric", "silhouette", "svc", "classifier"],
+    );
+}
+
+#[test]
+fn a_regressor_on_a_classification_study_is_refused() {
+    refused(
+        &model_config("knn_regressor", "accuracy", "", "n_neighbors = [3]"),
+        &["study.metric", "accuracy", "knn_regressor", "regressor"],
+    );
+}
+
+#[test]
+fn svm_gamma_out_of_range_is_refused() {
+    refused(
+        &model_config("svc", "accuracy", "", "gamma = [0.1, 0.0]"),
+        &[
+            "search.space.gamma",
+            "svc",
+            "expected a number > 0",
+            "found 0",
+        ],
+    );
+}
+
+#[test]
+fn svm_kernel_not_in_the_list_is_refused() {
+    refused(
+        &model_config("svc", "accuracy", "kernel = \"sigmoid\"", "C = [1.0]"),
+        &[
+            "model.params",
+            "`kernel`",
+            "sigmoid",
+            "\"linear\", \"rbf\", \"poly\"",
+        ],
+    );
+}
+
+#[test]
+fn zero_neighbours_is_refused() {
+    refused(
+        &model_config("knn_classifier", "accuracy", "", "n_neighbors = [0, 5]"),
+        &[
+            "search.space.n_neighbors",
+            "expected an integer >= 1, found 0",
+        ],
+    );
+}
+
+#[test]
+fn negative_naive_bayes_smoothing_is_refused() {
+    refused(
+        &model_config("multinomial_nb", "accuracy", "", "alpha = [1.0, -1.0]"),
+        &["search.space.alpha", "multinomial_nb", "found -1"],
+    );
+}
+
+#[test]
+fn negative_ftrl_l1_is_refused() {
+    refused(
+        &model_config("ftrl", "accuracy", "l1 = -0.5", "alpha = [0.1]"),
+        &[
+            "model.params",
+            "`l1`",
+            "ftrl",
+            "expected a number >= 0, found -0.5",
+        ],
+    );
+}
+
+#[test]
+fn zero_kmeans_clusters_is_refused() {
+    refused(
+        &model_config("kmeans", "silhouette", "n_clusters = 0", "n_init = [1]"),
+        &["model.params", "`n_clusters`", "kmeans", "found 0"],
+    );
+}
+
+#[test]
+fn ftrl_on_three_classes_is_refused_before_it_starts() {
+    refused(
+        &model_config("ftrl", "accuracy", "", "alpha = [0.1]").replace("breast_cancer", "iris"),
+        &[
+            "model.name",
+            "ftrl",
+            "at most 2 classes",
+            "iris.csv",
+            "has 3",
+        ],
+    );
+}

@@ -191,3 +191,308 @@ fn extra_trees_regressor_scores_match_scikit_learn() {
         0.01,
     );
 }
+
+// scikit-learn 1.9.1's mean CV scores on the same grids and folds as configs/parity/*.toml, from
+// `bench/parity_linfa.py` (recorded whole in bench/results/parity_linfa.json; rerun it to check).
+// Keys are the candidates' parameters as `key()` writes them.
+
+/// SVC (configs/parity/svc.toml): mean CV score per candidate.
+const SVC: [(&str, f64); 9] = [
+    ("C=1e-1,kernel=linear", 0.9736531594472908),
+    ("C=1e0,kernel=linear", 0.9718987734823784),
+    ("C=1e1,kernel=linear", 0.9684055270920664),
+    ("C=1e-1,kernel=rbf", 0.9455364073901569),
+    ("C=1e0,kernel=rbf", 0.9736376339077782),
+    ("C=1e1,kernel=rbf", 0.9771774569166279),
+    ("C=1e-1,kernel=poly", 0.8383791336748952),
+    ("C=1e0,kernel=poly", 0.9034000931532372),
+    ("C=1e1,kernel=poly", 0.9613724576929048),
+];
+
+/// SVR (configs/parity/svr.toml): mean CV score per candidate.
+const SVR: [(&str, f64); 6] = [
+    ("C=1e0,kernel=linear", 0.4765863564411836),
+    ("C=1e1,kernel=linear", 0.46688039862391095),
+    ("C=1e2,kernel=linear", 0.4714979185472664),
+    ("C=1e0,kernel=rbf", 0.14659868748701582),
+    ("C=1e1,kernel=rbf", 0.4724468610892316),
+    ("C=1e2,kernel=rbf", 0.42720852563517225),
+];
+
+/// GaussianNB (configs/parity/gaussian-nb.toml): mean CV score per candidate.
+const GAUSSIAN_NB: [(&str, f64); 4] = [
+    ("var_smoothing=1e-9", 0.9663492063492063),
+    ("var_smoothing=1e-6", 0.9665079365079364),
+    ("var_smoothing=1e-3", 0.7644444444444445),
+    ("var_smoothing=1e-1", 0.7031746031746031),
+];
+
+/// MultinomialNB (configs/parity/multinomial-nb.toml): mean CV score per candidate.
+const MULTINOMIAL_NB: [(&str, f64); 4] = [
+    ("alpha=1e-2", 0.8495238095238093),
+    ("alpha=1e-1", 0.8495238095238093),
+    ("alpha=1e0", 0.843968253968254),
+    ("alpha=1e1", 0.8214285714285714),
+];
+
+/// KNeighborsClassifier (configs/parity/knn-classifier.toml): mean CV score per candidate.
+const KNN_CLASSIFIER: [(&str, f64); 12] = [
+    (
+        "metric=euclidean,n_neighbors=1e0,weights=uniform",
+        0.9542772861356932,
+    ),
+    (
+        "metric=manhattan,n_neighbors=1e0,weights=uniform",
+        0.9507840397453812,
+    ),
+    (
+        "metric=euclidean,n_neighbors=1e0,weights=distance",
+        0.9542772861356932,
+    ),
+    (
+        "metric=manhattan,n_neighbors=1e0,weights=distance",
+        0.9507840397453812,
+    ),
+    (
+        "metric=euclidean,n_neighbors=5e0,weights=uniform",
+        0.9648501785437045,
+    ),
+    (
+        "metric=manhattan,n_neighbors=5e0,weights=uniform",
+        0.9648501785437043,
+    ),
+    (
+        "metric=euclidean,n_neighbors=5e0,weights=distance",
+        0.9648501785437045,
+    ),
+    (
+        "metric=manhattan,n_neighbors=5e0,weights=distance",
+        0.9648501785437043,
+    ),
+    (
+        "metric=euclidean,n_neighbors=1.5e1,weights=uniform",
+        0.9613569321533924,
+    ),
+    (
+        "metric=manhattan,n_neighbors=1.5e1,weights=uniform",
+        0.9525694767893184,
+    ),
+    (
+        "metric=euclidean,n_neighbors=1.5e1,weights=distance",
+        0.9631113181183046,
+    ),
+    (
+        "metric=manhattan,n_neighbors=1.5e1,weights=distance",
+        0.9525694767893184,
+    ),
+];
+
+/// KNeighborsRegressor (configs/parity/knn-regressor.toml): mean CV score per candidate.
+const KNN_REGRESSOR: [(&str, f64); 6] = [
+    ("n_neighbors=3e0,weights=uniform", 0.3268686260771531),
+    ("n_neighbors=3e0,weights=distance", 0.33499203078807294),
+    ("n_neighbors=1e1,weights=uniform", 0.4291734851764609),
+    ("n_neighbors=1e1,weights=distance", 0.4319498214807447),
+    ("n_neighbors=3e1,weights=uniform", 0.4335723178668608),
+    ("n_neighbors=3e1,weights=distance", 0.44102695943759296),
+];
+
+/// KMeans (configs/parity/kmeans.toml): mean CV score per candidate.
+const KMEANS_SILHOUETTE: [(&str, f64); 4] = [
+    ("n_clusters=2e0", 0.34685217137548185),
+    ("n_clusters=3e0", 0.3041474191124704),
+    ("n_clusters=4e0", 0.2570110616602883),
+    ("n_clusters=5e0", 0.16413720563755776),
+];
+
+/// KMeans (configs/parity/kmeans-inertia.toml): mean CV score per candidate.
+const KMEANS_INERTIA: [(&str, f64); 4] = [
+    ("n_clusters=2e0", 2440.945080636712),
+    ("n_clusters=3e0", 2143.424884609257),
+    ("n_clusters=4e0", 2043.9039591499306),
+    ("n_clusters=5e0", 1880.6375487190483),
+];
+
+/// LogisticRegression() (configs/parity/ftrl.toml's data and folds, standardized).
+const LOGISTIC_C1: f64 = 0.9806862288464524;
+
+/// SGDClassifier(loss="log_loss", max_iter=5, tol=None, random_state=0), the same folds.
+const SGD_LOG_LOSS: f64 = 0.9701133364384413;
+
+/// How close cohort's mean CV score must be to scikit-learn's.
+#[derive(Clone, Copy, Debug)]
+enum Within {
+    /// An absolute difference.
+    Abs(f64),
+    /// A difference relative to scikit-learn's value.
+    Rel(f64),
+}
+
+/// A trial's parameters named in `keys`, as the constants below write them: `name=value` joined
+/// by commas, numbers in Rust's `{:e}` form (bench/parity_linfa.py's side prints the same).
+fn key(params: &serde_json::Value, keys: &[&str]) -> String {
+    keys.iter()
+        .map(|k| {
+            let v = &params[*k];
+            let v = match v.as_str() {
+                Some(s) => s.to_string(),
+                None => format!("{:e}", v.as_f64().expect("a number or a name")),
+            };
+            format!("{k}={v}")
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Run the shipped `configs/parity/NAME.toml` and return its trials.
+fn run_parity(name: &str) -> Vec<serde_json::Value> {
+    let s = Scratch::new();
+    let config = repo().join(format!("configs/parity/{name}.toml"));
+    let o = s.run(&[
+        "sweep",
+        config.to_str().unwrap(),
+        "--json",
+        "--study-dir",
+        "st",
+    ]);
+    assert_status(&o, 0);
+    json(&o)["trials"].as_array().unwrap().clone()
+}
+
+/// Every trial of `configs/parity/NAME.toml` scores within `within` of scikit-learn's mean CV
+/// score for the same parameters (`sklearn`, keyed by `keys`), and every candidate ran.
+fn check_against_sklearn(name: &str, keys: &[&str], sklearn: &[(&str, f64)], within: Within) {
+    check_with_exceptions(name, keys, sklearn, within, &[]);
+}
+
+/// As [`check_against_sklearn`], with a documented, looser bound for the candidates in `looser`.
+fn check_with_exceptions(
+    name: &str,
+    keys: &[&str],
+    sklearn: &[(&str, f64)],
+    within: Within,
+    looser: &[(&str, Within)],
+) {
+    let trials = run_parity(name);
+    assert_eq!(trials.len(), sklearn.len(), "{name}: trials");
+    for t in &trials {
+        let k = key(&t["params"], keys);
+        let want = sklearn
+            .iter()
+            .find(|(s, _)| *s == k)
+            .unwrap_or_else(|| panic!("{name}: no scikit-learn score for {k}"))
+            .1;
+        let got = t["value"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{name} {k}: no value in {t}"));
+        let within = looser
+            .iter()
+            .find(|(s, _)| *s == k)
+            .map_or(within, |(_, w)| *w);
+        let bound = match within {
+            Within::Abs(d) => d,
+            Within::Rel(r) => r * want.abs(),
+        };
+        assert!(
+            (got - want).abs() <= bound,
+            "{name} {k}: cohort {got} vs scikit-learn {want} (allowed {within:?})"
+        );
+    }
+}
+
+#[test]
+fn svc_grid_matches_scikit_learn_svc() {
+    check_against_sklearn("svc", &["C", "kernel"], &SVC, Within::Abs(0.01));
+}
+
+#[test]
+fn svr_grid_matches_scikit_learn_svr() {
+    check_against_sklearn("svr", &["C", "kernel"], &SVR, Within::Abs(0.01));
+}
+
+#[test]
+fn gaussian_nb_grid_matches_scikit_learn_gaussiannb() {
+    check_against_sklearn(
+        "gaussian-nb",
+        &["var_smoothing"],
+        &GAUSSIAN_NB,
+        Within::Abs(0.01),
+    );
+}
+
+#[test]
+fn multinomial_nb_grid_matches_scikit_learn_multinomialnb() {
+    check_against_sklearn(
+        "multinomial-nb",
+        &["alpha"],
+        &MULTINOMIAL_NB,
+        Within::Abs(0.01),
+    );
+}
+
+#[test]
+fn knn_classifier_grid_matches_scikit_learn_kneighborsclassifier() {
+    check_against_sklearn(
+        "knn-classifier",
+        &["metric", "n_neighbors", "weights"],
+        &KNN_CLASSIFIER,
+        Within::Abs(0.01),
+    );
+}
+
+#[test]
+fn knn_regressor_grid_matches_scikit_learn_kneighborsregressor() {
+    check_against_sklearn(
+        "knn-regressor",
+        &["n_neighbors", "weights"],
+        &KNN_REGRESSOR,
+        Within::Abs(0.01),
+    );
+}
+
+/// k-means finds a local optimum from random starts, and cohort's starts are not scikit-learn's
+/// (another generator); with 10 restarts each both find the same clusterings for k ≤ 4. At k = 5
+/// this data has several optima of nearly equal training inertia whose held-out silhouettes
+/// differ: over seeds (restarts 30) scikit-learn's lands at 0.158–0.164 and cohort's at
+/// 0.155–0.181, so k = 5 is held to 0.03.
+#[test]
+fn kmeans_silhouette_matches_scikit_learn_kmeans() {
+    check_with_exceptions(
+        "kmeans",
+        &["n_clusters"],
+        &KMEANS_SILHOUETTE,
+        Within::Abs(0.01),
+        &[("n_clusters=5e0", Within::Abs(0.03))],
+    );
+}
+
+/// Inertia is a sum of squared distances (thousands here): it is compared relative to its size.
+#[test]
+fn kmeans_inertia_matches_scikit_learn_kmeans() {
+    check_against_sklearn(
+        "kmeans-inertia",
+        &["n_clusters"],
+        &KMEANS_INERTIA,
+        Within::Rel(0.01),
+    );
+}
+
+/// scikit-learn has no FTRL. Its closest models fit the same logistic loss: LogisticRegression()
+/// (L-BFGS to the optimum of the L2-penalized loss) scores LOGISTIC_C1 on the same folds, and
+/// SGDClassifier(loss="log_loss", max_iter=5, tol=None, random_state=0) scores SGD_LOG_LOSS.
+/// FTRL-Proximal takes per-coordinate adaptive online steps with its own L1/L2 and 5 passes, so it
+/// reaches a nearby but not the same optimum: every candidate must land within 0.01 of
+/// LogisticRegression.
+#[test]
+fn ftrl_lands_within_a_hundredth_of_scikit_learn_logistic_regression() {
+    let trials = run_parity("ftrl");
+    assert_eq!(trials.len(), 6);
+    for t in &trials {
+        let got = t["value"].as_f64().unwrap();
+        assert!(
+            (got - LOGISTIC_C1).abs() <= 0.01,
+            "{}: {got} vs LogisticRegression {LOGISTIC_C1} (SGDClassifier: {SGD_LOG_LOSS})",
+            t["params"]
+        );
+    }
+}

@@ -449,3 +449,78 @@ fn a_refit_whose_model_fails_is_recorded_and_the_sweep_still_finishes() {
 fn a_refit_whose_trainer_dies_is_recorded_and_the_sweep_still_finishes() {
     failed_refit("exit@refit", "its trainer died");
 }
+
+#[test]
+fn a_refit_kmeans_study_predicts_a_cluster_column() {
+    let s = Scratch::new();
+    let (data, rows) = named_iris(&s);
+    let cfg = s.write(
+        "c.toml",
+        &format!(
+            r#"
+[study]
+name = "clusters"
+metric = "silhouette"
+
+[data]
+path = "{}"
+target = "species"
+
+[model]
+name = "kmeans"
+
+[cv]
+folds = 3
+
+[search]
+sampler = "grid"
+
+[search.space]
+n_clusters = [2, 3]
+"#,
+            data.display()
+        ),
+    );
+    assert_status(&sweep(&s, &cfg, &["--no-refit"]), 0);
+    assert_status(&s.run(&["refit", "st"]), 0);
+    let o = s.run(&["predict", "st", rows.to_str().unwrap(), "--format", "json"]);
+    assert_status(&o, 0);
+    let out = json(&o);
+    let out = out.as_array().unwrap();
+    assert_eq!(out.len(), 150);
+    let clusters: std::collections::BTreeSet<u64> =
+        out.iter().map(|r| r["cluster"].as_u64().unwrap()).collect();
+    assert!(clusters.len() >= 2, "{clusters:?}");
+    assert!(clusters.iter().all(|&c| c < 3), "{clusters:?}");
+    assert!(out[0]["sq_dist"].as_f64().unwrap() >= 0.0, "{}", out[0]);
+    assert!(out[0].get("prediction").is_none(), "{}", out[0]);
+}
+
+#[test]
+fn svc_and_knn_studies_predict_class_names() {
+    for (model, space) in [
+        ("svc", "C = [0.5, 1.0]"),
+        ("knn_classifier", "n_neighbors = [3, 5]"),
+    ] {
+        let s = Scratch::new();
+        let (data, rows) = named_iris(&s);
+        let cfg = s.write(
+            "c.toml",
+            &tree_config(&data)
+                .replace("decision_tree", model)
+                .replace("max_depth = [1, 3]", space),
+        );
+        assert_status(&sweep(&s, &cfg, &[]), 0);
+        let o = s.run(&["predict", "st", rows.to_str().unwrap(), "--format", "json"]);
+        assert_status(&o, 0);
+        let out = json(&o);
+        let out = out.as_array().unwrap();
+        assert_eq!(out.len(), 150, "{model}");
+        let right = out
+            .iter()
+            .enumerate()
+            .filter(|(i, r)| r["prediction"] == ["setosa", "versicolor", "virginica"][i / 50])
+            .count();
+        assert!(right > 135, "{model}: {right} of 150 right");
+    }
+}

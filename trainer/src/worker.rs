@@ -109,7 +109,7 @@ fn sweep(
         Problem::Classification { classes } => {
             Folds::stratified(view.y, classes.len(), setup.folds, seed)
         }
-        Problem::Regression => Folds::kfold(view.n_rows(), setup.folds, seed),
+        Problem::Regression | Problem::Clustering => Folds::kfold(view.n_rows(), setup.folds, seed),
     };
     // A fold error is a property of the data: every trial reports it rather than the trainer dying.
     // Prepared once here (folds checked, each fold's standardization or pipeline fitted), so a

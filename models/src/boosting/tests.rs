@@ -42,7 +42,7 @@ fn accuracy(p: Prediction, y: ndarray::ArrayView1<'_, f64>) -> f64 {
                 .count() as f64
                 / y.len() as f64
         }
-        Prediction::Values(_) => panic!("expected classes"),
+        Prediction::Values(_) | Prediction::Clusters { .. } => panic!("expected classes"),
     }
 }
 

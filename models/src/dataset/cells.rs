@@ -140,12 +140,14 @@ fn read(
             let at = |e: CellError| cell_error(path, line, col, &names[col], cell, e);
             if col == target {
                 match kind {
-                    ProblemKind::Classification => labels.push(cell.as_bytes()).map_err(|e| {
-                        at(match e {
-                            super::LabelError::Cell(c) => c,
-                            super::LabelError::NotUtf8 => CellError::NotANumber,
-                        })
-                    })?,
+                    ProblemKind::Classification | ProblemKind::Clustering => {
+                        labels.push(cell.as_bytes()).map_err(|e| {
+                            at(match e {
+                                super::LabelError::Cell(c) => c,
+                                super::LabelError::NotUtf8 => CellError::NotANumber,
+                            })
+                        })?
+                    }
                     ProblemKind::Regression => {
                         y_values.push(parse_number(cell.as_bytes()).map_err(at)?)
                     }
@@ -207,7 +209,7 @@ fn read(
     }
     let targets = match kind {
         ProblemKind::Regression => Targets::Values(y_values),
-        ProblemKind::Classification => Targets::Labels(labels),
+        ProblemKind::Classification | ProblemKind::Clustering => Targets::Labels(labels),
     };
     let parsed = Parsed {
         names,

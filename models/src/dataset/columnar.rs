@@ -164,7 +164,7 @@ fn read_batches(
                 } else if columns[col] == Column::Label {
                     put_labels(array.as_ref(), &mut labels)
                         .map_err(|(row, fault)| at(row).error(fault))?;
-                } else if kind == ProblemKind::Classification {
+                } else if kind != ProblemKind::Regression {
                     put_numbers(array.as_ref(), |_, v| labels.push_number(v))
                         .map_err(|(row, fault)| at(row).error(fault))?;
                 } else {
@@ -179,7 +179,8 @@ fn read_batches(
             .join()
             .unwrap_or_else(|e| std::panic::resume_unwind(e))?;
         let targets = match kind {
-            ProblemKind::Classification => Targets::Labels(labels),
+            // A clustering study ignores its target column: read as labels, any type passes.
+            ProblemKind::Classification | ProblemKind::Clustering => Targets::Labels(labels),
             ProblemKind::Regression => Targets::Values(y),
         };
         Ok(Parsed {
@@ -209,12 +210,12 @@ fn column_kind(
     );
     match (numeric, labels, is_target, kind) {
         (true, _, _, _) => Ok(Column::Number),
-        (_, true, true, ProblemKind::Classification) => Ok(Column::Label),
+        (_, true, true, ProblemKind::Classification | ProblemKind::Clustering) => Ok(Column::Label),
         _ => Err(DataError::ColumnType {
             path: path.to_path_buf(),
             column: col + 1,
             name: name.to_string(),
-            expected: if is_target && kind == ProblemKind::Classification {
+            expected: if is_target && kind != ProblemKind::Regression {
                 "class labels (integers, floats, strings or booleans)"
             } else if is_target {
                 "a numeric target (float or integer)"

@@ -243,7 +243,7 @@ fn parse_sequential(
     let mut labels = LabelTable::default();
     match kind {
         ProblemKind::Regression => y_values.reserve(max_rows),
-        ProblemKind::Classification => labels.rows.reserve(max_rows),
+        ProblemKind::Classification | ProblemKind::Clustering => labels.rows.reserve(max_rows),
     }
     let mut record = ByteRecord::new();
     let mut n_rows = 0usize;
@@ -263,7 +263,7 @@ fn parse_sequential(
         for (col, cell) in record.iter().enumerate() {
             if col == target {
                 match kind {
-                    ProblemKind::Classification => labels
+                    ProblemKind::Classification | ProblemKind::Clustering => labels
                         .push(cell)
                         .map_err(|e| place.label_error(e, line, col, cell))?,
                     ProblemKind::Regression => y_values.push(
@@ -278,7 +278,7 @@ fn parse_sequential(
     }
     let targets = match kind {
         ProblemKind::Regression => Targets::Values(y_values),
-        ProblemKind::Classification => Targets::Labels(labels),
+        ProblemKind::Classification | ProblemKind::Clustering => Targets::Labels(labels),
     };
     Ok(Parsed {
         names,
@@ -529,7 +529,7 @@ fn parse_chunk(
         kind,
     } = shape;
     let n_features = n_cols - 1;
-    let classify = kind == ProblemKind::Classification;
+    let classify = kind != ProblemKind::Regression;
     // Lines after the chunk are not ours; a line end always closes the chunk's last line.
     let data = &bytes[..range.end];
     let mut pos = range.start;
@@ -771,7 +771,7 @@ mod tests {
     fn classes(d: &Dataset) -> Vec<String> {
         match &d.problem {
             Problem::Classification { classes } => classes.clone(),
-            Problem::Regression => panic!("not a classification"),
+            Problem::Regression | Problem::Clustering => panic!("not a classification"),
         }
     }
 

@@ -31,6 +31,9 @@ pub enum ProblemKind {
     Classification,
     /// Real-valued targets.
     Regression,
+    /// No target is learned: the target column is read as labels (any text), left out of the
+    /// features, and ignored; models find groups in the features alone.
+    Clustering,
 }
 
 /// The problem a dataset poses, with what is needed to decode predictions.
@@ -43,6 +46,8 @@ pub enum Problem {
     },
     /// Real-valued target.
     Regression,
+    /// Clustering: `y` holds the ignored target column's label indices.
+    Clustering,
 }
 
 /// A dataset in memory: features row-major, targets, names.
@@ -80,14 +85,15 @@ impl Problem {
         match self {
             Problem::Classification { .. } => ProblemKind::Classification,
             Problem::Regression => ProblemKind::Regression,
+            Problem::Clustering => ProblemKind::Clustering,
         }
     }
 
-    /// Number of classes (0 for regression).
+    /// Number of classes (0 for regression and clustering).
     pub fn n_classes(&self) -> usize {
         match self {
             Problem::Classification { classes } => classes.len(),
-            Problem::Regression => 0,
+            Problem::Regression | Problem::Clustering => 0,
         }
     }
 }
@@ -383,6 +389,10 @@ impl Parsed {
                     });
                 }
                 (Problem::Classification { classes }, y)
+            }
+            (ProblemKind::Clustering, Targets::Labels(labels)) => {
+                let (_, y) = labels.finish();
+                (Problem::Clustering, y)
             }
             (_, Targets::Values(y)) => (Problem::Regression, y),
             (ProblemKind::Regression, Targets::Labels(_)) => {

@@ -130,7 +130,7 @@ fn names(path: &Path, n_features: usize, target: Option<&str>) -> Result<Vec<Str
 fn targets(y: Vec<f64>, kind: ProblemKind) -> Targets {
     match kind {
         ProblemKind::Regression => Targets::Values(y),
-        ProblemKind::Classification => {
+        ProblemKind::Classification | ProblemKind::Clustering => {
             let mut labels = LabelTable::default();
             labels.rows.reserve(y.len());
             for v in y {

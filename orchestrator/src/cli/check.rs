@@ -119,7 +119,7 @@ fn check_sweep(path: &Path, overrides: &[Override]) -> Result<Plan> {
         (TrialKind::Model(t), Some(data)) => {
             let classes = match &data.problem {
                 models::Problem::Classification { classes } => json!(classes),
-                models::Problem::Regression => Value::Null,
+                models::Problem::Regression | models::Problem::Clustering => Value::Null,
             };
             facts.extend([
                 ("model", json!(t.model.name)),
@@ -177,7 +177,10 @@ fn check_training(path: &Path, overrides: &[Override]) -> Result<Plan> {
         DataSource::Synthetic(s) => ("synthetic".to_string(), s.rows, s.features, s.classes),
     };
     let target = match kind {
-        models::ProblemKind::Regression => models::sgd::Target::Regression,
+        // `kind` above is a classification or a regression: train fits SGD models only.
+        models::ProblemKind::Regression | models::ProblemKind::Clustering => {
+            models::sgd::Target::Regression
+        }
         models::ProblemKind::Classification => models::sgd::Target::Classes(classes),
     };
     models::sgd::SgdModel::new(&cfg.spec, features, target)

@@ -202,9 +202,17 @@ pub(super) fn read_rows(data: &Path, model: &ModelFile) -> Result<Array2<f64>> {
 }
 
 /// The predictions as records: `prediction` (the class label or the value), then one
-/// `proba_<class>` column per class where the model gives probabilities.
+/// `proba_<class>` column per class where the model gives probabilities; a clustering model's
+/// are `cluster` (its index) and `sq_dist` (the squared distance to its centroid).
 pub(super) fn records(model: &ModelFile, prediction: Prediction) -> Records {
     match prediction {
+        Prediction::Clusters { cluster, sq_dist } => {
+            let mut r = Records::new(&["cluster", "sq_dist"]);
+            for (c, d) in cluster.iter().zip(&sq_dist) {
+                r.push(vec![json!(c), json!(d)]);
+            }
+            r
+        }
         Prediction::Values(v) => {
             let mut r = Records::new(&["prediction"]);
             for x in v {

@@ -105,6 +105,7 @@ fn kind(m: &models::ModelInfo) -> &'static str {
     match m.problem {
         models::ProblemKind::Classification => "classifier",
         models::ProblemKind::Regression => "regressor",
+        models::ProblemKind::Clustering => "clustering",
     }
 }
 

@@ -1019,6 +1019,7 @@ impl Checker<'_> {
             let kind = match model.problem {
                 ProblemKind::Classification => "a classifier",
                 ProblemKind::Regression => "a regressor",
+                ProblemKind::Clustering => "a clustering model",
             };
             return Err(self.err(
                 field,

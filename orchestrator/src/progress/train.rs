@@ -43,8 +43,16 @@ impl TrainProgress {
             bar.reset_eta();
             bar.enable_steady_tick(DRAW_EVERY);
             bar.set_message("training");
+            // Each line has its text from the start: a run shorter than DRAW_EVERY still shows
+            // its shards on the first draw.
             let lines = (0..shards.min(MAX_SHARD_LINES))
-                .map(|_| multi.add(ProgressBar::new(1).with_style(style(SHARD_TEMPLATE))))
+                .map(|i| {
+                    multi.add(
+                        ProgressBar::new(1)
+                            .with_style(style(SHARD_TEMPLATE))
+                            .with_message(format!("shard {i}: training first epoch/{epochs}")),
+                    )
+                })
                 .collect();
             (multi, bar, lines)
         });

@@ -17,6 +17,7 @@ pub fn model_text(m: &models::ModelInfo) -> String {
     let kind = match m.problem {
         models::ProblemKind::Classification => "classifier",
         models::ProblemKind::Regression => "regressor",
+        models::ProblemKind::Clustering => "clustering",
     };
     let iterative = if m.iterative {
         ", iterative: each epoch, tree or boosting round is a report point"

@@ -295,7 +295,7 @@ fn load_data(cfg: &StudyConfig, cache: Option<&Path>) -> Result<StudyData> {
             }
             Folds::stratified(data.y.view(), classes.len(), t.cv.folds, seed)
         }
-        Problem::Regression => Folds::kfold(data.n_rows(), t.cv.folds, seed),
+        Problem::Regression | Problem::Clustering => Folds::kfold(data.n_rows(), t.cv.folds, seed),
     };
     folds.map_err(|e| {
         BadInput::new(anyhow::anyhow!(
@@ -321,6 +321,20 @@ fn load_data(cfg: &StudyConfig, cache: Option<&Path>) -> Result<StudyData> {
             ))
             .into());
         }
+    }
+    if let (Some(max), Problem::Classification { classes }) =
+        (models::catalogue::max_classes(t.model.name), &data.problem)
+        && classes.len() > max
+    {
+        return Err(BadInput::new(anyhow::anyhow!(
+            "{}: `model.name`: `{}` classifies at most {max} classes; {} has {} in `{}`",
+            cfg.path.display(),
+            t.model.name,
+            t.data_path.display(),
+            classes.len(),
+            data.target_name
+        ))
+        .into());
     }
     Ok(Some((data, pipeline)))
 }

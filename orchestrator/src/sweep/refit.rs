@@ -202,7 +202,7 @@ fn complete(job: &RefitJob, trial: u64, params: &Params, part: &PathBuf, dir: &P
         target: job.target.clone(),
         classes: match &job.problem {
             Problem::Classification { classes } => Some(classes.clone()),
-            Problem::Regression => None,
+            Problem::Regression | Problem::Clustering => None,
         },
         preprocessing: fitted.preprocessing,
         model: fitted.model,

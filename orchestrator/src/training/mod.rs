@@ -73,7 +73,8 @@ pub fn train(config: &Path, opts: &TrainOptions) -> Result<TrainSummary> {
     let d = test_x.ncols();
     let target = match &problem {
         Problem::Classification { classes } => Target::Classes(classes.len()),
-        Problem::Regression => Target::Regression,
+        // `load_split` reads classification or regression data only.
+        Problem::Regression | Problem::Clustering => Target::Regression,
     };
     let model = SgdModel::new(&cfg.spec, d, target)
         .map_err(|e| BadInput::new(anyhow!("{}: `model`: {e}", cfg.path.display())))?;

@@ -34,7 +34,7 @@ pub fn save_model(
         target: names.1.to_string(),
         classes: match problem {
             Problem::Classification { classes } => Some(classes.clone()),
-            Problem::Regression => None,
+            Problem::Regression | Problem::Clustering => None,
         },
         preprocessing: match scaler {
             Some(s) => Preprocessing::Standardize(s),
