@@ -137,7 +137,7 @@ fn read(
             });
         }
         for (col, cell) in record.iter().enumerate() {
-            let at = |e: CellError| cell_error(path, line, col, &names[col], cell, e);
+            let at = |e: CellError| e.at(path, line, col, &names[col], cell);
             if col == target {
                 match kind {
                     ProblemKind::Classification | ProblemKind::Clustering => {
@@ -220,45 +220,6 @@ fn read(
         hash,
     };
     Ok((parsed, vocabularies))
-}
-
-/// The error for a bad cell, as the fast path words it.
-fn cell_error(
-    path: &Path,
-    line: u64,
-    col: usize,
-    name: &str,
-    cell: &str,
-    e: CellError,
-) -> DataError {
-    let (path, column, name, value) = (
-        path.to_path_buf(),
-        col + 1,
-        name.to_string(),
-        cell.to_string(),
-    );
-    match e {
-        CellError::Empty => DataError::EmptyCell {
-            path,
-            line,
-            column,
-            name,
-        },
-        CellError::NotANumber => DataError::NotANumber {
-            path,
-            line,
-            column,
-            name,
-            value,
-        },
-        CellError::NotFinite => DataError::NotFinite {
-            path,
-            line,
-            column,
-            name,
-            value,
-        },
-    }
 }
 
 #[cfg(test)]

@@ -161,32 +161,8 @@ fn record_line_at(bytes: &[u8], at: usize) -> u64 {
 impl Place<'_> {
     /// The error for a bad cell, named by line, column and header.
     fn cell_error(&self, e: CellError, line: u64, col: usize, cell: &[u8]) -> DataError {
-        let path = self.path.to_path_buf();
-        let name = self.names[col].clone();
-        let column = col + 1;
-        let value = String::from_utf8_lossy(cell.trim_ascii()).into_owned();
-        match e {
-            CellError::Empty => DataError::EmptyCell {
-                path,
-                line,
-                column,
-                name,
-            },
-            CellError::NotANumber => DataError::NotANumber {
-                path,
-                line,
-                column,
-                name,
-                value,
-            },
-            CellError::NotFinite => DataError::NotFinite {
-                path,
-                line,
-                column,
-                name,
-                value,
-            },
-        }
+        let value = String::from_utf8_lossy(cell.trim_ascii());
+        e.at(self.path, line, col, &self.names[col], &value)
     }
 
     /// The error for a bad class label.

@@ -438,6 +438,40 @@ enum CellError {
     NotFinite,
 }
 
+impl CellError {
+    /// The error naming the file, line, column (0-based `col`), header and cell.
+    fn at(self, path: &Path, line: u64, col: usize, name: &str, value: &str) -> DataError {
+        let (path, column, name, value) = (
+            path.to_path_buf(),
+            col + 1,
+            name.to_string(),
+            value.to_string(),
+        );
+        match self {
+            CellError::Empty => DataError::EmptyCell {
+                path,
+                line,
+                column,
+                name,
+            },
+            CellError::NotANumber => DataError::NotANumber {
+                path,
+                line,
+                column,
+                name,
+                value,
+            },
+            CellError::NotFinite => DataError::NotFinite {
+                path,
+                line,
+                column,
+                name,
+                value,
+            },
+        }
+    }
+}
+
 /// Parse one numeric cell (surrounding spaces allowed), refusing empty, non-numeric and non-finite.
 fn parse_number(cell: &[u8]) -> Result<f64, CellError> {
     let cell = cell.trim_ascii();
