@@ -137,8 +137,10 @@ fn without_a_terminal_progress_is_plain_log_lines() {
 fn training_in_a_terminal_shows_epoch_progress_and_clears_it() {
     let s = Scratch::new();
     let config = crate::util::repo().join("configs/sgd-logistic.toml");
+    // Long enough (a few seconds) for the shard lines' periodic redraw to come round: five
+    // epochs of this data end within one redraw interval.
     let args = format!(
-        "train {} --study-dir run --shards 2",
+        "train {} --study-dir run --shards 2 --set train.epochs=300",
         Path::new(&config).display()
     );
     let (raw, code) = in_terminal(&s, &args, "", "");
