@@ -573,13 +573,7 @@ pub fn refit_study(dir: &Path) -> Result<refit::RefitEnd> {
             dir.display()
         ));
     };
-    let job = refit_job(
-        &cfg,
-        t,
-        &data,
-        &preprocess,
-        IpcSharedMemory::from_bytes(&data.to_image()),
-    );
+    let job = refit_job(&cfg, t, &data, &preprocess, shared_image(&data));
     drop(data);
     let end = refit::refit(
         &job,
@@ -591,6 +585,15 @@ pub fn refit_study(dir: &Path) -> Result<refit::RefitEnd> {
     )?;
     end.record(&mut store)?;
     Ok(end)
+}
+
+/// The dataset's image, written straight into a new shared-memory segment (no copy on the way).
+fn shared_image(data: &Dataset) -> IpcSharedMemory {
+    let mut shm = IpcSharedMemory::from_byte(0, data.image_len());
+    // SAFETY: the segment was just created and is not shared yet: this is its only reader and
+    // writer until it is sent or cloned.
+    data.write_image(unsafe { shm.deref_mut() });
+    shm
 }
 
 /// What a refit needs of a built-in model's study.
@@ -916,10 +919,7 @@ fn run(
         (TrialKind::Model(t), Some((data, preprocess))) => {
             // The dataset crosses into shared memory once; every trainer maps the same pages.
             data_bytes = data.image_len();
-            let mut shm = IpcSharedMemory::from_byte(0, data_bytes);
-            // SAFETY: the segment was just created and is not shared yet: this is its only
-            // reader and writer until the first setup is sent.
-            data.write_image(unsafe { shm.deref_mut() });
+            let shm = shared_image(&data);
             // The same pages again for the refit (a clone maps them, it does not copy).
             refit_with = Some(refit_job(&cfg, t, &data, &preprocess, shm.clone()));
             let problem = data.problem.clone();
