@@ -127,18 +127,35 @@ echo "cohort: loss=$COHORT_TRIAL"
         serde_json::json!({"lr": 3.0, "layers": 3, "flag": false})
     );
     assert!(params["layers"].is_i64() && params["lr"].is_f64());
-    // Every trial's record is on disk.
-    for n in 0..4 {
-        for f in [
-            "command.json",
-            "stdout.log",
-            "stderr.log",
-            "metrics.jsonl",
-            "exit.json",
-        ] {
-            assert!(trial_dir(&s, n).join(f).is_file(), "trial {n}: {f}");
-        }
-    }
+}
+
+#[test]
+fn a_trial_directory_holds_its_last_attempt_command_exit_logs_and_metrics() {
+    let s = Scratch::new();
+    // The first attempt writes to stderr and is killed; the second writes only to stdout.
+    script(
+        &s,
+        "p.sh",
+        "if [ \"$COHORT_ATTEMPT\" = 1 ]; then echo 'first attempt' >&2; echo 'cohort: loss=9'; kill -9 $$; fi\necho 'cohort: loss=1'\n",
+    );
+    let o = sweep(&s, &config(r#""./p.sh", "{x}""#, "x = [7]", ""), "");
+    assert_status(&o, 0);
+    let dir = trial_dir(&s, 0);
+    let command: serde_json::Value =
+        serde_json::from_str(&read(&dir.join("command.json"))).unwrap();
+    assert_eq!(
+        command["argv"],
+        serde_json::json!(["./p.sh", "7"]),
+        "{command}"
+    );
+    assert_eq!(command["attempt"], 2, "{command}");
+    assert_eq!(command["exit"]["state"], "complete", "{command}");
+    assert_eq!(command["exit"]["code"], 0, "{command}");
+    assert_eq!(command["env"]["COHORT_PARAM_X"], "7", "{command}");
+    assert_eq!(read(&dir.join("stdout.log")), "cohort: loss=1\n");
+    assert_eq!(read(&dir.join("metrics.jsonl")).lines().count(), 1);
+    // Nothing of the first attempt is left: its stderr line is gone with its file.
+    assert!(!dir.join("stderr.log").exists());
 }
 
 #[test]

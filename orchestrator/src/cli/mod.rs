@@ -152,8 +152,7 @@ fn logs(dir: &Path, trial: u64, stream: Option<Stream>) -> Result<u8> {
         None => {
             let command: serde_json::Value =
                 serde_json::from_str(&read("command.json")).unwrap_or_default();
-            let exit: serde_json::Value =
-                serde_json::from_str(&read("exit.json")).unwrap_or_default();
+            let exit = &command["exit"];
             let argv = command["argv"]
                 .as_array()
                 .map(|a| {

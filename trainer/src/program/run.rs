@@ -68,6 +68,7 @@ pub(super) fn trial(
         pgid,
         tail,
         mut metrics,
+        mut command,
     } = started;
     let mut reports = Reports::default();
     let mut stopped = false;
@@ -186,27 +187,28 @@ pub(super) fn trial(
     } else {
         outcome(ctx, task, status, &reports, &tail_text)
     };
-    let exit = json!({
-        "attempt": task.attempt,
+    command["exit"] = json!({
         "state": state,
         "code": status.and_then(|s| s.code()),
         "signal": status.and_then(|s| std::os::unix::process::ExitStatusExt::signal(&s)),
         "status": status.map(describe).unwrap_or_else(|| "unknown".into()),
         "at": unix_now(),
     });
-    let _ = std::fs::write(dir.join("exit.json"), format!("{exit:#}\n"));
+    // Rewritten in place: a new file per trial costs an inode allocation, the dearest part of
+    // a short trial's bookkeeping.
+    let _ = std::fs::write(dir.join(COMMAND_FILE), format!("{command:#}\n"));
     Ok(event)
 }
 
 /// Add a line to the reports and to `metrics.jsonl`; the report point it went to, if any.
-fn note(line: Line, reports: &mut Reports, metrics: &mut std::fs::File) -> Option<usize> {
+fn note(line: Line, reports: &mut Reports, metrics: &mut LazyFile) -> Option<usize> {
     let values = line.values.clone();
     let point = reports.add(line);
     let record = match point {
         Some((i, step)) => json!({"point": i, "step": step, "values": values}),
         None => json!({"final": true, "values": values}),
     };
-    let _ = writeln!(metrics, "{record}");
+    metrics.write(format!("{record}\n").as_bytes());
     point.map(|(i, _)| i)
 }
 
@@ -350,11 +352,41 @@ fn signal_name(s: i32) -> &'static str {
     }
 }
 
-/// A started trial: its group, its stderr tail, its metrics file.
+/// The trial directory's record of the command, its environment and, once it ended, its exit.
+const COMMAND_FILE: &str = "command.json";
+/// The files a trial directory may hold from an earlier attempt, removed before a new one (the
+/// lazily created ones would otherwise show the earlier attempt's output).
+const ATTEMPT_FILES: [&str; 4] = ["stop", "stdout.log", "stderr.log", "metrics.jsonl"];
+
+/// A log file created on its first write, so a stream that stays silent costs no file.
+struct LazyFile {
+    path: PathBuf,
+    file: Option<std::fs::File>,
+}
+
+impl LazyFile {
+    fn new(path: PathBuf) -> LazyFile {
+        LazyFile { path, file: None }
+    }
+
+    /// Append bytes, creating the file first if need be (a log that cannot be written is not a
+    /// reason to fail the trial: its events still reach the store).
+    fn write(&mut self, bytes: &[u8]) {
+        if self.file.is_none() {
+            self.file = std::fs::File::create(&self.path).ok();
+        }
+        if let Some(f) = &mut self.file {
+            let _ = f.write_all(bytes);
+        }
+    }
+}
+
+/// A started trial: its group, its stderr tail, its metrics file, its command record.
 struct Started {
     pgid: libc::pid_t,
     tail: Arc<Mutex<Vec<u8>>>,
-    metrics: std::fs::File,
+    metrics: LazyFile,
+    command: serde_json::Value,
 }
 
 /// Write the trial directory and start the program in a process group of its own.
@@ -368,9 +400,21 @@ fn start(
     let s = &ctx.setup;
     let io =
         |what: &str, e: std::io::Error| format!("cannot write {what} in {}: {e}", dir.display());
-    std::fs::create_dir_all(dir).map_err(|e| io("the trial directory", e))?;
+    // A directory made now is empty; one that was there holds an earlier attempt's files.
+    let fresh = match std::fs::create_dir(dir) {
+        Ok(()) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
+        Err(_) => {
+            std::fs::create_dir_all(dir).map_err(|e| io("the trial directory", e))?;
+            true
+        }
+    };
+    if !fresh {
+        for f in ATTEMPT_FILES {
+            let _ = std::fs::remove_file(dir.join(f));
+        }
+    }
     let stop_file = dir.join("stop");
-    let _ = std::fs::remove_file(&stop_file);
     let params_file = dir.join("params.json");
     let params = serde_json::to_string_pretty(&task.params).map_err(|e| e.to_string())?;
     std::fs::write(&params_file, params + "\n").map_err(|e| io("params.json", e))?;
@@ -424,13 +468,11 @@ fn start(
         "env": env.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
         "attempt": task.attempt,
     });
-    std::fs::write(dir.join("command.json"), format!("{command:#}\n"))
-        .map_err(|e| io("command.json", e))?;
-    let out_log = std::fs::File::create(dir.join("stdout.log")).map_err(|e| io("stdout.log", e))?;
-    let err_log = std::fs::File::create(dir.join("stderr.log")).map_err(|e| io("stderr.log", e))?;
-    let metrics =
-        std::fs::File::create(dir.join("metrics.jsonl")).map_err(|e| io("metrics.jsonl", e))?;
-    let _ = std::fs::remove_file(dir.join("exit.json"));
+    std::fs::write(dir.join(COMMAND_FILE), format!("{command:#}\n"))
+        .map_err(|e| io(COMMAND_FILE, e))?;
+    let out_log = LazyFile::new(dir.join("stdout.log"));
+    let err_log = LazyFile::new(dir.join("stderr.log"));
+    let metrics = LazyFile::new(dir.join("metrics.jsonl"));
 
     let Some((program, args)) = argv.split_first() else {
         return Err("program.command is empty".into());
@@ -479,6 +521,7 @@ fn start(
         pgid,
         tail,
         metrics,
+        command,
     })
 }
 
@@ -486,7 +529,7 @@ fn start(
 struct Stream {
     src: Box<dyn Read + Send>,
     fd: std::os::fd::RawFd,
-    log: std::fs::File,
+    log: LazyFile,
     /// The bytes after the last line end.
     pending: Vec<u8>,
     /// Where the last bytes are kept (stderr, for a failure's message).
@@ -497,7 +540,7 @@ struct Stream {
 impl Stream {
     fn new<R: Read + Send + std::os::fd::AsRawFd + 'static>(
         src: R,
-        log: std::fs::File,
+        log: LazyFile,
         tail: Option<Arc<Mutex<Vec<u8>>>>,
     ) -> Stream {
         Stream {
@@ -524,7 +567,7 @@ impl Stream {
             Ok(n) => n,
         };
         let chunk = &buf[..n];
-        let _ = self.log.write_all(chunk);
+        self.log.write(chunk);
         if let Some(t) = &self.tail
             && let Ok(mut t) = t.lock()
         {
