@@ -103,8 +103,13 @@ impl Best {
 
 impl KdTree {
     /// Build the tree over the `n × d` row-major `x`, at most `leaf_size` rows a leaf.
-    pub(super) fn build(x: &[f64], d: usize, leaf_size: usize, metric: DistanceKind) -> KdTree {
-        let n = x.len().checked_div(d).unwrap_or(0);
+    pub(super) fn build(
+        x: &[f64],
+        n: usize,
+        d: usize,
+        leaf_size: usize,
+        metric: DistanceKind,
+    ) -> KdTree {
         let mut tree = KdTree {
             d,
             metric,

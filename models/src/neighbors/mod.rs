@@ -217,7 +217,7 @@ impl FittedKnn {
         if self.knn.search == Search::KdTree {
             let train = self.x.as_standard_layout();
             let flat = train.as_slice().ok_or("training rows not contiguous")?;
-            let tree = KdTree::build(flat, d, self.knn.leaf_size, self.knn.metric);
+            let tree = KdTree::build(flat, self.x.nrows(), d, self.knn.leaf_size, self.knn.metric);
             return x
                 .rows()
                 .into_iter()

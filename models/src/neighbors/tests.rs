@@ -139,7 +139,7 @@ fn the_kd_tree_finds_the_first_k_rows_by_distance_then_row() {
             DistanceKind::Chebyshev,
         ] {
             for (k, leaf_size) in [(1, 1), (5, 30), (7, 4), (300, 10)] {
-                let tree = kdtree::KdTree::build(flat, 3, leaf_size, metric);
+                let tree = kdtree::KdTree::build(flat, 300, 3, leaf_size, metric);
                 let mut found = Vec::new();
                 for q in queries.rows() {
                     let q = q.as_slice().unwrap();
@@ -155,7 +155,7 @@ fn the_kd_tree_finds_the_first_k_rows_by_distance_then_row() {
 #[test]
 fn the_kd_tree_finds_the_rows_linfa_nn_finds() {
     let x = rows(500, 4, false);
-    let tree = kdtree::KdTree::build(x.as_slice().unwrap(), 4, 8, DistanceKind::Euclidean);
+    let tree = kdtree::KdTree::build(x.as_slice().unwrap(), 500, 4, 8, DistanceKind::Euclidean);
     let linfa = CommonNearestNeighbour::KdTree
         .from_batch_with_leaf_size(&x, 8, L2Dist)
         .unwrap();
@@ -176,4 +176,12 @@ fn the_kd_tree_finds_the_rows_linfa_nn_finds() {
             assert_eq!(dist, DistanceKind::Euclidean.between(q, x.row(r)));
         }
     }
+}
+
+#[test]
+fn without_features_every_row_is_at_distance_zero_and_the_first_k_are_found() {
+    let tree = kdtree::KdTree::build(&[], 10, 0, 3, DistanceKind::Euclidean);
+    let mut found = Vec::new();
+    tree.query(&[], 4, &mut found);
+    assert_eq!(found, vec![(0, 0.0), (1, 0.0), (2, 0.0), (3, 0.0)]);
 }
