@@ -142,14 +142,14 @@
 //! # `knn_classifier` (probabilistic) and `knn_regressor`
 //!
 //! k-nearest neighbours as scikit-learn's `KNeighborsClassifier` and `KNeighborsRegressor`,
-//! searched with linfa-nn. Probabilities are the neighbours' weighted class shares.
+//! searched with our k-d tree or linfa-nn's ball tree or linear scan. Probabilities are the neighbours' weighted class shares.
 //!
 //! | Name | Default | Range | Purpose |
 //! |---|---|---|---|
 //! | `n_neighbors` | 5 | integer ≥ 1 | neighbours consulted (at most the training rows) |
 //! | `weights` | `"uniform"` | `"uniform"`, `"distance"` | equal votes, or votes by inverse distance (a query on a training point takes only the points at distance 0) |
 //! | `metric` | `"euclidean"` | `"euclidean"`, `"manhattan"`, `"chebyshev"` | the distance: L2, L1 or L∞ |
-//! | `algorithm` | `"kd_tree"` | `"kd_tree"`, `"ball_tree"`, `"brute"` | linfa-nn's search structure (the same neighbours, at different speeds) |
+//! | `algorithm` | `"kd_tree"` | `"kd_tree"`, `"ball_tree"`, `"brute"` | the search structure: our k-d tree, linfa-nn's ball tree or scan (the same neighbours up to ties at the k-th distance, at different speeds) |
 //! | `leaf_size` | 30 | integer ≥ 1 | rows per leaf of the trees |
 //!
 //! # `ftrl` (binary classifier, probabilistic, iterative)
@@ -705,7 +705,7 @@ fn knn_params() -> Vec<HyperSpec> {
             "algorithm",
             HyperKind::Choice(&["kd_tree", "ball_tree", "brute"]),
             choice("kd_tree"),
-            "linfa-nn's search structure (same neighbours, different speed)",
+            "the search structure (same neighbours up to ties, different speed)",
         ),
         spec(
             "leaf_size",
@@ -981,7 +981,7 @@ static CATALOGUE: LazyLock<Vec<ModelInfo>> = LazyLock::new(|| {
             problem: ProblemKind::Classification,
             probabilistic: true,
             iterative: false,
-            summary: "k-nearest-neighbours classifier (linfa-nn search)",
+            summary: "k-nearest-neighbours classifier (k-d tree, ball tree or scan)",
             hyperparams: knn_params(),
         },
         ModelInfo {
@@ -989,7 +989,7 @@ static CATALOGUE: LazyLock<Vec<ModelInfo>> = LazyLock::new(|| {
             problem: ProblemKind::Regression,
             probabilistic: false,
             iterative: false,
-            summary: "k-nearest-neighbours regressor (linfa-nn search)",
+            summary: "k-nearest-neighbours regressor (k-d tree, ball tree or scan)",
             hyperparams: knn_params(),
         },
         ModelInfo {

@@ -1,10 +1,11 @@
 //! k-nearest neighbours for classification (`knn_classifier`) and regression
 //! (`knn_regressor`), as scikit-learn's `KNeighborsClassifier` and `KNeighborsRegressor`,
-//! with linfa-nn's k-d tree, ball tree or linear scan as the search structure.
+//! with our k-d tree (`kdtree.rs`, checked against linfa-nn's) or linfa-nn's ball tree or linear
+//! scan as the search structure.
 //!
-//! Fitting keeps the training rows. linfa-nn's index borrows the rows it indexes, so it is
-//! built at prediction time from the fitted model's own rows (O(n log n), small next to the
-//! queries). Probabilities are the neighbours' (weighted) class shares, as scikit-learn's
+//! Fitting keeps the training rows. The search structure is built at prediction time from the
+//! fitted model's own rows (O(n log n), small next to the queries; linfa-nn's index borrows the
+//! rows it indexes). Probabilities are the neighbours' (weighted) class shares, as scikit-learn's
 //! `predict_proba`; the predicted class is the largest share, ties to the lowest class index.
 
 use linfa_nn::distance::{L1Dist, L2Dist, LInfDist};
@@ -14,6 +15,10 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use crate::classes::{argmax, check_rows, class_indices};
 use crate::error::ModelError;
 use crate::estimator::{Estimator, Fitted, Prediction};
+
+mod kdtree;
+
+use kdtree::KdTree;
 
 /// How neighbours are weighted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -197,37 +202,65 @@ impl FittedKnn {
         }
     }
 
-    /// Each query row's neighbours: (training row, weight), or the error that stopped the search.
-    fn neighbours(&self, x: ArrayView2<'_, f64>) -> Result<Vec<Vec<(usize, f64)>>, String> {
-        let index = self.index().map_err(|e| e.to_string())?;
-        // linfa-nn's k-d tree needs contiguous query rows.
+    /// Each query row's neighbours: (training row, distance), nearest first.
+    fn search(&self, x: ArrayView2<'_, f64>) -> Result<Vec<Vec<(usize, f64)>>, String> {
+        let d = self.x.ncols();
+        if x.ncols() != d {
+            return Err(format!(
+                "trained on {d} features, asked about {}",
+                x.ncols()
+            ));
+        }
+        // Both searches need contiguous rows.
         let x = x.as_standard_layout();
+        let k = self.knn.n_neighbors;
+        if self.knn.search == Search::KdTree {
+            let train = self.x.as_standard_layout();
+            let flat = train.as_slice().ok_or("training rows not contiguous")?;
+            let tree = KdTree::build(flat, self.x.nrows(), d, self.knn.leaf_size, self.knn.metric);
+            return x
+                .rows()
+                .into_iter()
+                .map(|row| {
+                    let q = row.to_slice().ok_or("query row not contiguous")?;
+                    let mut found = Vec::with_capacity(k);
+                    tree.query(q, k, &mut found);
+                    Ok(found)
+                })
+                .collect();
+        }
+        let index = self.index().map_err(|e| e.to_string())?;
         x.rows()
             .into_iter()
             .map(|row| {
-                let found = index
-                    .k_nearest(row, self.knn.n_neighbors)
-                    .map_err(|e| e.to_string())?;
-                let mut near: Vec<(usize, f64)> = found
+                let found = index.k_nearest(row, k).map_err(|e| e.to_string())?;
+                Ok(found
                     .into_iter()
                     .map(|(_, i)| (i, self.knn.metric.between(row, self.x.row(i))))
-                    .collect();
-                if self.knn.weights == Weights::Distance {
-                    // As scikit-learn: a query on a training point takes only the points at 0.
-                    let exact = near.iter().any(|&(_, d)| d == 0.0);
-                    for (_, d) in near.iter_mut() {
-                        *d = match (exact, *d == 0.0) {
-                            (true, true) => 1.0,
-                            (true, false) => 0.0,
-                            (false, _) => 1.0 / *d,
-                        };
-                    }
-                } else {
-                    near.iter_mut().for_each(|(_, w)| *w = 1.0);
-                }
-                Ok(near)
+                    .collect())
             })
             .collect()
+    }
+
+    /// Each query row's neighbours: (training row, weight), or the error that stopped the search.
+    fn neighbours(&self, x: ArrayView2<'_, f64>) -> Result<Vec<Vec<(usize, f64)>>, String> {
+        let mut all = self.search(x)?;
+        for near in &mut all {
+            if self.knn.weights == Weights::Distance {
+                // As scikit-learn: a query on a training point takes only the points at 0.
+                let exact = near.iter().any(|&(_, d)| d == 0.0);
+                for (_, d) in near.iter_mut() {
+                    *d = match (exact, *d == 0.0) {
+                        (true, true) => 1.0,
+                        (true, false) => 0.0,
+                        (false, _) => 1.0 / *d,
+                    };
+                }
+            } else {
+                near.iter_mut().for_each(|(_, w)| *w = 1.0);
+            }
+        }
+        Ok(all)
     }
 }
 

@@ -117,3 +117,71 @@ fn more_neighbours_than_training_rows_is_refused() {
     .unwrap();
     assert!(err.to_string().contains("n_neighbors = 5"), "{err}");
 }
+
+/// `n` rows of `d` features: small integers (many equal distances and repeated rows) or
+/// spread-out values.
+fn rows(n: usize, d: usize, ties: bool) -> Array2<f64> {
+    Array2::from_shape_fn((n, d), |(i, j)| {
+        let t = ((i * 31 + j * 17) as f64 * 0.61).sin();
+        if ties { (t * 3.0).round() } else { t * 10.0 }
+    })
+}
+
+#[test]
+fn the_kd_tree_finds_the_first_k_rows_by_distance_then_row() {
+    for ties in [true, false] {
+        let x = rows(300, 3, ties);
+        let queries = rows(40, 3, ties).mapv(|v| v + 0.5 * f64::from(u8::from(!ties)));
+        let flat = x.as_slice().unwrap();
+        for metric in [
+            DistanceKind::Euclidean,
+            DistanceKind::Manhattan,
+            DistanceKind::Chebyshev,
+        ] {
+            for (k, leaf_size) in [(1, 1), (5, 30), (7, 4), (300, 10)] {
+                let tree = kdtree::KdTree::build(flat, 300, 3, leaf_size, metric);
+                let mut found = Vec::new();
+                for q in queries.rows() {
+                    let q = q.as_slice().unwrap();
+                    tree.query(q, k, &mut found);
+                    let want = kdtree::KdTree::brute(flat, 3, metric, q, k);
+                    assert_eq!(found, want, "{metric:?} k {k} leaf {leaf_size} ties {ties}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_kd_tree_finds_the_rows_linfa_nn_finds() {
+    let x = rows(500, 4, false);
+    let tree = kdtree::KdTree::build(x.as_slice().unwrap(), 500, 4, 8, DistanceKind::Euclidean);
+    let linfa = CommonNearestNeighbour::KdTree
+        .from_batch_with_leaf_size(&x, 8, L2Dist)
+        .unwrap();
+    let mut found = Vec::new();
+    for q in rows(50, 4, false).mapv(|v| v * 0.9 + 0.3).rows() {
+        tree.query(q.as_slice().unwrap(), 6, &mut found);
+        let mut ours: Vec<usize> = found.iter().map(|&(r, _)| r).collect();
+        let mut theirs: Vec<usize> = linfa
+            .k_nearest(q, 6)
+            .unwrap()
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect();
+        ours.sort_unstable();
+        theirs.sort_unstable();
+        assert_eq!(ours, theirs);
+        for &(r, dist) in &found {
+            assert_eq!(dist, DistanceKind::Euclidean.between(q, x.row(r)));
+        }
+    }
+}
+
+#[test]
+fn without_features_every_row_is_at_distance_zero_and_the_first_k_are_found() {
+    let tree = kdtree::KdTree::build(&[], 10, 0, 3, DistanceKind::Euclidean);
+    let mut found = Vec::new();
+    tree.query(&[], 4, &mut found);
+    assert_eq!(found, vec![(0, 0.0), (1, 0.0), (2, 0.0), (3, 0.0)]);
+}
