@@ -939,7 +939,7 @@ static CATALOGUE: LazyLock<Vec<ModelInfo>> = LazyLock::new(|| {
             problem: ProblemKind::Classification,
             probabilistic: false,
             iterative: false,
-            summary: "support vector classifier (linfa-svm SMO; one-vs-one for more than two classes)",
+            summary: "support vector classifier (libsvm's SMO, as scikit-learn's SVC; one-vs-one for more than two classes)",
             hyperparams: svm_params(false),
         },
         ModelInfo {
@@ -947,7 +947,7 @@ static CATALOGUE: LazyLock<Vec<ModelInfo>> = LazyLock::new(|| {
             problem: ProblemKind::Regression,
             probabilistic: false,
             iterative: false,
-            summary: "epsilon-support vector regression (linfa-svm SMO)",
+            summary: "epsilon-support vector regression (libsvm's SMO, as scikit-learn's SVR)",
             hyperparams: svm_params(true),
         },
         ModelInfo {
