@@ -82,6 +82,9 @@ pub(super) struct SvrQ {
     sign: Vec<f32>,
     /// The two columns handed out last.
     buffers: [Vec<f32>; 2],
+    /// Which variable's column each buffer holds, and how many entries (none after a swap):
+    /// a step reads again the column its working-set selection read.
+    held: [Option<(usize, usize)>; 2],
 }
 
 impl SvrQ {
@@ -93,11 +96,16 @@ impl SvrQ {
             row: (0..2 * n).map(|k| k % n).collect(),
             sign: (0..2 * n).map(|k| if k < n { 1.0 } else { -1.0 }).collect(),
             buffers: [vec![0.0; 2 * n], vec![0.0; 2 * n]],
+            held: [None; 2],
             rows,
         }
     }
 
     fn fill(&mut self, buffer: usize, i: usize, len: usize) {
+        if matches!(self.held[buffer], Some((v, have)) if v == i && have >= len) {
+            return;
+        }
+        self.held[buffer] = Some((i, len));
         let n = self.rows.len();
         let real = self.row[i];
         let (column, from) = self.cache.fetch(real, n);
@@ -123,12 +131,14 @@ impl QMatrix for SvrQ {
     }
 
     fn pair(&mut self, i: usize, j: usize, len: usize) -> (&[f32], &[f32]) {
+        // Buffer 0 still holds `i` when the working-set selection just read it.
         self.fill(0, i, len);
         self.fill(1, j, len);
         (&self.buffers[0][..len], &self.buffers[1][..len])
     }
 
     fn swap_index(&mut self, i: usize, j: usize) {
+        self.held = [None; 2];
         self.row.swap(i, j);
         self.sign.swap(i, j);
     }
