@@ -111,11 +111,11 @@
 //!
 //! # `svc` (classifier) and `svr` (regressor)
 //!
-//! Support vector machines fitted by linfa-svm's SMO solver (libsvm's algorithm, as scikit-learn's
-//! `SVC` and `SVR`). More than two classes: one-vs-one, one machine per pair of training classes,
-//! the most votes winning (ties to the lowest class index), as libsvm. No probabilities (libsvm's
-//! come from Platt scaling fitted by an internal cross-validation that linfa does not do), so
-//! `log_loss` is refused. linfa builds the full n × n kernel matrix: 8·n² bytes of memory.
+//! Support vector machines fitted by our port of libsvm's SMO solver (as scikit-learn's `SVC` and
+//! `SVR`: the same steps, a 200 MB kernel-column cache, shrinking). More than two classes:
+//! one-vs-one, one machine per pair of training classes, the most votes winning (ties to the
+//! lowest class index), as libsvm. No probabilities (libsvm's come from Platt scaling fitted by an
+//! internal cross-validation that we do not do), so `log_loss` is refused.
 //!
 //! | Name | Default | Range | Purpose |
 //! |---|---|---|---|
