@@ -217,24 +217,30 @@ impl KernelRows {
     /// kernel cache holds them.
     pub fn column(&self, i: usize, from: usize, out: &mut [f32], factor: impl Fn(usize) -> f64) {
         let xi = self.row(i);
-        let to = out.len();
+        let w = self.width;
+        // Rows `from..`, with their index and squared norm, beside their output entries.
+        let rows = self.data[from * w..]
+            .chunks_exact(w)
+            .zip(&self.sq[from..])
+            .zip(out[from..].iter_mut())
+            .enumerate()
+            .map(|(k, ((xj, &sqj), o))| (from + k, xj, sqj, o));
         // One loop per kernel, so the kernel's match is not inside the loop.
         match self.eval {
             Eval::Linear => {
-                for j in from..to {
-                    out[j] = (factor(j) * dot(xi, self.row(j))) as f32;
+                for (j, xj, _, o) in rows {
+                    *o = (factor(j) * dot(xi, xj)) as f32;
                 }
             }
             Eval::Rbf { gamma } => {
                 let si = self.sq[i];
-                for j in from..to {
-                    let d = dot(xi, self.row(j));
-                    out[j] = (factor(j) * (-gamma * (si + self.sq[j] - 2.0 * d)).exp()) as f32;
+                for (j, xj, sqj, o) in rows {
+                    *o = (factor(j) * (-gamma * (si + sqj - 2.0 * dot(xi, xj))).exp()) as f32;
                 }
             }
             Eval::Poly { coef0, degree } => {
-                for j in from..to {
-                    out[j] = (factor(j) * (dot(xi, self.row(j)) + coef0).powi(degree)) as f32;
+                for (j, xj, _, o) in rows {
+                    *o = (factor(j) * (dot(xi, xj) + coef0).powi(degree)) as f32;
                 }
             }
         }
@@ -320,10 +326,10 @@ mod tests {
             for i in 0..3 {
                 let mut col = vec![0.0f32; 3];
                 rows.column(i, 0, &mut col, |_| 1.0);
-                for j in 0..3 {
+                for (j, &got) in col.iter().enumerate() {
                     let want = r.between(scaled.row(i), scaled.row(j));
                     assert!(
-                        (f64::from(col[j]) - want).abs() <= 1e-6 * want.abs().max(1.0),
+                        (f64::from(got) - want).abs() <= 1e-6 * want.abs().max(1.0),
                         "{kind:?}"
                     );
                 }

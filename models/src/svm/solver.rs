@@ -395,9 +395,9 @@ impl<Q: QMatrix> Solver<'_, Q> {
         if free * l > 2 * active * (l - active) {
             for i in active..l {
                 let qi = self.q.column(i, active);
-                for j in 0..active {
-                    if self.status[j] == Bound::Free {
-                        self.g[i] += self.alpha[j] * f64::from(qi[j]);
+                for ((&st, &a), &q) in self.status.iter().zip(&self.alpha).zip(qi) {
+                    if st == Bound::Free {
+                        self.g[i] += a * f64::from(q);
                     }
                 }
             }
