@@ -13,6 +13,10 @@ pub(super) struct Cache {
     next: Vec<usize>,
     /// Entries that may still be allocated.
     free: usize,
+    /// Index swaps (lower, higher) not yet applied to the held columns' entries: a shrinking
+    /// pass swaps many indices, and applying them all to one column at a time reads each column
+    /// once instead of once per swap.
+    pending: Vec<(usize, usize)>,
 }
 
 impl Cache {
@@ -25,6 +29,7 @@ impl Cache {
             prev: vec![head; l + 1],
             next: vec![head; l + 1],
             free: (budget_bytes / std::mem::size_of::<f32>()).max(2 * l),
+            pending: Vec::new(),
         }
     }
 
@@ -57,6 +62,7 @@ impl Cache {
     /// Column `i` with at least `len` entries, and the first of them still to be computed
     /// (`len` when all are held). Makes it the most recently used.
     pub fn fetch(&mut self, i: usize, len: usize) -> (&mut [f32], usize) {
+        self.apply_swaps();
         let held = self.columns[i].len();
         if held > 0 {
             self.unlink(i);
@@ -81,7 +87,8 @@ impl Cache {
     }
 
     /// Exchange indices `i` and `j`: the columns, and the two entries within every held column
-    /// (a column holding `i` but not `j` is dropped, as libsvm does).
+    /// (a column holding `i` but not `j` is dropped, as libsvm does). The entries are exchanged
+    /// by the next [`Cache::fetch`].
     pub fn swap_index(&mut self, i: usize, j: usize) {
         if i == j {
             return;
@@ -97,19 +104,35 @@ impl Cache {
                 self.push_back(h);
             }
         }
-        let (lo, hi) = (i.min(j), i.max(j));
+        self.pending.push((i.min(j), i.max(j)));
+    }
+
+    /// Apply the pending swaps to every held column, in order.
+    fn apply_swaps(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
         let head = self.head();
         let mut h = self.next[head];
         while h != head {
             let next = self.next[h];
-            let len = self.columns[h].len();
-            if len > hi {
-                self.columns[h].swap(lo, hi);
-            } else if len > lo {
+            let column = &mut self.columns[h];
+            let len = column.len();
+            let mut dropped = false;
+            for &(lo, hi) in &self.pending {
+                if len > hi {
+                    column.swap(lo, hi);
+                } else if len > lo {
+                    dropped = true;
+                    break;
+                }
+            }
+            if dropped {
                 self.drop_column(h);
             }
             h = next;
         }
+        self.pending.clear();
     }
 }
 
@@ -148,12 +171,22 @@ mod tests {
         cache.fetch(0, 3).0.copy_from_slice(&[0.0, 1.0, 2.0]);
         cache.fetch(1, 2).0.copy_from_slice(&[10.0, 11.0]);
         cache.swap_index(0, 2);
-        assert_eq!(cache.get(2, 3), &[2.0, 1.0, 0.0]);
+        assert_eq!(cache.fetch(2, 3), (&mut [2.0, 1.0, 0.0][..], 3));
         assert_eq!(cache.fetch(0, 1).1, 0, "nothing held for the new index 0");
         assert_eq!(
             cache.fetch(1, 2).1,
             0,
             "column 1 held index 0 but not 2: dropped"
         );
+    }
+
+    #[test]
+    fn swaps_reach_the_entries_in_the_order_they_were_made() {
+        let mut cache = Cache::new(4, 1 << 20);
+        cache.fetch(0, 4).0.copy_from_slice(&[0.0, 1.0, 2.0, 3.0]);
+        cache.swap_index(0, 3);
+        cache.swap_index(1, 3);
+        // The column moved 0 → 3 → 1; its entries were swapped (0, 3) then (1, 3).
+        assert_eq!(cache.fetch(1, 4), (&mut [3.0, 0.0, 2.0, 1.0][..], 4));
     }
 }
