@@ -194,9 +194,10 @@ impl<Q: QMatrix> Solver<'_, Q> {
         // i maximizes −yᵢ∇ᵢ over the variables that can move up (in the direction yᵢ).
         let mut gmax = f64::NEG_INFINITY;
         let mut gmax_idx = None;
-        for t in 0..active {
-            let (g, st) = (self.g[t], self.status[t]);
-            if self.y[t] > 0 {
+        // Slices of the active length, zipped: no bounds checks in the loops.
+        let (g, status, y) = (&self.g[..active], &self.status[..active], &self.y[..active]);
+        for (t, ((&g, &st), &y)) in g.iter().zip(status).zip(y).enumerate() {
+            if y > 0 {
                 if st != Bound::Upper && -g >= gmax {
                     gmax = -g;
                     gmax_idx = Some(t);
@@ -208,26 +209,36 @@ impl<Q: QMatrix> Solver<'_, Q> {
         }
         let i = gmax_idx?;
         let yi = f64::from(self.y[i]);
+        let qdi = self.qd[i];
         let qi = self.q.column(i, active);
-        let (g, status, y, qd) = (&self.g, &self.status, &self.y, &self.qd);
-        let qdi = qd[i];
+        let (g, status, y, qd) = (
+            &self.g[..active],
+            &self.status[..active],
+            &self.y[..active],
+            &self.qd[..active],
+        );
         let mut gmax2 = f64::NEG_INFINITY;
         let mut gmin_idx = None;
         let mut obj_diff_min = f64::INFINITY;
-        for j in 0..active {
-            let (gj, st) = (g[j], status[j]);
-            let (grad_diff, quad_coef) = if y[j] > 0 {
+        for (j, ((((&gj, &st), &yj), &qdj), &qij)) in
+            g.iter().zip(status).zip(y).zip(qd).zip(qi).enumerate()
+        {
+            let (grad_diff, quad_coef) = if yj > 0 {
                 if st == Bound::Lower {
                     continue;
                 }
-                gmax2 = gmax2.max(gj);
-                (gmax + gj, qdi + qd[j] - 2.0 * yi * f64::from(qi[j]))
+                if gj >= gmax2 {
+                    gmax2 = gj;
+                }
+                (gmax + gj, qdi + qdj - 2.0 * yi * f64::from(qij))
             } else {
                 if st == Bound::Upper {
                     continue;
                 }
-                gmax2 = gmax2.max(-gj);
-                (gmax - gj, qdi + qd[j] + 2.0 * yi * f64::from(qi[j]))
+                if -gj >= gmax2 {
+                    gmax2 = -gj;
+                }
+                (gmax - gj, qdi + qdj + 2.0 * yi * f64::from(qij))
             };
             if grad_diff > 0.0 {
                 let obj_diff =
