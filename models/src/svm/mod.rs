@@ -16,8 +16,8 @@
 //!
 //! Speed (`bench/model_speed.py`, 3,000 × 20 rows, one core, median of 7 fits): both sides take
 //! libsvm's steps exactly (254,291 for a linear SVC, 22,185 for an RBF SVR with C = 100), with the
-//! same scores, in 0.77–0.83 of scikit-learn's time (RBF SVC on 3 classes 0.087 s against 0.106 s,
-//! linear SVC 0.35 s against 0.43 s, RBF SVR 0.43 s against 0.57 s); linfa-svm took 4.7×, 16× and
+//! same scores, in 0.73–0.83 of scikit-learn's time (RBF SVC on 3 classes 0.086 s against 0.113 s,
+//! linear SVC 0.37 s against 0.51 s, RBF SVR 0.60 s against 0.72 s); linfa-svm took 4.7×, 16× and
 //! 3.4× scikit-learn's. What costs: the working-set selection's passes over the active variables
 //! (58% of the linear case), `exp` in RBF kernel columns (~30% of the RBF SVC), and ε-SVR's
 //! gathering of its 2n-variable columns from the cached n-row kernel columns (31% of the SVR).
