@@ -111,11 +111,11 @@
 //!
 //! # `svc` (classifier) and `svr` (regressor)
 //!
-//! Support vector machines fitted by linfa-svm's SMO solver (libsvm's algorithm, as scikit-learn's
-//! `SVC` and `SVR`). More than two classes: one-vs-one, one machine per pair of training classes,
-//! the most votes winning (ties to the lowest class index), as libsvm. No probabilities (libsvm's
-//! come from Platt scaling fitted by an internal cross-validation that linfa does not do), so
-//! `log_loss` is refused. linfa builds the full n × n kernel matrix: 8·n² bytes of memory.
+//! Support vector machines fitted by our port of libsvm's SMO solver (as scikit-learn's `SVC` and
+//! `SVR`: the same steps, a 200 MB kernel-column cache, shrinking). More than two classes:
+//! one-vs-one, one machine per pair of training classes, the most votes winning (ties to the
+//! lowest class index), as libsvm. No probabilities (libsvm's come from Platt scaling fitted by an
+//! internal cross-validation that we do not do), so `log_loss` is refused.
 //!
 //! | Name | Default | Range | Purpose |
 //! |---|---|---|---|
@@ -939,7 +939,7 @@ static CATALOGUE: LazyLock<Vec<ModelInfo>> = LazyLock::new(|| {
             problem: ProblemKind::Classification,
             probabilistic: false,
             iterative: false,
-            summary: "support vector classifier (linfa-svm SMO; one-vs-one for more than two classes)",
+            summary: "support vector classifier (libsvm's SMO, as scikit-learn's SVC; one-vs-one for more than two classes)",
             hyperparams: svm_params(false),
         },
         ModelInfo {
@@ -947,7 +947,7 @@ static CATALOGUE: LazyLock<Vec<ModelInfo>> = LazyLock::new(|| {
             problem: ProblemKind::Regression,
             probabilistic: false,
             iterative: false,
-            summary: "epsilon-support vector regression (linfa-svm SMO)",
+            summary: "epsilon-support vector regression (libsvm's SMO, as scikit-learn's SVR)",
             hyperparams: svm_params(true),
         },
         ModelInfo {

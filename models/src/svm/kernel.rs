@@ -1,9 +1,11 @@
-//! The kernels of the support vector machines, in scikit-learn's parametrization.
+//! The kernels of the support vector machines, in scikit-learn's parametrization, and their fast
+//! evaluation over the training rows ([`KernelRows`]).
 //!
-//! linfa-kernel has no γ in its polynomial kernel, (⟨x, x'⟩ + c)^d, and writes the RBF kernel
-//! as exp(−‖x − x'‖²/ε). scikit-learn's (γ⟨x, x'⟩ + coef0)^degree equals linfa's on rows
-//! scaled by √γ, and its exp(−γ‖x − x'‖²) is linfa's with ε = 1/γ.
+//! The polynomial kernel (γ⟨x, x'⟩ + coef0)^degree is computed as (⟨x, x'⟩ + coef0)^degree on rows
+//! scaled by √γ, and saved machines hold their support vectors scaled so (the saved format of
+//! linfa-svm's days, whose polynomial kernel had no γ).
 
+#[cfg(test)]
 use linfa_svm::SvmParams;
 use ndarray::{Array2, ArrayView1, ArrayView2};
 
@@ -112,13 +114,148 @@ impl Resolved {
         self.kind == KernelKind::Linear
     }
 
-    /// linfa's SVM parameters with this kernel.
-    pub fn apply<T>(&self, params: SvmParams<f64, T>) -> SvmParams<f64, T> {
+    /// linfa's SVM parameters with this kernel (linfa writes the RBF kernel as exp(−‖x − x'‖²/ε)).
+    #[cfg(test)]
+    pub(super) fn apply<T>(&self, params: SvmParams<f64, T>) -> SvmParams<f64, T> {
         match self.kind {
             KernelKind::Linear => params.linear_kernel(),
             KernelKind::Rbf => params.gaussian_kernel(1.0 / self.gamma),
             KernelKind::Poly => params.polynomial_kernel(self.coef0, f64::from(self.degree)),
         }
+    }
+}
+
+/// How [`KernelRows`] evaluates the kernel on its (already scaled) rows.
+#[derive(Debug, Clone, Copy)]
+enum Eval {
+    Linear,
+    Rbf { gamma: f64 },
+    Poly { coef0: f64, degree: i32 },
+}
+
+/// Training rows in one contiguous row-major buffer, with what the kernel needs precomputed
+/// (squared norms for the RBF kernel), as the solver's kernel columns read them.
+#[derive(Debug, Clone)]
+pub(super) struct KernelRows {
+    data: Vec<f64>,
+    width: usize,
+    sq: Vec<f64>,
+    eval: Eval,
+}
+
+/// ⟨a, b⟩ with four independent sums, so the loop pipelines (and vectorizes).
+#[inline]
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let tail: f64 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    let mut acc = [0.0; 4];
+    for (x, y) in ca.zip(cb) {
+        for k in 0..4 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+}
+
+impl KernelRows {
+    /// The rows `x`, already scaled by [`Resolved::rows`], for `kernel`.
+    pub fn new(kernel: &Resolved, x: ArrayView2<'_, f64>) -> KernelRows {
+        let width = x.ncols();
+        let data: Vec<f64> = x.iter().copied().collect();
+        let eval = match kernel.kind {
+            KernelKind::Linear => Eval::Linear,
+            KernelKind::Rbf => Eval::Rbf {
+                gamma: kernel.gamma,
+            },
+            KernelKind::Poly => Eval::Poly {
+                coef0: kernel.coef0,
+                degree: i32::try_from(kernel.degree).unwrap_or(i32::MAX),
+            },
+        };
+        let mut rows = KernelRows {
+            data,
+            width,
+            sq: Vec::new(),
+            eval,
+        };
+        rows.sq = (0..x.nrows())
+            .map(|i| dot(rows.row(i), rows.row(i)))
+            .collect();
+        rows
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.sq.len()
+    }
+
+    fn row(&self, i: usize) -> &[f64] {
+        &self.data[i * self.width..(i + 1) * self.width]
+    }
+
+    /// K(xᵢ, xᵢ).
+    pub fn diagonal(&self, i: usize) -> f64 {
+        self.column_entry(i, i)
+    }
+
+    fn column_entry(&self, i: usize, j: usize) -> f64 {
+        let d = dot(self.row(i), self.row(j));
+        match self.eval {
+            Eval::Linear => d,
+            // As libsvm: ‖xᵢ − xⱼ‖² = ‖xᵢ‖² + ‖xⱼ‖² − 2⟨xᵢ, xⱼ⟩ (exactly 0 on the diagonal).
+            Eval::Rbf { gamma } => (-gamma * (self.sq[i] + self.sq[j] - 2.0 * d)).exp(),
+            Eval::Poly { coef0, degree } => (d + coef0).powi(degree),
+        }
+    }
+
+    /// `out[j] = factor(j) · K(xᵢ, xⱼ)` for j in `from..out.len()`, rounded to f32 as libsvm's
+    /// kernel cache holds them.
+    pub fn column(&self, i: usize, from: usize, out: &mut [f32], factor: impl Fn(usize) -> f64) {
+        let xi = self.row(i);
+        let w = self.width;
+        // Rows `from..`, with their index and squared norm, beside their output entries.
+        let rows = self.data[from * w..]
+            .chunks_exact(w)
+            .zip(&self.sq[from..])
+            .zip(out[from..].iter_mut())
+            .enumerate()
+            .map(|(k, ((xj, &sqj), o))| (from + k, xj, sqj, o));
+        // One loop per kernel, so the kernel's match is not inside the loop.
+        match self.eval {
+            Eval::Linear => {
+                for (j, xj, _, o) in rows {
+                    *o = (factor(j) * dot(xi, xj)) as f32;
+                }
+            }
+            Eval::Rbf { gamma } => {
+                let si = self.sq[i];
+                for (j, xj, sqj, o) in rows {
+                    *o = (factor(j) * (-gamma * (si + sqj - 2.0 * dot(xi, xj))).exp()) as f32;
+                }
+            }
+            Eval::Poly { coef0, degree } => {
+                for (j, xj, _, o) in rows {
+                    *o = (factor(j) * (dot(xi, xj) + coef0).powi(degree)) as f32;
+                }
+            }
+        }
+    }
+
+    /// Exchange rows `i` and `j` (the solver's shrinking reorders its variables).
+    pub fn swap(&mut self, i: usize, j: usize) {
+        if i == j {
+            return;
+        }
+        let w = self.width;
+        let (lo, hi) = (i.min(j), i.max(j));
+        let (head, tail) = self.data.split_at_mut(hi * w);
+        head[lo * w..(lo + 1) * w].swap_with_slice(&mut tail[..w]);
+        self.sq.swap(i, j);
     }
 }
 
@@ -163,5 +300,57 @@ mod tests {
             coef0: 1.0,
         };
         assert_eq!(spec.resolve(x.view()).rows(x.view()), array![[2.0, 4.0]]);
+    }
+
+    #[test]
+    fn kernel_rows_compute_each_kernel_as_between_does() {
+        let x = array![
+            [0.5, -1.0, 2.0, 0.25, 1.5],
+            [1.0, 0.0, -0.5, 2.0, 0.75],
+            [0.0, 0.0, 0.0, 0.0, 0.0]
+        ];
+        for (kind, gamma) in [
+            (KernelKind::Linear, 1.0),
+            (KernelKind::Rbf, 0.3),
+            (KernelKind::Poly, 0.7),
+        ] {
+            let r = KernelSpec {
+                kind,
+                gamma: Some(gamma),
+                degree: 3,
+                coef0: 1.5,
+            }
+            .resolve(x.view());
+            let scaled = r.rows(x.view());
+            let rows = KernelRows::new(&r, scaled.view());
+            for i in 0..3 {
+                let mut col = vec![0.0f32; 3];
+                rows.column(i, 0, &mut col, |_| 1.0);
+                for (j, &got) in col.iter().enumerate() {
+                    let want = r.between(scaled.row(i), scaled.row(j));
+                    assert!(
+                        (f64::from(got) - want).abs() <= 1e-6 * want.abs().max(1.0),
+                        "{kind:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn swapped_rows_swap_their_kernel_values() {
+        let x = array![[1.0, 2.0], [3.0, -1.0], [0.5, 0.5]];
+        let r = KernelSpec {
+            kind: KernelKind::Rbf,
+            gamma: Some(0.5),
+            degree: 3,
+            coef0: 0.0,
+        }
+        .resolve(x.view());
+        let mut rows = KernelRows::new(&r, x.view());
+        let before = rows.column_entry(0, 2);
+        rows.swap(0, 2);
+        assert_eq!(rows.column_entry(2, 0), before);
+        assert_eq!(rows.row(0), &[0.5, 0.5]);
     }
 }
