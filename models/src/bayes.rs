@@ -75,20 +75,73 @@ enum Likelihood {
     Multinomial { feature_log_prob: Array2<f64> },
 }
 
-/// Row indices by class, and each class's count.
-fn by_class(labels: &[usize], n_classes: usize) -> Vec<Vec<usize>> {
-    let mut rows = vec![Vec::new(); n_classes];
-    for (r, &c) in labels.iter().enumerate() {
-        rows[c].push(r);
+/// Each class's row count.
+fn class_counts(labels: &[usize], n_classes: usize) -> Vec<usize> {
+    let mut counts = vec![0; n_classes];
+    for &c in labels {
+        counts[c] += 1;
     }
-    rows
+    counts
 }
 
 /// log(count / n), −∞ for an absent class.
-fn log_prior(rows: &[Vec<usize>], n: usize) -> Array1<f64> {
-    rows.iter()
-        .map(|r| (r.len() as f64 / n as f64).ln())
-        .collect()
+fn log_prior(counts: &[usize], n: usize) -> Array1<f64> {
+    counts.iter().map(|&c| (c as f64 / n as f64).ln()).collect()
+}
+
+/// Per class, the sum of its rows (k × p, row-major), in one pass over `x` in its own layout
+/// (no copy of a class's rows).
+fn class_sums(x: ArrayView2<'_, f64>, labels: &[usize], k: usize) -> Vec<f64> {
+    let p = x.ncols();
+    let mut sums = vec![0.0; k * p];
+    match x.as_slice() {
+        Some(rows) => {
+            for (row, &c) in rows.chunks_exact(p.max(1)).zip(labels) {
+                for (s, v) in sums[c * p..(c + 1) * p].iter_mut().zip(row) {
+                    *s += v;
+                }
+            }
+        }
+        None => {
+            for (j, col) in x.columns().into_iter().enumerate() {
+                for (v, &c) in col.iter().zip(labels) {
+                    sums[c * p + j] += v;
+                }
+            }
+        }
+    }
+    sums
+}
+
+/// Per class, the sum of its rows' squared deviations from `means` (k × p, row-major): the
+/// second pass of a two-pass variance, as NumPy's.
+fn class_squares(x: ArrayView2<'_, f64>, labels: &[usize], means: &[f64]) -> Vec<f64> {
+    let p = x.ncols();
+    let mut squares = vec![0.0; means.len()];
+    match x.as_slice() {
+        Some(rows) => {
+            for (row, &c) in rows.chunks_exact(p.max(1)).zip(labels) {
+                let range = c * p..(c + 1) * p;
+                for ((s, m), v) in squares[range.clone()]
+                    .iter_mut()
+                    .zip(&means[range])
+                    .zip(row)
+                {
+                    let d = v - m;
+                    *s += d * d;
+                }
+            }
+        }
+        None => {
+            for (j, col) in x.columns().into_iter().enumerate() {
+                for (v, &c) in col.iter().zip(labels) {
+                    let d = v - means[c * p + j];
+                    squares[c * p + j] += d * d;
+                }
+            }
+        }
+    }
+    squares
 }
 
 impl Estimator for GaussianNb {
@@ -99,21 +152,35 @@ impl Estimator for GaussianNb {
     ) -> Result<Box<dyn Fitted>, ModelError> {
         check_rows("gaussian_nb", x.nrows(), y.len())?;
         let (labels, k) = class_indices(y, "gaussian_nb")?;
-        let rows = by_class(&labels, k);
+        let counts = class_counts(&labels, k);
         let p = x.ncols();
-        let max_var = x.var_axis(Axis(0), 0.0).fold(0.0_f64, |m, &v| m.max(v));
+        // The whole data's variance is the same two passes with every row in one class.
+        let all = vec![0; labels.len()];
+        let mean_all: Vec<f64> = class_sums(x, &all, 1)
+            .iter()
+            .map(|s| s / labels.len() as f64)
+            .collect();
+        let max_var = class_squares(x, &all, &mean_all)
+            .iter()
+            .fold(0.0_f64, |m, &s| m.max(s / labels.len() as f64));
         let epsilon = self.var_smoothing * max_var;
+        let mut means = class_sums(x, &labels, k);
+        for (c, &n) in counts.iter().enumerate() {
+            means[c * p..(c + 1) * p]
+                .iter_mut()
+                .for_each(|m| *m /= n.max(1) as f64);
+        }
+        let squares = class_squares(x, &labels, &means);
         let mut theta = Array2::zeros((k, p));
         let mut var = Array2::ones((k, p));
-        for (c, members) in rows.iter().enumerate() {
-            if members.is_empty() {
+        for (c, &n) in counts.iter().enumerate() {
+            if n == 0 {
                 continue;
             }
-            let xc = x.select(Axis(0), members);
-            let mean = xc.mean_axis(Axis(0)).unwrap_or_else(|| Array1::zeros(p));
-            var.row_mut(c)
-                .assign(&(xc.var_axis(Axis(0), 0.0) + epsilon));
-            theta.row_mut(c).assign(&mean);
+            for j in 0..p {
+                theta[[c, j]] = means[c * p + j];
+                var[[c, j]] = squares[c * p + j] / n as f64 + epsilon;
+            }
         }
         if var.iter().any(|&v| v <= 0.0 || !v.is_finite()) {
             return Err(ModelError::Fit(
@@ -127,7 +194,7 @@ impl Estimator for GaussianNb {
                 .sum::<f64>()
         });
         Ok(Box::new(FittedNb {
-            log_prior: log_prior(&rows, labels.len()),
+            log_prior: log_prior(&counts, labels.len()),
             kind: Likelihood::Gaussian { theta, var, norm },
         }))
     }
@@ -147,18 +214,21 @@ impl Estimator for MultinomialNb {
             )));
         }
         let (labels, k) = class_indices(y, "multinomial_nb")?;
-        let rows = by_class(&labels, k);
         let p = x.ncols();
+        let sums = class_sums(x, &labels, k);
         let mut feature_log_prob = Array2::zeros((k, p));
-        for (c, members) in rows.iter().enumerate() {
-            let counts = x.select(Axis(0), members).sum_axis(Axis(0)) + self.alpha;
-            let total = counts.sum();
-            feature_log_prob
-                .row_mut(c)
-                .assign(&counts.mapv(|n| n.ln() - total.ln()));
+        for c in 0..k {
+            let counts: Vec<f64> = sums[c * p..(c + 1) * p]
+                .iter()
+                .map(|s| s + self.alpha)
+                .collect();
+            let total: f64 = counts.iter().sum();
+            for (j, n) in counts.iter().enumerate() {
+                feature_log_prob[[c, j]] = n.ln() - total.ln();
+            }
         }
         Ok(Box::new(FittedNb {
-            log_prior: log_prior(&rows, labels.len()),
+            log_prior: log_prior(&class_counts(&labels, k), labels.len()),
             kind: Likelihood::Multinomial { feature_log_prob },
         }))
     }
@@ -258,7 +328,7 @@ mod tests {
     use super::*;
     use linfa::prelude::{Fit, Predict};
     use linfa_bayes::NaiveBayes;
-    use ndarray::array;
+    use ndarray::{ShapeBuilder, array};
 
     fn classes_and_proba(p: Prediction) -> (Array1<usize>, Array2<f64>) {
         match p {
@@ -423,6 +493,34 @@ mod tests {
         let (class, proba) = classes_and_proba(fitted.predict(array![[0.5], [5.5]].view()));
         assert_eq!(class, array![0, 2]);
         assert_eq!(proba.column(1), array![0.0, 0.0]);
+    }
+
+    #[test]
+    fn column_major_data_fits_the_same_model_as_row_major() {
+        for (x, y, est) in [
+            (
+                clouds().0,
+                clouds().1,
+                &GaussianNb {
+                    var_smoothing: 1e-9,
+                } as &dyn Estimator,
+            ),
+            (
+                counts().0,
+                counts().1,
+                &MultinomialNb { alpha: 1.0 } as &dyn Estimator,
+            ),
+        ] {
+            let mut columns = Array2::zeros(x.dim().f());
+            columns.assign(&x);
+            assert!(columns.as_slice().is_none());
+            let (_, a) = classes_and_proba(est.fit(x.view(), y.view()).unwrap().predict(x.view()));
+            let (_, b) =
+                classes_and_proba(est.fit(columns.view(), y.view()).unwrap().predict(x.view()));
+            for (a, b) in a.iter().zip(&b) {
+                assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+            }
+        }
     }
 
     #[test]
