@@ -68,3 +68,75 @@ fn a_changed_data_file_is_parsed_again_not_read_from_the_image() {
     assert_status(&resumed, 2);
     assert!(log.contains("changed since the study started"), "{log}");
 }
+
+/// A training run over a copy of breast_cancer.csv in the scratch directory.
+fn training_setup(s: &Scratch) -> std::path::PathBuf {
+    std::fs::copy(
+        repo().join("configs/data/breast_cancer.csv"),
+        s.path().join("bc.csv"),
+    )
+    .unwrap();
+    s.write(
+        "t.toml",
+        "[study]\nname = \"t\"\n[data]\npath = \"bc.csv\"\n[model]\nname = \"sgd_logistic\"\n[train]\nepochs = 3\nshards = 1\nmerge = \"average\"\nmerges_per_epoch = 2\n",
+    )
+}
+
+/// Leave the run in `dir` as a run killed before its first checkpoint leaves it: unfinished.
+fn unfinish(dir: &std::path::Path) {
+    for f in ["summary.json", "checkpoint.json", "model.json"] {
+        let _ = std::fs::remove_file(dir.join(f));
+    }
+}
+
+#[test]
+fn a_continued_training_run_reads_the_data_image_instead_of_parsing() {
+    let s = Scratch::new();
+    let c = training_setup(&s);
+    let first = s.run(&["train", c.to_str().unwrap(), "--study-dir", "run", "--json"]);
+    assert_status(&first, 0);
+    assert!(stderr(&first).contains(PARSED), "{}", stderr(&first));
+    assert_eq!(
+        std::fs::read_dir(s.path().join("run/cache"))
+            .unwrap()
+            .count(),
+        1,
+        "one image in the run"
+    );
+    unfinish(&s.path().join("run"));
+    let again = s.run(&["train", c.to_str().unwrap(), "--study-dir", "run", "--json"]);
+    assert_status(&again, 0);
+    let log = stderr(&again);
+    assert!(log.contains(FROM_IMAGE), "{log}");
+    assert!(!log.contains(PARSED), "{log}");
+    // The same data, so the same run.
+    let (a, b) = (json(&first), json(&again));
+    assert_eq!(a["rows"], b["rows"]);
+    assert_eq!(a["heldout"], b["heldout"]);
+}
+
+#[test]
+fn a_continued_training_run_on_a_changed_file_parses_it_again() {
+    let s = Scratch::new();
+    let c = training_setup(&s);
+    assert_status(
+        &s.run(&["train", c.to_str().unwrap(), "--study-dir", "run"]),
+        0,
+    );
+    unfinish(&s.path().join("run"));
+    let path = s.path().join("bc.csv");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    // One more row: the data changed.
+    let last = text.lines().last().unwrap().to_string();
+    text.push_str(&last);
+    text.push('\n');
+    std::fs::write(&path, text).unwrap();
+    let again = s.run(&["train", c.to_str().unwrap(), "--study-dir", "run", "--json"]);
+    assert_status(&again, 0);
+    let log = stderr(&again);
+    assert!(log.contains("data parsed (the source changed"), "{log}");
+    assert!(!log.contains(FROM_IMAGE), "{log}");
+    let rows = &json(&again)["rows"];
+    let total = rows[0].as_u64().unwrap() + rows[1].as_u64().unwrap();
+    assert_eq!(total, 570, "{rows}");
+}
