@@ -140,3 +140,59 @@ fn a_continued_training_run_on_a_changed_file_parses_it_again() {
     let total = rows[0].as_u64().unwrap() + rows[1].as_u64().unwrap();
     assert_eq!(total, 570, "{rows}");
 }
+
+const PREDICT_FROM_IMAGE: &str = "data read from the model directory's image, not parsed";
+
+/// Predict with the model of the training run in `run` on `bc.csv`, as CSV.
+fn predict(s: &Scratch) -> std::process::Output {
+    let o = s.run(&["predict", "run", "bc.csv", "--format", "csv"]);
+    assert_status(&o, 0);
+    o
+}
+
+#[test]
+fn a_second_prediction_on_an_unchanged_file_reads_its_image_instead_of_parsing() {
+    let s = Scratch::new();
+    let c = training_setup(&s);
+    assert_status(
+        &s.run(&["train", c.to_str().unwrap(), "--study-dir", "run"]),
+        0,
+    );
+    let first = predict(&s);
+    assert!(
+        stderr(&first).contains("data parsed (no image yet)"),
+        "{}",
+        stderr(&first)
+    );
+    let second = predict(&s);
+    let log = stderr(&second);
+    assert!(log.contains(PREDICT_FROM_IMAGE), "{log}");
+    assert!(!log.contains(PARSED), "{log}");
+    assert_eq!(stdout(&second), stdout(&first), "the same predictions");
+}
+
+#[test]
+fn a_prediction_on_a_changed_file_parses_it_again() {
+    let s = Scratch::new();
+    let c = training_setup(&s);
+    assert_status(
+        &s.run(&["train", c.to_str().unwrap(), "--study-dir", "run"]),
+        0,
+    );
+    let first = predict(&s);
+    let path = s.path().join("bc.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    // Only the header and the first row are kept: the file changed.
+    let short: String = text.lines().take(2).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&path, short).unwrap();
+    let second = predict(&s);
+    let log = stderr(&second);
+    assert!(log.contains("data parsed (the source changed"), "{log}");
+    assert!(!log.contains(PREDICT_FROM_IMAGE), "{log}");
+    assert_eq!(stdout(&second).lines().count(), 2, "{}", stdout(&second));
+    assert_eq!(
+        stdout(&second).lines().nth(1),
+        stdout(&first).lines().nth(1),
+        "the first row's prediction is unchanged"
+    );
+}

@@ -14,6 +14,9 @@
 //! the change time), so a file rewritten in place never matches by its stamps. Anything else
 //! parses the source again and replaces the image.
 //!
+//! A reader other than [`Dataset::read_path`] (`cohort predict`'s) keeps its own images under the
+//! same rules, keyed by its name and settings ([`Dataset::load_cached_by`]).
+//!
 //! Layout: `COHORTDS`, the format version (u32 LE), the header's length (u32 LE), the header
 //! (JSON), zero padding to a multiple of 8, the features row-major then the targets (f64 in
 //! native byte order, recorded in the header), the BLAKE3 of everything before it (32 bytes).
@@ -87,19 +90,7 @@ impl Dataset {
         load(
             (path, target, kind, cache_dir),
             |rows, cols| (zeroed(rows * cols), zeroed(rows)),
-            |r: Loaded<(Vec<f64>, Vec<f64>)>| {
-                let (x, y) = r.values;
-                let x = Array2::from_shape_vec((r.rows, r.feature_names.len()), x)
-                    .map_err(|e| DataError::Image(e.to_string()))?;
-                Ok(Dataset {
-                    x,
-                    y: Array1::from(y),
-                    feature_names: r.feature_names,
-                    target_name: r.target_name,
-                    problem: r.problem,
-                    checksum: r.checksum,
-                })
-            },
+            arrays,
             || Dataset::read_path(path, target, kind),
             Dataset::parts,
         )
@@ -135,6 +126,52 @@ impl Dataset {
             image_parts,
         )
     }
+}
+
+impl Dataset {
+    /// [`Dataset::load_cached`] for a reader of the caller's own (`parse`), not
+    /// [`Dataset::read_path`]: `reader` names the reader and everything its result depends on,
+    /// so an image is used only by the same reader with the same settings. `parse` must give
+    /// the dataset the checksum [`Dataset::checksum_of`] gives the source; the image's targets
+    /// and problem are whatever `parse` gives.
+    pub fn load_cached_by<E: From<DataError>>(
+        path: &Path,
+        reader: &str,
+        cache_dir: &Path,
+        parse: impl FnOnce() -> Result<Dataset, E>,
+    ) -> Result<(Dataset, CacheUse), E> {
+        // The reader stands in the target's place in the image's key and header: a NUL never
+        // starts a column name read from a file, so no column's image is taken for it.
+        let key = format!("\0reader:{reader}");
+        load(
+            (path, Some(&key), ProblemKind::Regression, cache_dir),
+            |rows, cols| (zeroed(rows * cols), zeroed(rows)),
+            arrays,
+            parse,
+            Dataset::parts,
+        )
+    }
+
+    /// The checksum [`Dataset::read_path`] gives the data at `path` (BLAKE3 of its bytes, of a
+    /// directory's names and hashes), computed without parsing.
+    pub fn checksum_of(path: &Path) -> Result<String, DataError> {
+        source_checksum(path)
+    }
+}
+
+/// A dataset in arrays from the values an image was read into.
+fn arrays(r: Loaded<(Vec<f64>, Vec<f64>)>) -> Result<Dataset, DataError> {
+    let (x, y) = r.values;
+    let x = Array2::from_shape_vec((r.rows, r.feature_names.len()), x)
+        .map_err(|e| DataError::Image(e.to_string()))?;
+    Ok(Dataset {
+        x,
+        y: Array1::from(y),
+        feature_names: r.feature_names,
+        target_name: r.target_name,
+        problem: r.problem,
+        checksum: r.checksum,
+    })
 }
 
 /// A dataset's values, read from an image into places of the caller's.
@@ -186,13 +223,13 @@ type Request<'a> = (&'a Path, Option<&'a str>, ProblemKind, &'a Path);
 
 /// A cached load whatever holds the values: `slots` makes the places an image is read into and
 /// `build` the dataset from them; `parse` reads the source; `parts` gives what is written.
-fn load<S: Values, T>(
+fn load<S: Values, T, E: From<DataError>>(
     (path, target, kind, cache_dir): Request<'_>,
     slots: impl FnOnce(usize, usize) -> S,
     build: impl FnOnce(Loaded<S>) -> Result<T, DataError>,
-    parse: impl FnOnce() -> Result<T, DataError>,
+    parse: impl FnOnce() -> Result<T, E>,
     parts: impl for<'d> Fn(&'d T) -> std::io::Result<Parts<'d>>,
-) -> Result<(T, CacheUse), DataError> {
+) -> Result<(T, CacheUse), E> {
     let source = std::path::absolute(path).map_err(|source| DataError::Io {
         path: path.to_path_buf(),
         source,
