@@ -418,7 +418,7 @@ fn source_checksum(source: &Path) -> Result<String, DataError> {
     let hash = if source.is_dir() {
         super::dir::checksum(source)?
     } else {
-        blake3::hash(&super::bytes::FileBytes::open(source)?)
+        super::bytes::FileBytes::open(source)?.hash()
     };
     Ok(format!("blake3:{}", hash.to_hex()))
 }

@@ -10,7 +10,7 @@ use std::path::Path;
 use ::csv::ByteRecord;
 use memchr::{memchr, memchr_iter, memchr3};
 
-use super::bytes::zeroed;
+use super::bytes::{WINDOW, Window, hash_windowed, zeroed};
 use super::{
     CellError, ImageBuf, LabelError, LabelTable, Parsed, ProblemKind, Targets, parse_number,
 };
@@ -28,23 +28,22 @@ pub(super) fn read(
 ) -> Result<Parsed, DataError> {
     let bytes = super::bytes::FileBytes::open(path)?;
     let chunks = (bytes.len() / MIN_CHUNK).clamp(1, threads.max(1));
-    parse(path, &bytes, target, kind, chunks)
+    parse(path, &bytes, bytes.is_mapped(), target, kind, chunks)
 }
 
-/// Parse and hash `bytes` (the contents of `path`), split into `chunks` when more than one.
+/// Parse and hash `bytes` (the contents of `path`; a file mapping when `mapped`), split into
+/// `chunks` when more than one.
 fn parse(
     path: &Path,
     bytes: &[u8],
+    mapped: bool,
     target: Option<&str>,
     kind: ProblemKind,
     chunks: usize,
 ) -> Result<Parsed, DataError> {
-    let (table, hash) = with_hash(bytes, chunks > 1, || {
-        let table = if memchr(b'"', bytes).is_some() {
-            None
-        } else {
-            parse_chunked(path, bytes, target, kind, chunks)?
-        };
+    let (table, hash) = with_hash(bytes, mapped, chunks > 1, || {
+        // A file with a quote goes to the csv crate: the chunked parser's count finds any.
+        let table = parse_chunked(path, bytes, mapped, target, kind, chunks)?;
         match table {
             Some(table) => Ok(table),
             None => parse_sequential(path, bytes, target, kind),
@@ -298,6 +297,8 @@ struct Shape {
     n_cols: usize,
     target: usize,
     kind: ProblemKind,
+    /// The bytes are a file mapping: passes over them keep only a window mapped.
+    mapped: bool,
 }
 
 /// Parse the data rows in `chunks` pieces on their own threads; `None` when the file needs the
@@ -305,11 +306,12 @@ struct Shape {
 fn parse_chunked(
     path: &Path,
     bytes: &[u8],
+    mapped: bool,
     target: Option<&str>,
     kind: ProblemKind,
     chunks: usize,
 ) -> Result<Option<Parsed>, DataError> {
-    let Some(plan) = plan_chunked(path, bytes, target, kind, chunks)? else {
+    let Some(plan) = plan_chunked(path, bytes, mapped, target, kind, chunks)? else {
         return Ok(None);
     };
     let regression = kind == ProblemKind::Regression;
@@ -327,18 +329,16 @@ fn parse_chunked(
 /// length in bytes), hashing while parsing; `None` when the file needs the csv crate.
 pub(super) fn read_image<B: ImageBuf>(
     path: &Path,
-    bytes: &[u8],
+    file: &super::bytes::FileBytes,
     target: Option<&str>,
     kind: ProblemKind,
     threads: usize,
     alloc: &mut dyn FnMut(usize) -> B,
 ) -> Result<Option<(Parsed, B)>, DataError> {
+    let (bytes, mapped): (&[u8], bool) = (file, file.is_mapped());
     let chunks = (bytes.len() / MIN_CHUNK).clamp(1, threads.max(1));
-    if memchr(b'"', bytes).is_some() {
-        return Ok(None);
-    }
-    let found = with_hash(bytes, chunks > 1, || {
-        let Some(plan) = plan_chunked(path, bytes, target, kind, chunks)? else {
+    let found = with_hash(bytes, mapped, chunks > 1, || {
+        let Some(plan) = plan_chunked(path, bytes, mapped, target, kind, chunks)? else {
             return Ok(None);
         };
         let d = plan.n_features();
@@ -363,15 +363,16 @@ pub(super) fn read_image<B: ImageBuf>(
 /// costs no second pass after the parse.
 fn with_hash<T>(
     bytes: &[u8],
+    mapped: bool,
     beside: bool,
     parse: impl FnOnce() -> Result<T, DataError>,
 ) -> Result<(T, blake3::Hash), DataError> {
     std::thread::scope(|s| {
-        let hasher = beside.then(|| s.spawn(|| blake3::hash(bytes)));
+        let hasher = beside.then(|| s.spawn(move || hash_windowed(bytes, mapped)));
         let out = parse()?;
         let hash = match hasher {
             Some(h) => h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
-            None => blake3::hash(bytes),
+            None => hash_windowed(bytes, mapped),
         };
         Ok((out, hash))
     })
@@ -423,6 +424,7 @@ impl Plan {
 fn plan_chunked(
     path: &Path,
     bytes: &[u8],
+    mapped: bool,
     target: Option<&str>,
     kind: ProblemKind,
     chunks: usize,
@@ -445,18 +447,27 @@ fn plan_chunked(
         .unwrap_or(header_text);
     // A lone carriage return ends a record for the csv crate; an empty header line means the
     // crate read the header elsewhere: either way, leave the file to it.
-    if header_text.is_empty() || memchr(b'\r', header_text).is_some() {
+    if header_text.is_empty()
+        || memchr(b'\r', header_text).is_some()
+        || memchr(b'"', header_text).is_some()
+    {
         return Ok(None);
     }
     let shape = Shape {
         n_cols: header.names.len(),
         target: header.target,
         kind,
+        mapped,
     };
     let ranges = split_at_lines(bytes, data_start, chunks);
     // Each chunk's line count bounds its rows: it places the chunk's rows in the final matrix,
     // so every thread parses straight into place and nothing is copied after.
-    let lines = in_parallel(&ranges, |r| count_lines(&bytes[r]));
+    let counts = in_parallel(&ranges, |r| count_lines(bytes, r, mapped));
+    // A quoted field may hold a line end, so line ends need not end rows: the csv crate's.
+    if counts.iter().any(|c| c.is_none()) {
+        return Ok(None);
+    }
+    let lines: Vec<usize> = counts.into_iter().flatten().collect();
     let rows = lines.iter().sum();
     Ok(Some(Plan {
         header,
@@ -560,12 +571,25 @@ fn in_parallel<T: Send>(ranges: &[Range<usize>], f: impl Fn(Range<usize>) -> T +
     })
 }
 
-/// Lines in `bytes`: line ends, plus one for a last line without one.
-fn count_lines(bytes: &[u8]) -> usize {
+/// Lines in `bytes[range]`: line ends, plus one for a last line without one (through a window
+/// when `mapped`); `None` when the range holds a quote.
+fn count_lines(bytes: &[u8], range: Range<usize>, mapped: bool) -> Option<usize> {
+    let mut window = Window::new(bytes, range.start, mapped);
+    let mut ends = 0;
+    let mut at = range.start;
     // memchr finds each line end with the widest vector instructions the CPU has (checked at
     // run time): lines are hundreds of bytes, so this runs near memory speed.
-    let ends = memchr_iter(b'\n', bytes).count();
-    ends + usize::from(bytes.last().is_some_and(|&b| b != b'\n'))
+    for block in bytes[range.clone()].chunks(WINDOW) {
+        window.advance(at);
+        if memchr(b'"', block).is_some() {
+            return None;
+        }
+        ends += memchr_iter(b'\n', block).count();
+        at += block.len();
+    }
+    window.finish_until(range.end);
+    let last = bytes[range].last();
+    Some(ends + usize::from(last.is_some_and(|&b| b != b'\n')))
 }
 
 /// `chunks` ranges covering `bytes[start..]`, each ending just after a line end (or at the end).
@@ -620,6 +644,7 @@ fn parse_chunk(
         n_cols,
         target,
         kind,
+        mapped,
     } = shape;
     let n_features = n_cols - 1;
     let classify = kind != ProblemKind::Regression;
@@ -631,7 +656,9 @@ fn parse_chunk(
         labels.rows.reserve(x.len() / n_features.max(1));
     }
     let mut n_rows = 0;
+    let mut window = Window::new(bytes, pos, mapped);
     while pos < data.len() {
+        window.advance(pos);
         let line_start = pos;
         // Blank lines are skipped, as the csv crate does.
         match (data[pos], data.get(pos + 1)) {
@@ -715,6 +742,7 @@ fn parse_chunk(
         }
         n_rows += 1;
     }
+    window.finish_until(range.end);
     Ok(Chunk {
         n_rows,
         labels: classify.then_some(labels),
@@ -866,6 +894,47 @@ mod tests {
             Problem::Classification { classes } => classes.clone(),
             Problem::Regression | Problem::Clustering => panic!("not a classification"),
         }
+    }
+
+    #[test]
+    fn a_mapped_file_read_through_windows_is_read_whole() {
+        // Several MiB: the file is mapped, and the windows slide over it many times.
+        let mut text = String::from("a,b,y\n");
+        for r in 0..120_000u32 {
+            text.push_str(&format!("{}.25,-{},{}\n", r, r % 977, r % 3));
+        }
+        let f = csv_file(&text);
+        let bytes = super::super::bytes::FileBytes::open(f.path()).unwrap();
+        assert!(bytes.is_mapped());
+        let whole = parse(
+            f.path(),
+            text.as_bytes(),
+            false,
+            None,
+            ProblemKind::Regression,
+            1,
+        )
+        .unwrap()
+        .into_dataset(f.path(), ProblemKind::Regression)
+        .unwrap();
+        for chunks in [1, 3] {
+            let windowed = parse(
+                f.path(),
+                &bytes,
+                true,
+                None,
+                ProblemKind::Regression,
+                chunks,
+            )
+            .unwrap()
+            .into_dataset(f.path(), ProblemKind::Regression)
+            .unwrap();
+            assert_eq!(windowed.x, whole.x);
+            assert_eq!(windowed.y, whole.y);
+            assert_eq!(windowed.checksum, whole.checksum);
+        }
+        assert_eq!(whole.x[[119_999, 0]], 119_999.25);
+        assert_eq!(bytes.hash(), blake3::hash(text.as_bytes()));
     }
 
     #[test]
@@ -1165,7 +1234,7 @@ mod tests {
                 ..p
             })
         } else {
-            parse(path, bytes, None, kind, chunks)
+            parse(path, bytes, false, None, kind, chunks)
         };
         parsed?.into_dataset(path, kind)
     }
