@@ -36,8 +36,8 @@ mod tree;
 pub use catalogue::{ModelInfo, build, build_iterative, catalogue, lookup};
 pub use cv::{Fold, Folds, Holdout};
 pub use dataset::{
-    CacheUse, CellOptions, DataView, Dataset, HeapImage, ImageBuf, ImageData, Problem, ProblemKind,
-    SourceStamps, Vocabularies,
+    CacheUse, CellOptions, DataView, Dataset, HeapImage, ImageBuf, ImageData, ImageRead, Problem,
+    ProblemKind, SourceStamps, Vocabularies,
 };
 pub use error::{DataError, ModelError};
 pub use estimator::{Estimator, Fitted, Prediction};

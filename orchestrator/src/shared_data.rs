@@ -1,7 +1,7 @@
 //! A dataset image in shared memory, written in place before it is shared.
 
 use ipc_channel::ipc::IpcSharedMemory;
-use models::{HeapImage, ImageBuf};
+use models::{HeapImage, ImageBuf, ImageRead};
 
 /// A new shared-memory segment that a dataset image is written into, then shared with the
 /// trainers ([`SharedImage::into_shared`]).
@@ -47,14 +47,25 @@ fn exceeds_file_size_limit(len: usize) -> bool {
     ok && limit.rlim_cur != libc::RLIM_INFINITY && len as u64 > limit.rlim_cur
 }
 
-impl ImageBuf for SharedImage {
+impl ImageRead for SharedImage {
     fn bytes(&self) -> &[u8] {
         match &self.0 {
             Segment::Shared(shm) => shm,
             Segment::Heap(image) => image.bytes(),
         }
     }
+}
 
+/// A shared image, read-only (what trainers map), e.g. to write it to disk meanwhile.
+pub struct SharedView(pub IpcSharedMemory);
+
+impl ImageRead for SharedView {
+    fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl ImageBuf for SharedImage {
     fn bytes_mut(&mut self) -> &mut [u8] {
         match &mut self.0 {
             // SAFETY: the segment is created in `new` and owned here until `into_shared` gives

@@ -29,7 +29,7 @@ use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
 
 use super::bytes::zeroed;
-use super::{Dataset, ImageBuf, ImageData, Problem, ProblemKind};
+use super::{Dataset, ImageBuf, ImageData, ImageRead, Problem, ProblemKind};
 use crate::error::DataError;
 
 const MAGIC: &[u8; 8] = b"COHORTDS";
@@ -140,9 +140,7 @@ impl Dataset {
         cache_dir: &Path,
         parse: impl FnOnce() -> Result<Dataset, E>,
     ) -> Result<(Dataset, CacheUse), E> {
-        // The reader stands in the target's place in the image's key and header: a NUL never
-        // starts a column name read from a file, so no column's image is taken for it.
-        let key = format!("\0reader:{reader}");
+        let key = reader_key(reader);
         load(
             (path, Some(&key), ProblemKind::Regression, cache_dir),
             |rows, cols| (zeroed(rows * cols), zeroed(rows)),
@@ -201,7 +199,7 @@ impl<B: ImageBuf> Values for Slots<B> {
 }
 
 /// An imaged dataset as an image's parts.
-fn image_parts<B: ImageBuf>(data: &ImageData<B>) -> std::io::Result<Parts<'_>> {
+fn image_parts<B: ImageRead>(data: &ImageData<B>) -> std::io::Result<Parts<'_>> {
     let view = data.view().map_err(std::io::Error::other)?;
     let (Some(x), Some(y)) = (view.x.to_slice(), view.y.to_slice()) else {
         return Err(std::io::Error::other(
@@ -298,7 +296,7 @@ impl Dataset {
     }
 }
 
-impl<B: ImageBuf> ImageData<B> {
+impl<B: ImageRead> ImageData<B> {
     /// [`Dataset::store_cached`] for an imaged dataset.
     pub fn store_cached(
         &self,
@@ -309,6 +307,67 @@ impl<B: ImageBuf> ImageData<B> {
     ) -> Result<(), DataError> {
         store(image_parts(self), stamps, target, kind, cache_dir)
     }
+
+    /// Store this dataset as the image that [`Dataset::read_cached_image_by`] finds for
+    /// `reader` (see [`Dataset::load_cached_by`]).
+    pub fn store_cached_by(
+        &self,
+        stamps: &SourceStamps,
+        reader: &str,
+        cache_dir: &Path,
+    ) -> Result<(), DataError> {
+        let key = reader_key(reader);
+        let kind = ProblemKind::Regression;
+        store(image_parts(self), stamps, Some(&key), kind, cache_dir)
+    }
+}
+
+impl Dataset {
+    /// The image [`ImageData::store_cached_by`] stored for `reader` and the data at `path`, read
+    /// into a buffer from `alloc`, if it is valid (under the rules of [`Dataset::load_cached`]);
+    /// else why not. Nothing is parsed or written.
+    pub fn read_cached_image_by<B: ImageBuf>(
+        path: &Path,
+        reader: &str,
+        cache_dir: &Path,
+        alloc: &mut dyn FnMut(usize) -> B,
+    ) -> Result<Result<ImageData<B>, String>, DataError> {
+        let source = std::path::absolute(path).map_err(|source| DataError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let key = reader_key(reader);
+        let kind = ProblemKind::Regression;
+        let image = image_path(cache_dir, &source, Some(&key), kind);
+        let stamps = stamps(&source)?;
+        let slots = |rows, cols| Slots {
+            image: alloc(super::image_len(rows, cols)),
+            rows,
+            cols,
+        };
+        Ok(
+            match read_image(&image, &source, Some(&key), kind, &stamps, slots) {
+                Ok(Found::Valid(r) | Found::Restamp(r)) => {
+                    let r = *r;
+                    Ok(ImageData {
+                        image: r.values.image,
+                        feature_names: r.feature_names,
+                        target_name: r.target_name,
+                        problem: r.problem,
+                        checksum: r.checksum,
+                    })
+                }
+                Err(why) => Err(why),
+            },
+        )
+    }
+}
+
+/// The image key of a reader of the caller's: it stands in the target's place in the image's
+/// key and header; a NUL never starts a column name read from a file, so no column's image is
+/// taken for it.
+fn reader_key(reader: &str) -> String {
+    format!("\0reader:{reader}")
 }
 
 /// Write `parts` as the image of `stamps`' source in `cache_dir`.

@@ -10,10 +10,14 @@ use super::{
 };
 use crate::error::DataError;
 
-/// Memory a dataset image is written into: a fixed length, 8-byte aligned.
-pub trait ImageBuf {
+/// Memory a dataset image is read from: a fixed length, 8-byte aligned.
+pub trait ImageRead {
     /// The image's bytes.
     fn bytes(&self) -> &[u8];
+}
+
+/// Memory a dataset image is written into.
+pub trait ImageBuf: ImageRead {
     /// The image's bytes, to fill in place.
     fn bytes_mut(&mut self) -> &mut [u8];
 }
@@ -35,13 +39,15 @@ impl HeapImage {
     }
 }
 
-impl ImageBuf for HeapImage {
+impl ImageRead for HeapImage {
     fn bytes(&self) -> &[u8] {
         // SAFETY: `words` holds at least `len` initialized bytes (len.div_ceil(8) u64s), any
         // byte of a u64 is a valid u8, and the slice borrows `self`.
         unsafe { std::slice::from_raw_parts(self.words.as_ptr().cast::<u8>(), self.len) }
     }
+}
 
+impl ImageBuf for HeapImage {
     fn bytes_mut(&mut self) -> &mut [u8] {
         // SAFETY: as in `bytes`; the mutable borrow of `self` makes the slice the only access.
         unsafe { std::slice::from_raw_parts_mut(self.words.as_mut_ptr().cast::<u8>(), self.len) }
@@ -87,6 +93,14 @@ impl<B: ImageBuf> ImageData<B> {
         }
     }
 
+    /// Features and targets, in place, to change (standardize, say).
+    pub fn parts_mut(&mut self) -> Result<(&mut [f64], &mut [f64]), DataError> {
+        let (rows, cols) = (self.n_rows(), self.n_features());
+        image_parts_mut(self.image.bytes_mut(), rows, cols)
+    }
+}
+
+impl<B: ImageRead> ImageData<B> {
     /// Features and targets, viewed in place.
     pub fn view(&self) -> Result<DataView<'_>, DataError> {
         DataView::from_image(self.image.bytes())
@@ -100,12 +114,6 @@ impl<B: ImageBuf> ImageData<B> {
     /// Number of feature columns.
     pub fn n_features(&self) -> usize {
         self.feature_names.len()
-    }
-
-    /// Features and targets, in place, to change (standardize, say).
-    pub fn parts_mut(&mut self) -> Result<(&mut [f64], &mut [f64]), DataError> {
-        let (rows, cols) = (self.n_rows(), self.n_features());
-        image_parts_mut(self.image.bytes_mut(), rows, cols)
     }
 
     /// Copy the values into arrays (small data, tests).

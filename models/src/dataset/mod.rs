@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::DataError;
 pub use cache::{CacheUse, SourceStamps};
 use image::Meta;
-pub use image::{HeapImage, ImageBuf, ImageData};
+pub use image::{HeapImage, ImageBuf, ImageData, ImageRead};
 
 /// Whether the target is read as class labels or as real values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

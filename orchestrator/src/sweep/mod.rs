@@ -923,7 +923,7 @@ fn run(
     let setup: Box<dyn Fn() -> Task> = match (&cfg.kind, data) {
         (TrialKind::Model(t), Some((data, preprocess))) => {
             // The dataset crosses into shared memory once; every trainer maps the same pages.
-            data_bytes = models::ImageBuf::bytes(&data.image).len();
+            data_bytes = models::ImageRead::bytes(&data.image).len();
             let (rows, features) = (data.n_rows(), data.n_features());
             let problem = data.problem.clone();
             let (job, shm) = refit_job(&cfg, t, data, &preprocess);

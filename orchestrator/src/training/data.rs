@@ -4,10 +4,11 @@
 //! The image in shared memory is the one copy of the data: every row stays where it was read
 //! (the split is the seed and a count, [`Holdout`]; the trainers read their shard's rows in
 //! place), the held-out rows are copied out for evaluation, and standardization overwrites the
-//! values. A run's directory keeps the data's image (`cache/`), so a continued run reads that
-//! instead of parsing.
+//! values. A run's directory keeps that prepared image (`cache/`, written while the trainers
+//! train, with the scaler beside it), so a continued run reads it instead of parsing, fitting
+//! and standardizing.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Result, anyhow};
 use ipc_channel::ipc::IpcSharedMemory;
@@ -18,7 +19,7 @@ use ndarray::{Array1, Array2, Axis};
 
 use super::config::{DataSource, TrainConfig};
 use crate::error::BadInput;
-use crate::shared_data::SharedImage;
+use crate::shared_data::{SharedImage, SharedView};
 
 /// The data of a training run, split.
 pub struct Split {
@@ -40,15 +41,54 @@ pub struct Split {
     pub names: Vec<String>,
     /// The target column's name.
     pub target: String,
+    /// Writes the prepared image into the run's directory meanwhile (a run that parsed).
+    pub writer: Writer,
+}
+
+/// A thread writing the run's prepared image; dropping it waits for the thread (so no process
+/// exits with half an image in a temporary file).
+pub struct Writer(Option<std::thread::JoinHandle<()>>);
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        if let Some(h) = self.0.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// Beside the run's prepared image: what it was prepared for and the scaler it was
+/// standardized with.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Prepared {
+    reader: String,
+    checksum: String,
+    scaler: Option<Standardizer>,
+}
+
+/// The file of [`Prepared`] in the run's cache folder.
+const PREPARED_FILE: &str = "train-prepared.json";
+
+/// What the run's image is keyed by: the data as the trainers read it depends on these.
+fn reader(cfg: &TrainConfig) -> String {
+    format!(
+        "train (holdout {}, seed {}, standardize {}, target {:?}, {:?})",
+        cfg.holdout,
+        cfg.seed,
+        cfg.standardize,
+        cfg.target,
+        kind(cfg)
+    )
 }
 
 /// The data read, not yet split.
 pub struct Loaded {
     /// The dataset's image in shared memory.
     pub data: ImageData<SharedImage>,
-    /// The source's stamps when it was parsed for a run whose directory does not exist yet:
-    /// the image is stored once the directory does ([`Loaded::store`]).
+    /// The source's stamps when it was parsed: its prepared image is stored once split.
     stamps: Option<SourceStamps>,
+    /// Read from the run's image: already standardized, with this scaler.
+    prepared: Option<Option<Standardizer>>,
 }
 
 /// The problem kind the config's model learns.
@@ -67,23 +107,29 @@ pub fn load(cfg: &TrainConfig, cache: Option<&Path>) -> Result<Loaded> {
     let started = std::time::Instant::now();
     let target = cfg.target.as_deref();
     let (data, stamps) = match &cfg.source {
-        DataSource::Csv(p) => match cache {
-            Some(cache) => {
-                let (data, used) =
-                    Dataset::load_cached_image(p, target, kind, cache, &mut SharedImage::new)
-                        .map_err(BadInput::new)?;
-                crate::sweep::log_cache_use(p, &used);
-                (data, None)
-            }
-            None => {
-                // Taken before the parse: stamps taken after could belong to a newer file.
-                let stamps = SourceStamps::of(p).ok();
-                let data = Dataset::read_path_image(p, target, kind, &mut SharedImage::new)
-                    .map_err(BadInput::new)?;
-                tracing::info!(data = %p.display(), "data parsed (a new run)");
-                (data, stamps)
-            }
-        },
+        DataSource::Csv(p) => {
+            let why = match cache {
+                Some(cache) => match read_prepared(cfg, p, cache)? {
+                    Ok((data, scaler)) => {
+                        crate::sweep::log_cache_use(p, &models::CacheUse::Hit);
+                        tracing::debug!(phase = "read", seconds = started.elapsed().as_secs_f64());
+                        return Ok(Loaded {
+                            data,
+                            stamps: None,
+                            prepared: Some(scaler),
+                        });
+                    }
+                    Err(why) => why,
+                },
+                None => "a new run".to_string(),
+            };
+            // Taken before the parse: stamps taken after could belong to a newer file.
+            let stamps = SourceStamps::of(p).ok();
+            let data = Dataset::read_path_image(p, target, kind, &mut SharedImage::new)
+                .map_err(BadInput::new)?;
+            tracing::info!(data = %p.display(), "data parsed ({why})");
+            (data, stamps)
+        }
         DataSource::Synthetic(s) => {
             if kind == ProblemKind::Regression {
                 return Err(BadInput::new(anyhow!(
@@ -115,7 +161,57 @@ pub fn load(cfg: &TrainConfig, cache: Option<&Path>) -> Result<Loaded> {
         }
     };
     tracing::debug!(phase = "read", seconds = started.elapsed().as_secs_f64());
-    Ok(Loaded { data, stamps })
+    Ok(Loaded {
+        data,
+        stamps,
+        prepared: None,
+    })
+}
+
+/// The run's prepared image of `path` in `cache` with its scaler, if it is valid and prepared
+/// the way this config prepares; else why not.
+fn read_prepared(
+    cfg: &TrainConfig,
+    path: &Path,
+    cache: &Path,
+) -> Result<Result<(ImageData<SharedImage>, Option<Standardizer>), String>> {
+    let reader = reader(cfg);
+    let Ok(text) = std::fs::read(cache.join(PREPARED_FILE)) else {
+        return Ok(Err("no image yet".into()));
+    };
+    let Ok(prepared) = serde_json::from_slice::<Prepared>(&text) else {
+        return Ok(Err("the image's scaler is unreadable".into()));
+    };
+    if prepared.reader != reader {
+        return Ok(Err("the image was prepared by another config".into()));
+    }
+    let data = Dataset::read_cached_image_by(path, &reader, cache, &mut SharedImage::new)
+        .map_err(BadInput::new)?;
+    Ok(match data {
+        Ok(data) if data.checksum == prepared.checksum => Ok((data, prepared.scaler)),
+        Ok(_) => Err("the image's scaler is of other data".into()),
+        Err(why) => Err(why),
+    })
+}
+
+/// Write the prepared image (`shm`, described by `data`) and its scaler into `cache`.
+fn store_prepared(
+    data: ImageData<SharedView>,
+    stamps: &SourceStamps,
+    reader: &str,
+    scaler: Option<Standardizer>,
+    cache: &Path,
+) -> Result<()> {
+    data.store_cached_by(stamps, reader, cache)?;
+    let prepared = Prepared {
+        reader: reader.to_string(),
+        checksum: data.checksum.clone(),
+        scaler,
+    };
+    let tmp: PathBuf = cache.join(format!(".{PREPARED_FILE}.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, serde_json::to_vec(&prepared)?)?;
+    std::fs::rename(&tmp, cache.join(PREPARED_FILE))?;
+    Ok(())
 }
 
 impl Loaded {
@@ -138,42 +234,51 @@ impl Loaded {
     }
 
     /// Split off the held-out rows and standardize every row in place on the training rows'
-    /// statistics. A new run's image is written into `dir`'s cache first, beside the fit of
-    /// the statistics (both only read the data).
+    /// statistics (unless the image was read prepared). The data parsed by this run is then
+    /// written into `dir`'s cache as prepared, on a thread, while the trainers train.
     pub fn split(self, cfg: &TrainConfig, holdout: Holdout, dir: &Path) -> Result<Split> {
         let started = std::time::Instant::now();
-        let Loaded { mut data, stamps } = self;
+        let Loaded {
+            mut data,
+            stamps,
+            prepared,
+        } = self;
         let n = data.n_rows();
         let order = holdout.order(n);
         let (test_rows, train_rows) = order.split_at(holdout.held_out);
         let view = data.view()?;
-        let cache = dir.join(crate::sweep::DATA_CACHE_DIR);
-        let (kind, target) = (kind(cfg), cfg.target.as_deref());
-        let (scaler, mut test_x, test_y) = std::thread::scope(|s| {
-            let data = &data;
-            let stored = stamps.as_ref().map(|stamps| {
-                s.spawn(move || {
-                    if let Err(e) = data.store_cached(stamps, target, kind, &cache) {
-                        tracing::warn!("the data's image was not written: {e}");
-                    }
-                })
-            });
-            let scaler = cfg
+        let read_prepared = prepared.is_some();
+        let scaler = match prepared {
+            Some(scaler) => scaler,
+            None => cfg
                 .standardize
-                .then(|| Standardizer::fit_rows(view.x, train_rows));
-            let test_x = view.x.select(Axis(0), test_rows);
-            let test_y = view.y.select(Axis(0), test_rows);
-            if let Some(h) = stored {
-                h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
-            }
-            (scaler, test_x, test_y)
-        });
-        if let Some(s) = &scaler {
+                .then(|| Standardizer::fit_rows(view.x, train_rows)),
+        };
+        let mut test_x = view.x.select(Axis(0), test_rows);
+        let test_y = view.y.select(Axis(0), test_rows);
+        if let (Some(s), false) = (&scaler, read_prepared) {
             s.transform_in_place(test_x.view_mut());
             let d = data.n_features();
             let (x, _) = data.parts_mut()?;
             standardize_in_place(s, x, d);
         }
+        let train = data.image.into_shared();
+        let writer = Writer(stamps.map(|stamps| {
+            let image = ImageData {
+                image: SharedView(train.clone()),
+                feature_names: data.feature_names.clone(),
+                target_name: data.target_name.clone(),
+                problem: data.problem.clone(),
+                checksum: data.checksum.clone(),
+            };
+            let (reader, scaler) = (reader(cfg), scaler.clone());
+            let cache = dir.join(crate::sweep::DATA_CACHE_DIR);
+            std::thread::spawn(move || {
+                if let Err(e) = store_prepared(image, &stamps, &reader, scaler, &cache) {
+                    tracing::warn!("the data's image was not written: {e:#}");
+                }
+            })
+        }));
         tracing::debug!(phase = "split", seconds = started.elapsed().as_secs_f64());
         Ok(Split {
             n_train: train_rows.len(),
@@ -184,7 +289,8 @@ impl Loaded {
             problem: data.problem,
             names: data.feature_names,
             target: data.target_name,
-            train: data.image.into_shared(),
+            train,
+            writer,
         })
     }
 }

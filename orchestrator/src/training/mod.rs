@@ -119,6 +119,7 @@ pub fn train(config: &Path, opts: &TrainOptions) -> Result<TrainSummary> {
         problem,
         names,
         target: target_name,
+        writer,
     } = loaded.split(&cfg, holdout, &dir)?;
     let start_epoch = resumed.as_ref().map_or(0, |c| c.epoch + 1);
 
@@ -214,6 +215,8 @@ pub fn train(config: &Path, opts: &TrainOptions) -> Result<TrainSummary> {
         &problem,
         n_train,
     )?;
+    // The data's image, written while the trainers trained.
+    drop(writer);
     tracing::debug!(
         phase = "saved",
         seconds = run_started.elapsed().as_secs_f64()
