@@ -69,33 +69,62 @@ fn a_changed_data_file_is_parsed_again_not_read_from_the_image() {
     assert!(log.contains("changed since the study started"), "{log}");
 }
 
-/// A training run over a copy of breast_cancer.csv in the scratch directory.
-fn training_setup(s: &Scratch) -> std::path::PathBuf {
-    std::fs::copy(
-        repo().join("configs/data/breast_cancer.csv"),
-        s.path().join("bc.csv"),
-    )
-    .unwrap();
+/// A training run over a copy of breast_cancer.csv in the scratch directory, `epochs` long.
+fn training_config(s: &Scratch, epochs: u32) -> std::path::PathBuf {
+    if !s.path().join("bc.csv").exists() {
+        std::fs::copy(
+            repo().join("configs/data/breast_cancer.csv"),
+            s.path().join("bc.csv"),
+        )
+        .unwrap();
+    }
     s.write(
         "t.toml",
-        "[study]\nname = \"t\"\n[data]\npath = \"bc.csv\"\n[model]\nname = \"sgd_logistic\"\n[train]\nepochs = 3\nshards = 1\nmerge = \"average\"\nmerges_per_epoch = 2\n",
+        &format!(
+            "[study]\nname = \"t\"\n[data]\npath = \"bc.csv\"\n[model]\nname = \"sgd_logistic\"\n[train]\nepochs = {epochs}\nshards = 1\nmerge = \"average\"\nmerges_per_epoch = 2\n"
+        ),
     )
 }
 
-/// Leave the run in `dir` as a run killed before its first checkpoint leaves it: unfinished.
-fn unfinish(dir: &std::path::Path) {
-    for f in ["summary.json", "checkpoint.json", "model.json"] {
-        let _ = std::fs::remove_file(dir.join(f));
-    }
+/// A short training run over bc.csv.
+fn training_setup(s: &Scratch) -> std::path::PathBuf {
+    training_config(s, 3)
+}
+
+/// Start a long training run in `run` and kill it once its prepared data is written: an
+/// unfinished run, as a crash leaves it. Returns the config.
+fn killed_run(s: &Scratch) -> std::path::PathBuf {
+    let c = training_config(s, 100_000);
+    let child = s
+        .cohort(&["train", c.to_str().unwrap(), "--study-dir", "run"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let prepared = s.path().join("run/cache/train-prepared.json");
+    let written = wait_for(120.0, || prepared.is_file());
+    signal(child.id(), libc::SIGKILL);
+    let _ = wait_output(child, 30.0);
+    assert!(written, "the run did not write its prepared data");
+    c
+}
+
+/// Continue the killed run in `run`, and kill it too once it says how it read its data; its
+/// output.
+fn continue_killed(s: &Scratch, c: &std::path::Path) -> std::process::Output {
+    let run = Watched::spawn(s.cohort(&["train", c.to_str().unwrap(), "--study-dir", "run"]));
+    // Logged after the data is read, however it was.
+    let said = run.wait_for_line("training starting", 120.0);
+    signal(run.id(), libc::SIGKILL);
+    let o = run.finish(30.0);
+    assert!(said, "{}", stderr(&o));
+    o
 }
 
 #[test]
 fn a_continued_training_run_reads_the_data_image_instead_of_parsing() {
     let s = Scratch::new();
-    let c = training_setup(&s);
-    let first = s.run(&["train", c.to_str().unwrap(), "--study-dir", "run", "--json"]);
-    assert_status(&first, 0);
-    assert!(stderr(&first).contains(PARSED), "{}", stderr(&first));
+    let c = killed_run(&s);
     let images = std::fs::read_dir(s.path().join("run/cache"))
         .unwrap()
         .filter(|e| {
@@ -104,27 +133,15 @@ fn a_continued_training_run_reads_the_data_image_instead_of_parsing() {
         })
         .count();
     assert_eq!(images, 1, "one image in the run");
-    unfinish(&s.path().join("run"));
-    let again = s.run(&["train", c.to_str().unwrap(), "--study-dir", "run", "--json"]);
-    assert_status(&again, 0);
-    let log = stderr(&again);
+    let log = stderr(&continue_killed(&s, &c));
     assert!(log.contains(FROM_IMAGE), "{log}");
     assert!(!log.contains(PARSED), "{log}");
-    // The same data, so the same run.
-    let (a, b) = (json(&first), json(&again));
-    assert_eq!(a["rows"], b["rows"]);
-    assert_eq!(a["heldout"], b["heldout"]);
 }
 
 #[test]
 fn a_continued_training_run_on_a_changed_file_parses_it_again() {
     let s = Scratch::new();
-    let c = training_setup(&s);
-    assert_status(
-        &s.run(&["train", c.to_str().unwrap(), "--study-dir", "run"]),
-        0,
-    );
-    unfinish(&s.path().join("run"));
+    let c = killed_run(&s);
     let path = s.path().join("bc.csv");
     let mut text = std::fs::read_to_string(&path).unwrap();
     // One more row: the data changed.
@@ -132,14 +149,27 @@ fn a_continued_training_run_on_a_changed_file_parses_it_again() {
     text.push_str(&last);
     text.push('\n');
     std::fs::write(&path, text).unwrap();
-    let again = s.run(&["train", c.to_str().unwrap(), "--study-dir", "run", "--json"]);
-    assert_status(&again, 0);
-    let log = stderr(&again);
+    let log = stderr(&continue_killed(&s, &c));
     assert!(log.contains("data parsed (the source changed"), "{log}");
     assert!(!log.contains(FROM_IMAGE), "{log}");
-    let rows = &json(&again)["rows"];
-    let total = rows[0].as_u64().unwrap() + rows[1].as_u64().unwrap();
-    assert_eq!(total, 570, "{rows}");
+}
+
+#[test]
+fn a_finished_training_run_leaves_no_half_written_image() {
+    // A finished run is never continued: a short one gives its image up, cleanly.
+    let s = Scratch::new();
+    let c = training_setup(&s);
+    assert_status(
+        &s.run(&["train", c.to_str().unwrap(), "--study-dir", "run"]),
+        0,
+    );
+    let left: Vec<_> = std::fs::read_dir(s.path().join("run/cache"))
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        left.iter().all(|n| !n.to_string_lossy().ends_with(".tmp")),
+        "a half-written file is left: {left:?}"
+    );
 }
 
 const PREDICT_FROM_IMAGE: &str = "data read from the model directory's image, not parsed";

@@ -24,6 +24,7 @@
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
@@ -213,6 +214,7 @@ fn image_parts<B: ImageRead>(data: &ImageData<B>) -> std::io::Result<Parts<'_>> 
         checksum: &data.checksum,
         x,
         y,
+        cancel: None,
     })
 }
 
@@ -309,16 +311,19 @@ impl<B: ImageRead> ImageData<B> {
     }
 
     /// Store this dataset as the image that [`Dataset::read_cached_image_by`] finds for
-    /// `reader` (see [`Dataset::load_cached_by`]).
+    /// `reader` (see [`Dataset::load_cached_by`]). Setting `cancel` (from another thread) gives
+    /// the write up within a few MiB: nothing is left behind, and the result is an error.
     pub fn store_cached_by(
         &self,
         stamps: &SourceStamps,
         reader: &str,
         cache_dir: &Path,
+        cancel: Option<&AtomicBool>,
     ) -> Result<(), DataError> {
         let key = reader_key(reader);
         let kind = ProblemKind::Regression;
-        store(image_parts(self), stamps, Some(&key), kind, cache_dir)
+        let parts = image_parts(self).map(|p| Parts { cancel, ..p });
+        store(parts, stamps, Some(&key), kind, cache_dir)
     }
 }
 
@@ -413,6 +418,8 @@ struct Parts<'a> {
     checksum: &'a str,
     x: &'a [f64],
     y: &'a [f64],
+    /// Set by another thread to give up the write (the temporary file is removed).
+    cancel: Option<&'a AtomicBool>,
 }
 
 impl Dataset {
@@ -430,6 +437,7 @@ impl Dataset {
             checksum: &self.checksum,
             x,
             y,
+            cancel: None,
         })
     }
 }
@@ -645,8 +653,18 @@ fn write_image(
         w.write_all(&json)?;
         let pad = (16 + json.len()).next_multiple_of(8) - (16 + json.len());
         w.write_all(&[0u8; 8][..pad])?;
-        w.write_all(as_bytes(data.x))?;
-        w.write_all(as_bytes(data.y))?;
+        for piece in as_bytes(data.x)
+            .chunks(8 << 20)
+            .chain(as_bytes(data.y).chunks(8 << 20))
+        {
+            if data.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::Interrupted,
+                    "the write was given up",
+                ));
+            }
+            w.write_all(piece)?;
+        }
         let hash = w.hasher.finalize();
         let mut inner = w.inner;
         inner.write_all(hash.as_bytes())?;

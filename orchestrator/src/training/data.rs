@@ -4,9 +4,11 @@
 //! The image in shared memory is the one copy of the data: every row stays where it was read
 //! (the split is the seed and a count, [`Holdout`]; the trainers read their shard's rows in
 //! place), the held-out rows are copied out for evaluation, and standardization overwrites the
-//! values. A run's directory keeps that prepared image (`cache/`, written while the trainers
-//! train, with the scaler beside it), so a continued run reads it instead of parsing, fitting
-//! and standardizing.
+//! values. A run's directory keeps that prepared image (`cache/`, with the scaler beside it), so
+//! a continued run reads it instead of parsing, fitting and standardizing. Only an unfinished
+//! run is ever continued, so the image is written on a low-priority thread while the trainers
+//! train and given up if the run finishes first: a short run pays nothing for it, a long one
+//! (the kind worth continuing) has it within its first seconds.
 
 use std::path::{Path, PathBuf};
 
@@ -45,13 +47,25 @@ pub struct Split {
     pub writer: Writer,
 }
 
-/// A thread writing the run's prepared image; dropping it waits for the thread (so no process
-/// exits with half an image in a temporary file).
-pub struct Writer(Option<std::thread::JoinHandle<()>>);
+/// A thread writing the run's prepared image. Dropping it waits for the thread (a run that
+/// stopped unfinished may be continued: its image is worth finishing); [`Writer::give_up`]
+/// stops it first (a finished run is never continued).
+pub struct Writer {
+    thread: Option<std::thread::JoinHandle<()>>,
+    cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Writer {
+    /// Stop writing (within a few MiB; the partial file is removed) and wait for the thread.
+    pub fn give_up(self) {
+        self.cancel
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
 
 impl Drop for Writer {
     fn drop(&mut self) {
-        if let Some(h) = self.0.take() {
+        if let Some(h) = self.thread.take() {
             let _ = h.join();
         }
     }
@@ -201,8 +215,9 @@ fn store_prepared(
     reader: &str,
     scaler: Option<Standardizer>,
     cache: &Path,
+    cancel: &std::sync::atomic::AtomicBool,
 ) -> Result<()> {
-    data.store_cached_by(stamps, reader, cache)?;
+    data.store_cached_by(stamps, reader, cache, Some(cancel))?;
     let prepared = Prepared {
         reader: reader.to_string(),
         checksum: data.checksum.clone(),
@@ -263,7 +278,8 @@ impl Loaded {
             standardize_in_place(s, x, d);
         }
         let train = data.image.into_shared();
-        let writer = Writer(stamps.map(|stamps| {
+        let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let thread = stamps.map(|stamps| {
             let image = ImageData {
                 image: SharedView(train.clone()),
                 feature_names: data.feature_names.clone(),
@@ -273,12 +289,21 @@ impl Loaded {
             };
             let (reader, scaler) = (reader(cfg), scaler.clone());
             let cache = dir.join(crate::sweep::DATA_CACHE_DIR);
+            let cancel = cancel.clone();
             std::thread::spawn(move || {
-                if let Err(e) = store_prepared(image, &stamps, &reader, scaler, &cache) {
-                    tracing::warn!("the data's image was not written: {e:#}");
+                // The lowest priority: the trainers come first.
+                // SAFETY: setpriority on this thread's own id changes only its scheduling.
+                unsafe {
+                    libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 19);
+                }
+                match store_prepared(image, &stamps, &reader, scaler, &cache, &cancel) {
+                    Ok(()) => tracing::debug!("the data's prepared image is written"),
+                    Err(_) if cancel.load(std::sync::atomic::Ordering::Relaxed) => {}
+                    Err(e) => tracing::warn!("the data's image was not written: {e:#}"),
                 }
             })
-        }));
+        });
+        let writer = Writer { thread, cancel };
         tracing::debug!(phase = "split", seconds = started.elapsed().as_secs_f64());
         Ok(Split {
             n_train: train_rows.len(),

@@ -215,8 +215,8 @@ pub fn train(config: &Path, opts: &TrainOptions) -> Result<TrainSummary> {
         &problem,
         n_train,
     )?;
-    // The data's image, written while the trainers trained.
-    drop(writer);
+    // A finished run is never continued: its prepared data is not needed.
+    writer.give_up();
     tracing::debug!(
         phase = "saved",
         seconds = run_started.elapsed().as_secs_f64()
