@@ -182,13 +182,16 @@ pub fn load(cfg: &TrainConfig, cache: Option<&Path>) -> Result<Loaded> {
     })
 }
 
+/// A prepared image and the scaler it was standardized with.
+type PreparedData = (ImageData<SharedImage>, Option<Standardizer>);
+
 /// The run's prepared image of `path` in `cache` with its scaler, if it is valid and prepared
 /// the way this config prepares; else why not.
 fn read_prepared(
     cfg: &TrainConfig,
     path: &Path,
     cache: &Path,
-) -> Result<Result<(ImageData<SharedImage>, Option<Standardizer>), String>> {
+) -> Result<Result<PreparedData, String>> {
     let reader = reader(cfg);
     let Ok(text) = std::fs::read(cache.join(PREPARED_FILE)) else {
         return Ok(Err("no image yet".into()));
