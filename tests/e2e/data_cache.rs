@@ -154,24 +154,6 @@ fn a_continued_training_run_on_a_changed_file_parses_it_again() {
     assert!(!log.contains(FROM_IMAGE), "{log}");
 }
 
-#[test]
-fn a_finished_training_run_leaves_no_half_written_image() {
-    // A finished run is never continued: a short one gives its image up, cleanly.
-    let s = Scratch::new();
-    let c = training_setup(&s);
-    assert_status(
-        &s.run(&["train", c.to_str().unwrap(), "--study-dir", "run"]),
-        0,
-    );
-    let left: Vec<_> = std::fs::read_dir(s.path().join("run/cache"))
-        .map(|d| d.flatten().map(|e| e.file_name()).collect())
-        .unwrap_or_default();
-    assert!(
-        left.iter().all(|n| !n.to_string_lossy().ends_with(".tmp")),
-        "a half-written file is left: {left:?}"
-    );
-}
-
 const PREDICT_FROM_IMAGE: &str = "data read from the model directory's image, not parsed";
 
 /// Predict with the model of the training run in `run` on `bc.csv`, as CSV.
