@@ -16,6 +16,26 @@ pub struct Fold {
     pub test: Vec<usize>,
 }
 
+/// A seeded hold-out split of a dataset's rows: the rows shuffled with the seed (ChaCha8), the
+/// first `held_out` of them held out and the rest, in that order, trained on. Two processes
+/// with the same split and row count draw the same rows, so the split travels as two numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Holdout {
+    /// The shuffle's seed.
+    pub seed: u64,
+    /// How many of the shuffled rows are held out.
+    pub held_out: usize,
+}
+
+impl Holdout {
+    /// All `n` rows in the split's order: the held-out rows, then the training rows.
+    pub fn order(&self, n: usize) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..n).collect();
+        order.shuffle(&mut ChaCha8Rng::seed_from_u64(self.seed));
+        order
+    }
+}
+
 /// All k folds of a study: every row is in exactly one test set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Folds(pub Vec<Fold>);

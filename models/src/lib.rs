@@ -34,9 +34,10 @@ mod svm;
 mod tree;
 
 pub use catalogue::{ModelInfo, build, build_iterative, catalogue, lookup};
-pub use cv::{Fold, Folds};
+pub use cv::{Fold, Folds, Holdout};
 pub use dataset::{
-    CacheUse, CellOptions, DataView, Dataset, Problem, ProblemKind, SourceStamps, Vocabularies,
+    CacheUse, CellOptions, DataView, Dataset, HeapImage, ImageBuf, ImageData, ImageRead, Problem,
+    ProblemKind, SourceStamps, Vocabularies,
 };
 pub use error::{DataError, ModelError};
 pub use estimator::{Estimator, Fitted, Prediction};

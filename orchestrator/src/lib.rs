@@ -7,6 +7,7 @@
 //! - `sweep`: space, samplers, pruners, the trial queue and the scheduler of a sweep;
 //!   `training`: data-parallel training through the ParamArray.
 //! - `store`: the study database; `reports`: tables, JSON and CSV read back from it.
+//! - `shared_data`: a dataset image written in place in shared memory.
 //! - `plots`: figures of a study or a training run (SVG and PNG).
 //! - `progress`: live progress on stderr (bars on a terminal, log lines elsewhere).
 
@@ -17,6 +18,7 @@ pub mod error;
 pub mod plots;
 pub mod progress;
 pub mod reports;
+pub mod shared_data;
 pub mod store;
 pub mod supervisor;
 pub mod sweep;

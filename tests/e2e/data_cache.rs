@@ -68,3 +68,144 @@ fn a_changed_data_file_is_parsed_again_not_read_from_the_image() {
     assert_status(&resumed, 2);
     assert!(log.contains("changed since the study started"), "{log}");
 }
+
+/// A training run over a copy of breast_cancer.csv in the scratch directory, `epochs` long.
+fn training_config(s: &Scratch, epochs: u32) -> std::path::PathBuf {
+    if !s.path().join("bc.csv").exists() {
+        std::fs::copy(
+            repo().join("configs/data/breast_cancer.csv"),
+            s.path().join("bc.csv"),
+        )
+        .unwrap();
+    }
+    s.write(
+        "t.toml",
+        &format!(
+            "[study]\nname = \"t\"\n[data]\npath = \"bc.csv\"\n[model]\nname = \"sgd_logistic\"\n[train]\nepochs = {epochs}\nshards = 1\nmerge = \"average\"\nmerges_per_epoch = 2\n"
+        ),
+    )
+}
+
+/// A short training run over bc.csv.
+fn training_setup(s: &Scratch) -> std::path::PathBuf {
+    training_config(s, 3)
+}
+
+/// Start a long training run in `run` and kill it once its prepared data is written: an
+/// unfinished run, as a crash leaves it. Returns the config.
+fn killed_run(s: &Scratch) -> std::path::PathBuf {
+    let c = training_config(s, 100_000);
+    let child = s
+        .cohort(&["train", c.to_str().unwrap(), "--study-dir", "run"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let prepared = s.path().join("run/cache/train-prepared.json");
+    let written = wait_for(120.0, || prepared.is_file());
+    signal(child.id(), libc::SIGKILL);
+    let _ = wait_output(child, 30.0);
+    assert!(written, "the run did not write its prepared data");
+    c
+}
+
+/// Continue the killed run in `run`, and kill it too once it says how it read its data; its
+/// output.
+fn continue_killed(s: &Scratch, c: &std::path::Path) -> std::process::Output {
+    let run = Watched::spawn(s.cohort(&["train", c.to_str().unwrap(), "--study-dir", "run"]));
+    // Logged after the data is read, however it was.
+    let said = run.wait_for_line("training starting", 120.0);
+    signal(run.id(), libc::SIGKILL);
+    let o = run.finish(30.0);
+    assert!(said, "{}", stderr(&o));
+    o
+}
+
+#[test]
+fn a_continued_training_run_reads_the_data_image_instead_of_parsing() {
+    let s = Scratch::new();
+    let c = killed_run(&s);
+    let images = std::fs::read_dir(s.path().join("run/cache"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "img"))
+        })
+        .count();
+    assert_eq!(images, 1, "one image in the run");
+    let log = stderr(&continue_killed(&s, &c));
+    assert!(log.contains(FROM_IMAGE), "{log}");
+    assert!(!log.contains(PARSED), "{log}");
+}
+
+#[test]
+fn a_continued_training_run_on_a_changed_file_parses_it_again() {
+    let s = Scratch::new();
+    let c = killed_run(&s);
+    let path = s.path().join("bc.csv");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    // One more row: the data changed.
+    let last = text.lines().last().unwrap().to_string();
+    text.push_str(&last);
+    text.push('\n');
+    std::fs::write(&path, text).unwrap();
+    let log = stderr(&continue_killed(&s, &c));
+    assert!(log.contains("data parsed (the source changed"), "{log}");
+    assert!(!log.contains(FROM_IMAGE), "{log}");
+}
+
+const PREDICT_FROM_IMAGE: &str = "data read from the model directory's image, not parsed";
+
+/// Predict with the model of the training run in `run` on `bc.csv`, as CSV.
+fn predict(s: &Scratch) -> std::process::Output {
+    let o = s.run(&["predict", "run", "bc.csv", "--format", "csv"]);
+    assert_status(&o, 0);
+    o
+}
+
+#[test]
+fn a_second_prediction_on_an_unchanged_file_reads_its_image_instead_of_parsing() {
+    let s = Scratch::new();
+    let c = training_setup(&s);
+    assert_status(
+        &s.run(&["train", c.to_str().unwrap(), "--study-dir", "run"]),
+        0,
+    );
+    let first = predict(&s);
+    assert!(
+        stderr(&first).contains("data parsed (no image yet)"),
+        "{}",
+        stderr(&first)
+    );
+    let second = predict(&s);
+    let log = stderr(&second);
+    assert!(log.contains(PREDICT_FROM_IMAGE), "{log}");
+    assert!(!log.contains(PARSED), "{log}");
+    assert_eq!(stdout(&second), stdout(&first), "the same predictions");
+}
+
+#[test]
+fn a_prediction_on_a_changed_file_parses_it_again() {
+    let s = Scratch::new();
+    let c = training_setup(&s);
+    assert_status(
+        &s.run(&["train", c.to_str().unwrap(), "--study-dir", "run"]),
+        0,
+    );
+    let first = predict(&s);
+    let path = s.path().join("bc.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    // Only the header and the first row are kept: the file changed.
+    let short: String = text.lines().take(2).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&path, short).unwrap();
+    let second = predict(&s);
+    let log = stderr(&second);
+    assert!(log.contains("data parsed (the source changed"), "{log}");
+    assert!(!log.contains(PREDICT_FROM_IMAGE), "{log}");
+    assert_eq!(stdout(&second).lines().count(), 2, "{}", stdout(&second));
+    assert_eq!(
+        stdout(&second).lines().nth(1),
+        stdout(&first).lines().nth(1),
+        "the first row's prediction is unchanged"
+    );
+}

@@ -123,15 +123,19 @@ impl MergeMode {
 /// One shard's training job: data, model, where the shared parameters live, how to merge.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct TrainSetup {
-    /// The standardized training split's image (see `models::Dataset::to_image`), shared.
+    /// The dataset's image (see `models::Dataset::to_image`), standardized, shared: every row,
+    /// the held-out ones too (the trainer reads only its shard's rows, in place).
     pub data: IpcSharedMemory,
+    /// Which of the image's rows are the training split (in its order).
+    pub split: models::Holdout,
     /// The model and its hyperparameters.
     pub spec: models::sgd::SgdSpec,
     /// What it predicts.
     pub target: models::sgd::Target,
     /// The ParamArray's file.
     pub params_path: std::path::PathBuf,
-    /// Which shard (0-based); its rows are `rows.0..rows.1` of the training split.
+    /// Which shard (0-based); its rows are `rows.0..rows.1` of the training split (positions in
+    /// the split's order, after the held-out rows).
     pub shard: u32,
     /// The shard's row range.
     pub rows: (usize, usize),

@@ -201,16 +201,17 @@ fn run_shard(
     let model = SgdModel::new(&setup.spec, view.x.ncols(), setup.target)?;
     let pa = ParamArray::open(&setup.params_path)?;
     let faults = Faults::from_env();
+    let order = setup.split.order(view.n_rows());
+    let training = order.get(setup.split.held_out..).unwrap_or(&[]);
     let (lo, hi) = setup.rows;
-    let hi = hi.min(view.n_rows());
-    populate(
-        view.x
-            .slice(ndarray::s![lo..hi, ..])
-            .as_slice()
-            .unwrap_or(&[]),
-    );
-    populate(view.y.slice(ndarray::s![lo..hi]).as_slice().unwrap_or(&[]));
-    let rows: Vec<usize> = (lo..hi).collect();
+    let rows: Vec<usize> = training
+        .get(lo..hi.min(training.len()))
+        .unwrap_or(&[])
+        .to_vec();
+    drop(order);
+    // The shard's rows are spread over the whole image: map all of it at once.
+    populate(view.x.as_slice().unwrap_or(&[]));
+    populate(view.y.as_slice().unwrap_or(&[]));
     let chunks = setup.merges_per_epoch.max(1) as usize;
     let mut local = vec![0.0; model.n_params()];
     let mut base = vec![0.0; model.n_params()];
@@ -667,6 +668,10 @@ mod tests {
         };
         let setup = TrainSetup {
             data: IpcSharedMemory::from_bytes(&data.to_image()),
+            split: models::Holdout {
+                seed: SEED,
+                held_out: 0,
+            },
             spec: spec(),
             target: Target::Classes(2),
             params_path: PathBuf::from(path),

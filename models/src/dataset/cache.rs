@@ -14,6 +14,9 @@
 //! the change time), so a file rewritten in place never matches by its stamps. Anything else
 //! parses the source again and replaces the image.
 //!
+//! A reader other than [`Dataset::read_path`] (`cohort predict`'s) keeps its own images under the
+//! same rules, keyed by its name and settings ([`Dataset::load_cached_by`]).
+//!
 //! Layout: `COHORTDS`, the format version (u32 LE), the header's length (u32 LE), the header
 //! (JSON), zero padding to a multiple of 8, the features row-major then the targets (f64 in
 //! native byte order, recorded in the header), the BLAKE3 of everything before it (32 bytes).
@@ -21,11 +24,13 @@
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
 
-use super::{Dataset, Problem, ProblemKind};
+use super::bytes::zeroed;
+use super::{Dataset, ImageBuf, ImageData, ImageRead, Problem, ProblemKind};
 use crate::error::DataError;
 
 const MAGIC: &[u8; 8] = b"COHORTDS";
@@ -83,36 +88,178 @@ impl Dataset {
         kind: ProblemKind,
         cache_dir: &Path,
     ) -> Result<(Dataset, CacheUse), DataError> {
-        let source = std::path::absolute(path).map_err(|source| DataError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let image = image_path(cache_dir, &source, target, kind);
-        let stamps = stamps(&source)?;
-        let reason = match read_image(&image, &source, target, kind, &stamps) {
-            Ok(Found::Valid(data)) => return Ok((*data, CacheUse::Hit)),
-            Ok(Found::Restamp(data)) => {
-                // Unchanged bytes under new stamps: record the stamps so the next load is quick.
-                let not_stored = write_image(&image, &source, target, kind, &stamps, &data).err();
-                return match not_stored {
-                    None => Ok((*data, CacheUse::Hit)),
-                    Some(e) => Ok((
-                        *data,
-                        CacheUse::Parsed {
-                            reason: "unchanged source with new file stamps".into(),
-                            not_stored: Some(e.to_string()),
-                        },
-                    )),
-                };
-            }
-            Err(reason) => reason,
-        };
-        let data = Dataset::read_path(path, target, kind)?;
-        let not_stored = write_image(&image, &source, target, kind, &stamps, &data)
-            .err()
-            .map(|e| e.to_string());
-        Ok((data, CacheUse::Parsed { reason, not_stored }))
+        load(
+            (path, target, kind, cache_dir),
+            |rows, cols| (zeroed(rows * cols), zeroed(rows)),
+            arrays,
+            || Dataset::read_path(path, target, kind),
+            Dataset::parts,
+        )
     }
+
+    /// [`Dataset::load_cached`] into an image made by `alloc` (given its length in bytes), as
+    /// [`Dataset::read_path_image`] reads: a valid cached image is read straight into it.
+    pub fn load_cached_image<B: ImageBuf>(
+        path: &Path,
+        target: Option<&str>,
+        kind: ProblemKind,
+        cache_dir: &Path,
+        alloc: &mut dyn FnMut(usize) -> B,
+    ) -> Result<(ImageData<B>, CacheUse), DataError> {
+        let alloc = std::cell::RefCell::new(alloc);
+        load(
+            (path, target, kind, cache_dir),
+            |rows, cols| Slots {
+                image: (alloc.borrow_mut())(super::image_len(rows, cols)),
+                rows,
+                cols,
+            },
+            |r: Loaded<Slots<B>>| {
+                Ok(ImageData {
+                    image: r.values.image,
+                    feature_names: r.feature_names,
+                    target_name: r.target_name,
+                    problem: r.problem,
+                    checksum: r.checksum,
+                })
+            },
+            || Dataset::read_path_image(path, target, kind, *alloc.borrow_mut()),
+            image_parts,
+        )
+    }
+}
+
+impl Dataset {
+    /// [`Dataset::load_cached`] for a reader of the caller's own (`parse`), not
+    /// [`Dataset::read_path`]: `reader` names the reader and everything its result depends on,
+    /// so an image is used only by the same reader with the same settings. `parse` must give
+    /// the dataset the checksum [`Dataset::checksum_of`] gives the source; the image's targets
+    /// and problem are whatever `parse` gives.
+    pub fn load_cached_by<E: From<DataError>>(
+        path: &Path,
+        reader: &str,
+        cache_dir: &Path,
+        parse: impl FnOnce() -> Result<Dataset, E>,
+    ) -> Result<(Dataset, CacheUse), E> {
+        let key = reader_key(reader);
+        load(
+            (path, Some(&key), ProblemKind::Regression, cache_dir),
+            |rows, cols| (zeroed(rows * cols), zeroed(rows)),
+            arrays,
+            parse,
+            Dataset::parts,
+        )
+    }
+
+    /// The checksum [`Dataset::read_path`] gives the data at `path` (BLAKE3 of its bytes, of a
+    /// directory's names and hashes), computed without parsing.
+    pub fn checksum_of(path: &Path) -> Result<String, DataError> {
+        source_checksum(path)
+    }
+}
+
+/// A dataset in arrays from the values an image was read into.
+fn arrays(r: Loaded<(Vec<f64>, Vec<f64>)>) -> Result<Dataset, DataError> {
+    let (x, y) = r.values;
+    let x = Array2::from_shape_vec((r.rows, r.feature_names.len()), x)
+        .map_err(|e| DataError::Image(e.to_string()))?;
+    Ok(Dataset {
+        x,
+        y: Array1::from(y),
+        feature_names: r.feature_names,
+        target_name: r.target_name,
+        problem: r.problem,
+        checksum: r.checksum,
+    })
+}
+
+/// A dataset's values, read from an image into places of the caller's.
+trait Values {
+    /// The places of the features (rows × columns, row-major) and the targets.
+    fn values_mut(&mut self) -> Result<(&mut [f64], &mut [f64]), String>;
+}
+
+impl Values for (Vec<f64>, Vec<f64>) {
+    fn values_mut(&mut self) -> Result<(&mut [f64], &mut [f64]), String> {
+        Ok((&mut self.0, &mut self.1))
+    }
+}
+
+/// An image buffer sized for `rows` × `cols`, read into in place.
+struct Slots<B> {
+    image: B,
+    rows: usize,
+    cols: usize,
+}
+
+impl<B: ImageBuf> Values for Slots<B> {
+    fn values_mut(&mut self) -> Result<(&mut [f64], &mut [f64]), String> {
+        super::image_parts_mut(self.image.bytes_mut(), self.rows, self.cols)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// An imaged dataset as an image's parts.
+fn image_parts<B: ImageRead>(data: &ImageData<B>) -> std::io::Result<Parts<'_>> {
+    let view = data.view().map_err(std::io::Error::other)?;
+    let (Some(x), Some(y)) = (view.x.to_slice(), view.y.to_slice()) else {
+        return Err(std::io::Error::other(
+            "the image's values are not contiguous",
+        ));
+    };
+    Ok(Parts {
+        feature_names: &data.feature_names,
+        target_name: &data.target_name,
+        problem: &data.problem,
+        checksum: &data.checksum,
+        x,
+        y,
+        cancel: None,
+    })
+}
+
+/// The source, target, kind and cache directory of a cached load.
+type Request<'a> = (&'a Path, Option<&'a str>, ProblemKind, &'a Path);
+
+/// A cached load whatever holds the values: `slots` makes the places an image is read into and
+/// `build` the dataset from them; `parse` reads the source; `parts` gives what is written.
+fn load<S: Values, T, E: From<DataError>>(
+    (path, target, kind, cache_dir): Request<'_>,
+    slots: impl FnOnce(usize, usize) -> S,
+    build: impl FnOnce(Loaded<S>) -> Result<T, DataError>,
+    parse: impl FnOnce() -> Result<T, E>,
+    parts: impl for<'d> Fn(&'d T) -> std::io::Result<Parts<'d>>,
+) -> Result<(T, CacheUse), E> {
+    let source = std::path::absolute(path).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let image = image_path(cache_dir, &source, target, kind);
+    let stamps = stamps(&source)?;
+    let store = |data: &T| {
+        parts(data).and_then(|p| write_image(&image, &source, target, kind, &stamps, &p))
+    };
+    let reason = match read_image(&image, &source, target, kind, &stamps, slots) {
+        Ok(Found::Valid(read)) => return Ok((build(*read)?, CacheUse::Hit)),
+        Ok(Found::Restamp(read)) => {
+            let data = build(*read)?;
+            // Unchanged bytes under new stamps: record the stamps so the next load is quick.
+            return match store(&data).err() {
+                None => Ok((data, CacheUse::Hit)),
+                Some(e) => Ok((
+                    data,
+                    CacheUse::Parsed {
+                        reason: "unchanged source with new file stamps".into(),
+                        not_stored: Some(e.to_string()),
+                    },
+                )),
+            };
+        }
+        Err(reason) => reason,
+    };
+    let data = parse()?;
+    let not_stored = store(&data).err().map(|e| e.to_string());
+    Ok((data, CacheUse::Parsed { reason, not_stored }))
 }
 
 /// The file-system stamps of a data source, taken before it is read, for
@@ -147,22 +294,152 @@ impl Dataset {
         kind: ProblemKind,
         cache_dir: &Path,
     ) -> Result<(), DataError> {
-        let image = image_path(cache_dir, &stamps.source, target, kind);
-        write_image(&image, &stamps.source, target, kind, &stamps.stamps, self).map_err(|source| {
-            DataError::Io {
-                path: image.clone(),
-                source,
-            }
-        })
+        store(self.parts(), stamps, target, kind, cache_dir)
     }
 }
 
+impl<B: ImageRead> ImageData<B> {
+    /// [`Dataset::store_cached`] for an imaged dataset.
+    pub fn store_cached(
+        &self,
+        stamps: &SourceStamps,
+        target: Option<&str>,
+        kind: ProblemKind,
+        cache_dir: &Path,
+    ) -> Result<(), DataError> {
+        store(image_parts(self), stamps, target, kind, cache_dir)
+    }
+
+    /// Store this dataset as the image that [`Dataset::read_cached_image_by`] finds for
+    /// `reader` (see [`Dataset::load_cached_by`]). Setting `cancel` (from another thread) gives
+    /// the write up within a few MiB: nothing is left behind, and the result is an error.
+    pub fn store_cached_by(
+        &self,
+        stamps: &SourceStamps,
+        reader: &str,
+        cache_dir: &Path,
+        cancel: Option<&AtomicBool>,
+    ) -> Result<(), DataError> {
+        let key = reader_key(reader);
+        let kind = ProblemKind::Regression;
+        let parts = image_parts(self).map(|p| Parts { cancel, ..p });
+        store(parts, stamps, Some(&key), kind, cache_dir)
+    }
+}
+
+impl Dataset {
+    /// The image [`ImageData::store_cached_by`] stored for `reader` and the data at `path`, read
+    /// into a buffer from `alloc`, if it is valid (under the rules of [`Dataset::load_cached`]);
+    /// else why not. Nothing is parsed or written.
+    pub fn read_cached_image_by<B: ImageBuf>(
+        path: &Path,
+        reader: &str,
+        cache_dir: &Path,
+        alloc: &mut dyn FnMut(usize) -> B,
+    ) -> Result<Result<ImageData<B>, String>, DataError> {
+        let source = std::path::absolute(path).map_err(|source| DataError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let key = reader_key(reader);
+        let kind = ProblemKind::Regression;
+        let image = image_path(cache_dir, &source, Some(&key), kind);
+        let stamps = stamps(&source)?;
+        let slots = |rows, cols| Slots {
+            image: alloc(super::image_len(rows, cols)),
+            rows,
+            cols,
+        };
+        Ok(
+            match read_image(&image, &source, Some(&key), kind, &stamps, slots) {
+                Ok(Found::Valid(r) | Found::Restamp(r)) => {
+                    let r = *r;
+                    Ok(ImageData {
+                        image: r.values.image,
+                        feature_names: r.feature_names,
+                        target_name: r.target_name,
+                        problem: r.problem,
+                        checksum: r.checksum,
+                    })
+                }
+                Err(why) => Err(why),
+            },
+        )
+    }
+}
+
+/// The image key of a reader of the caller's: it stands in the target's place in the image's
+/// key and header; a NUL never starts a column name read from a file, so no column's image is
+/// taken for it.
+fn reader_key(reader: &str) -> String {
+    format!("\0reader:{reader}")
+}
+
+/// Write `parts` as the image of `stamps`' source in `cache_dir`.
+fn store(
+    parts: std::io::Result<Parts<'_>>,
+    stamps: &SourceStamps,
+    target: Option<&str>,
+    kind: ProblemKind,
+    cache_dir: &Path,
+) -> Result<(), DataError> {
+    let image = image_path(cache_dir, &stamps.source, target, kind);
+    parts
+        .and_then(|p| write_image(&image, &stamps.source, target, kind, &stamps.stamps, &p))
+        .map_err(|source| DataError::Io {
+            path: image.clone(),
+            source,
+        })
+}
+
 /// What a usable image gave.
-enum Found {
+enum Found<T> {
     /// Usable as it is.
-    Valid(Box<Dataset>),
+    Valid(Box<T>),
     /// Usable, but the source's stamps changed (its bytes did not).
-    Restamp(Box<Dataset>),
+    Restamp(Box<T>),
+}
+
+/// A dataset read from an image: its values in the places given, and its description.
+struct Loaded<S> {
+    values: S,
+    rows: usize,
+    feature_names: Vec<String>,
+    target_name: String,
+    problem: Problem,
+    checksum: String,
+}
+
+/// What an image is written from: a dataset's description and its values.
+struct Parts<'a> {
+    feature_names: &'a [String],
+    target_name: &'a str,
+    problem: &'a Problem,
+    checksum: &'a str,
+    x: &'a [f64],
+    y: &'a [f64],
+    /// Set by another thread to give up the write (the temporary file is removed).
+    cancel: Option<&'a AtomicBool>,
+}
+
+impl Dataset {
+    /// This dataset as an image's parts (its arrays are in standard layout, so contiguous).
+    fn parts(&self) -> Result<Parts<'_>, std::io::Error> {
+        let (Some(x), Some(y)) = (self.x.as_slice(), self.y.as_slice()) else {
+            return Err(std::io::Error::other(
+                "the dataset's arrays are not contiguous",
+            ));
+        };
+        Ok(Parts {
+            feature_names: &self.feature_names,
+            target_name: &self.target_name,
+            problem: &self.problem,
+            checksum: &self.checksum,
+            x,
+            y,
+            cancel: None,
+        })
+    }
 }
 
 /// The image file for this source, target and kind.
@@ -208,19 +485,22 @@ fn source_checksum(source: &Path) -> Result<String, DataError> {
     let hash = if source.is_dir() {
         super::dir::checksum(source)?
     } else {
-        blake3::hash(&super::bytes::FileBytes::open(source)?)
+        super::bytes::FileBytes::open(source)?.hash()
     };
     Ok(format!("blake3:{}", hash.to_hex()))
 }
 
 /// The image at `image` if it is intact and matches the request and the source; else why not.
-fn read_image(
+///
+/// `slots` gives the places the features (rows × columns) and the targets are read into.
+fn read_image<S: Values>(
     image: &Path,
     source: &Path,
     target: Option<&str>,
     kind: ProblemKind,
     stamps: &[Stamp],
-) -> Result<Found, String> {
+    slots: impl FnOnce(usize, usize) -> S,
+) -> Result<Found<Loaded<S>>, String> {
     let mut file = match File::open(image) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err("no image yet".into()),
@@ -277,20 +557,19 @@ fn read_image(
     if body_start + body_len + 32 != len || header.feature_names.len() != cols {
         return Err(corrupt("its length does not match its shape"));
     }
-    let mut x = super::bytes::zeroed(n_x);
-    let mut y = super::bytes::zeroed(rows);
-    read_values(&mut file, &mut x, &mut hasher).map_err(|e| corrupt(&e.to_string()))?;
-    read_values(&mut file, &mut y, &mut hasher).map_err(|e| corrupt(&e.to_string()))?;
+    let mut values = slots(rows, cols);
+    let (x, y) = values.values_mut().map_err(|e| corrupt(&e))?;
+    read_values(&mut file, x, &mut hasher).map_err(|e| corrupt(&e.to_string()))?;
+    read_values(&mut file, y, &mut hasher).map_err(|e| corrupt(&e.to_string()))?;
     let mut stored = [0u8; 32];
     file.read_exact(&mut stored)
         .map_err(|e| corrupt(&e.to_string()))?;
     if hasher.finalize() != blake3::Hash::from_bytes(stored) {
         return Err(corrupt("its bytes do not match its checksum"));
     }
-    let x = Array2::from_shape_vec((rows, cols), x).map_err(|e| corrupt(&e.to_string()))?;
-    let data = Box::new(Dataset {
-        x,
-        y: Array1::from(y),
+    let data = Box::new(Loaded {
+        values,
+        rows,
         feature_names: header.feature_names,
         target_name: header.target_name,
         problem: header.problem,
@@ -343,7 +622,7 @@ fn write_image(
     target: Option<&str>,
     kind: ProblemKind,
     stamps: &[Stamp],
-    data: &Dataset,
+    data: &Parts<'_>,
 ) -> std::io::Result<()> {
     let dir = image.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
@@ -353,11 +632,11 @@ fn write_image(
         kind,
         little_endian: cfg!(target_endian = "little"),
         stamps: stamps.to_vec(),
-        checksum: data.checksum.clone(),
-        rows: data.n_rows() as u64,
-        cols: data.n_features() as u64,
-        feature_names: data.feature_names.clone(),
-        target_name: data.target_name.clone(),
+        checksum: data.checksum.to_string(),
+        rows: data.y.len() as u64,
+        cols: data.feature_names.len() as u64,
+        feature_names: data.feature_names.to_vec(),
+        target_name: data.target_name.to_string(),
         problem: data.problem.clone(),
     };
     let json = serde_json::to_vec(&header).map_err(std::io::Error::other)?;
@@ -374,17 +653,17 @@ fn write_image(
         w.write_all(&json)?;
         let pad = (16 + json.len()).next_multiple_of(8) - (16 + json.len());
         w.write_all(&[0u8; 8][..pad])?;
-        // Standard layout is row-major and contiguous: written as one slice.
-        match (data.x.as_slice(), data.y.as_slice()) {
-            (Some(x), Some(y)) => {
-                w.write_all(as_bytes(x))?;
-                w.write_all(as_bytes(y))?;
+        for piece in as_bytes(data.x)
+            .chunks(8 << 20)
+            .chain(as_bytes(data.y).chunks(8 << 20))
+        {
+            if data.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::Interrupted,
+                    "the write was given up",
+                ));
             }
-            _ => {
-                for v in data.x.iter().chain(data.y.iter()) {
-                    w.write_all(&v.to_ne_bytes())?;
-                }
-            }
+            w.write_all(piece)?;
         }
         let hash = w.hasher.finalize();
         let mut inner = w.inner;
@@ -488,6 +767,40 @@ mod tests {
         assert_eq!(second.feature_names, first.feature_names);
         assert_eq!(second.target_name, first.target_name);
         assert_eq!(second.checksum, first.checksum);
+    }
+
+    fn load_image(s: &Setup) -> (Dataset, CacheUse) {
+        let (data, used) = Dataset::load_cached_image(
+            &s.source,
+            None,
+            ProblemKind::Classification,
+            &s.cache,
+            &mut crate::dataset::HeapImage::zeroed,
+        )
+        .unwrap();
+        (data.to_dataset().unwrap(), used)
+    }
+
+    #[test]
+    fn an_image_load_shares_the_cache_with_an_array_load() {
+        let s = setup();
+        let (first, used) = load_image(&s);
+        assert_eq!(reason(&used), "no image yet");
+        let (second, used) = load(&s);
+        assert_eq!(used, CacheUse::Hit);
+        let (third, used) = load_image(&s);
+        assert_eq!(used, CacheUse::Hit);
+        for d in [&second, &third] {
+            assert_eq!(
+                (&d.x, &d.y, &d.checksum),
+                (&first.x, &first.y, &first.checksum)
+            );
+            assert_eq!(d.problem, first.problem);
+        }
+        std::fs::write(&s.source, "a,b,y\n1,2,0\n3,4,1\n5,7,0\n").unwrap();
+        let (changed, used) = load_image(&s);
+        assert!(reason(&used).starts_with("the source changed"), "{used:?}");
+        assert_eq!(changed.x[[2, 1]], 7.0);
     }
 
     #[test]

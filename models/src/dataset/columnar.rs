@@ -131,7 +131,7 @@ fn read_batches(
 
     std::thread::scope(|s| {
         // The checksum is of the file's bytes, as for every format, computed beside the decode.
-        let hasher = s.spawn(|| FileBytes::open(path).map(|b| blake3::hash(&b)));
+        let hasher = s.spawn(|| FileBytes::open(path).map(|b| b.hash()));
         let n_features = names.len() - 1;
         let mut x: Vec<f64> = Vec::new();
         let mut y: Vec<f64> = Vec::new();

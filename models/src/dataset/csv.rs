@@ -10,8 +10,10 @@ use std::path::Path;
 use ::csv::ByteRecord;
 use memchr::{memchr, memchr_iter, memchr3};
 
-use super::bytes::zeroed;
-use super::{CellError, LabelError, LabelTable, Parsed, ProblemKind, Targets, parse_number};
+use super::bytes::{WINDOW, Window, hash_windowed, zeroed};
+use super::{
+    CellError, ImageBuf, LabelError, LabelTable, Parsed, ProblemKind, Targets, parse_number,
+};
 use crate::error::DataError;
 
 /// Bytes a thread must have to parse before splitting pays for the thread.
@@ -26,35 +28,28 @@ pub(super) fn read(
 ) -> Result<Parsed, DataError> {
     let bytes = super::bytes::FileBytes::open(path)?;
     let chunks = (bytes.len() / MIN_CHUNK).clamp(1, threads.max(1));
-    parse(path, &bytes, target, kind, chunks)
+    parse(path, &bytes, bytes.is_mapped(), target, kind, chunks)
 }
 
-/// Parse and hash `bytes` (the contents of `path`), split into `chunks` when more than one.
+/// Parse and hash `bytes` (the contents of `path`; a file mapping when `mapped`), split into
+/// `chunks` when more than one.
 fn parse(
     path: &Path,
     bytes: &[u8],
+    mapped: bool,
     target: Option<&str>,
     kind: ProblemKind,
     chunks: usize,
 ) -> Result<Parsed, DataError> {
-    std::thread::scope(|s| {
-        // The hash runs beside the parse over the same bytes: no second pass after it.
-        let hasher = (chunks > 1).then(|| s.spawn(|| blake3::hash(bytes)));
-        let table = if memchr(b'"', bytes).is_some() {
-            None
-        } else {
-            parse_chunked(path, bytes, target, kind, chunks)?
-        };
-        let table = match table {
-            Some(table) => table,
-            None => parse_sequential(path, bytes, target, kind)?,
-        };
-        let hash = match hasher {
-            Some(h) => h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
-            None => blake3::hash(bytes),
-        };
-        Ok(Parsed { hash, ..table })
-    })
+    let (table, hash) = with_hash(bytes, mapped, chunks > 1, || {
+        // A file with a quote goes to the csv crate: the chunked parser's count finds any.
+        let table = parse_chunked(path, bytes, mapped, target, kind, chunks)?;
+        match table {
+            Some(table) => Ok(table),
+            None => parse_sequential(path, bytes, target, kind),
+        }
+    })?;
+    Ok(Parsed { hash, ..table })
 }
 
 /// The header: names (trimmed), the target's index, and the header's line.
@@ -302,6 +297,8 @@ struct Shape {
     n_cols: usize,
     target: usize,
     kind: ProblemKind,
+    /// The bytes are a file mapping: passes over them keep only a window mapped.
+    mapped: bool,
 }
 
 /// Parse the data rows in `chunks` pieces on their own threads; `None` when the file needs the
@@ -309,10 +306,129 @@ struct Shape {
 fn parse_chunked(
     path: &Path,
     bytes: &[u8],
+    mapped: bool,
     target: Option<&str>,
     kind: ProblemKind,
     chunks: usize,
 ) -> Result<Option<Parsed>, DataError> {
+    let Some(plan) = plan_chunked(path, bytes, mapped, target, kind, chunks)? else {
+        return Ok(None);
+    };
+    let regression = kind == ProblemKind::Regression;
+    let mut x = zeroed(plan.rows * plan.n_features());
+    let mut y = zeroed(if regression { plan.rows } else { 0 });
+    let Some(done) = run_chunked(path, bytes, &plan, &mut x, &mut y)? else {
+        return Ok(None);
+    };
+    x.truncate(done.n_rows * plan.n_features());
+    y.truncate(if regression { done.n_rows } else { 0 });
+    Ok(Some(plan.into_parsed(done, x, y)))
+}
+
+/// Parse `bytes` (the contents of `path`) straight into an image made by `alloc` (given its
+/// length in bytes), hashing while parsing; `None` when the file needs the csv crate.
+pub(super) fn read_image<B: ImageBuf>(
+    path: &Path,
+    file: &super::bytes::FileBytes,
+    target: Option<&str>,
+    kind: ProblemKind,
+    threads: usize,
+    alloc: &mut dyn FnMut(usize) -> B,
+) -> Result<Option<(Parsed, B)>, DataError> {
+    let (bytes, mapped): (&[u8], bool) = (file, file.is_mapped());
+    let chunks = (bytes.len() / MIN_CHUNK).clamp(1, threads.max(1));
+    let found = with_hash(bytes, mapped, chunks > 1, || {
+        let Some(plan) = plan_chunked(path, bytes, mapped, target, kind, chunks)? else {
+            return Ok(None);
+        };
+        let d = plan.n_features();
+        let mut image = alloc(super::image_len(plan.rows, d));
+        let (x, y) = super::image_parts_mut(image.bytes_mut(), plan.rows, d)?;
+        let Some(done) = run_chunked(path, bytes, &plan, x, y)? else {
+            return Ok(None);
+        };
+        Ok(Some((plan, done, image)))
+    })?;
+    let (Some((plan, done, image)), hash) = found else {
+        return Ok(None);
+    };
+    let parsed = Parsed {
+        hash,
+        ..plan.into_parsed(done, Vec::new(), Vec::new())
+    };
+    Ok(Some((parsed, image)))
+}
+
+/// Run `parse` beside the BLAKE3 hash of `bytes` (on its own thread when `beside`): the hash
+/// costs no second pass after the parse.
+fn with_hash<T>(
+    bytes: &[u8],
+    mapped: bool,
+    beside: bool,
+    parse: impl FnOnce() -> Result<T, DataError>,
+) -> Result<(T, blake3::Hash), DataError> {
+    std::thread::scope(|s| {
+        let hasher = beside.then(|| s.spawn(move || hash_windowed(bytes, mapped)));
+        let out = parse()?;
+        let hash = match hasher {
+            Some(h) => h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+            None => hash_windowed(bytes, mapped),
+        };
+        Ok((out, hash))
+    })
+}
+
+/// What the chunked parser knows before parsing: the header, the chunks and their lines.
+struct Plan {
+    header: Header,
+    shape: Shape,
+    ranges: Vec<Range<usize>>,
+    /// Lines per chunk: each bounds the chunk's rows.
+    lines: Vec<usize>,
+    /// All lines: a bound on the rows.
+    rows: usize,
+}
+
+/// What the chunked parser read beside the values it wrote in place.
+struct Done {
+    n_rows: usize,
+    labels: Option<LabelTable>,
+}
+
+impl Plan {
+    fn n_features(&self) -> usize {
+        self.shape.n_cols - 1
+    }
+
+    /// The parse's result, with the features `x` and regression targets `y` (as the caller
+    /// holds them); the hash is the caller's to set.
+    fn into_parsed(self, done: Done, x: Vec<f64>, y: Vec<f64>) -> Parsed {
+        let targets = match done.labels {
+            Some(labels) => Targets::Labels(labels),
+            None if self.shape.kind == ProblemKind::Regression => Targets::Values(y),
+            None => Targets::Labels(LabelTable::default()),
+        };
+        Parsed {
+            names: self.header.names,
+            target: self.header.target,
+            n_rows: done.n_rows,
+            x,
+            targets,
+            hash: blake3::Hash::from_bytes([0; 32]),
+        }
+    }
+}
+
+/// Read the header and split the data rows into `chunks` ranges with their line counts; `None`
+/// when the file needs the csv crate.
+fn plan_chunked(
+    path: &Path,
+    bytes: &[u8],
+    mapped: bool,
+    target: Option<&str>,
+    kind: ProblemKind,
+    chunks: usize,
+) -> Result<Option<Plan>, DataError> {
     let mut reader = reader(bytes);
     let header = read_header(path, bytes, &mut reader, target)?;
     // Without quotes the header is exactly its line: the data start after it.
@@ -331,31 +447,54 @@ fn parse_chunked(
         .unwrap_or(header_text);
     // A lone carriage return ends a record for the csv crate; an empty header line means the
     // crate read the header elsewhere: either way, leave the file to it.
-    if header_text.is_empty() || memchr(b'\r', header_text).is_some() {
+    if header_text.is_empty()
+        || memchr(b'\r', header_text).is_some()
+        || memchr(b'"', header_text).is_some()
+    {
         return Ok(None);
     }
     let shape = Shape {
         n_cols: header.names.len(),
         target: header.target,
         kind,
+        mapped,
     };
     let ranges = split_at_lines(bytes, data_start, chunks);
     // Each chunk's line count bounds its rows: it places the chunk's rows in the final matrix,
     // so every thread parses straight into place and nothing is copied after.
-    let lines = in_parallel(&ranges, |r| count_lines(&bytes[r]));
-    let total: usize = lines.iter().sum();
-    let n_features = shape.n_cols - 1;
-    let regression = kind == ProblemKind::Regression;
-    let mut x = zeroed(total * n_features);
-    let mut y = if regression {
-        zeroed(total)
-    } else {
-        Vec::new()
-    };
-    let mut x_slots = Vec::with_capacity(lines.len());
-    let mut y_slots = Vec::with_capacity(lines.len());
+    let counts = in_parallel(&ranges, |r| count_lines(bytes, r, mapped));
+    // A quoted field may hold a line end, so line ends need not end rows: the csv crate's.
+    if counts.iter().any(|c| c.is_none()) {
+        return Ok(None);
+    }
+    let lines: Vec<usize> = counts.into_iter().flatten().collect();
+    let rows = lines.iter().sum();
+    Ok(Some(Plan {
+        header,
+        shape,
+        ranges,
+        lines,
+        rows,
+    }))
+}
+
+/// Parse the planned chunks on their own threads into `x` (`plan.rows` rows of features) and,
+/// for regression, `y` (`plan.rows` targets); the rows read are then the first ones of both.
+/// `None` when the file needs the csv crate.
+fn run_chunked(
+    path: &Path,
+    bytes: &[u8],
+    plan: &Plan,
+    x: &mut [f64],
+    y: &mut [f64],
+) -> Result<Option<Done>, DataError> {
+    let shape = plan.shape;
+    let n_features = plan.n_features();
+    let regression = shape.kind == ProblemKind::Regression;
+    let mut x_slots = Vec::with_capacity(plan.lines.len());
+    let mut y_slots = Vec::with_capacity(plan.lines.len());
     let (mut x_rest, mut y_rest) = (&mut x[..], &mut y[..]);
-    for &n in &lines {
+    for &n in &plan.lines {
         let (slot, rest) = x_rest.split_at_mut(n * n_features);
         x_slots.push(slot);
         x_rest = rest;
@@ -363,7 +502,10 @@ fn parse_chunked(
         y_slots.push(slot);
         y_rest = rest;
     }
-    let jobs: Vec<_> = ranges.into_iter().zip(x_slots).zip(y_slots).collect();
+    let jobs: Vec<_> = (plan.ranges.iter().cloned())
+        .zip(x_slots)
+        .zip(y_slots)
+        .collect();
     let results: Vec<Result<Chunk, Fail>> = std::thread::scope(|s| {
         let mut jobs = jobs.into_iter();
         let first = jobs.next();
@@ -383,12 +525,12 @@ fn parse_chunked(
     // Rows so far, and where the next chunk's slot starts.
     let (mut n_rows, mut slot_start) = (0, 0);
     // The first failure in file order is the one to report.
-    for (result, n_lines) in results.into_iter().zip(lines) {
+    for (result, &n_lines) in results.into_iter().zip(&plan.lines) {
         let chunk = match result {
             Ok(chunk) => chunk,
             Err(Fail::Fallback) => return Ok(None),
             Err(Fail::At { line_start, bad }) => {
-                return Err(located(path, bytes, &header.names, line_start, bad));
+                return Err(located(path, bytes, &plan.header.names, line_start, bad));
             }
         };
         // Blank lines leave a slot's tail unused: close the gap.
@@ -407,21 +549,7 @@ fn parse_chunked(
             (Some(acc), Some(l)) => acc.append(l),
         }
     }
-    x.truncate(n_rows * n_features);
-    y.truncate(if regression { n_rows } else { 0 });
-    let targets = match labels {
-        Some(labels) => Targets::Labels(labels),
-        None if regression => Targets::Values(y),
-        None => Targets::Labels(LabelTable::default()),
-    };
-    Ok(Some(Parsed {
-        names: header.names,
-        target: header.target,
-        n_rows,
-        x,
-        targets,
-        hash: blake3::Hash::from_bytes([0; 32]),
-    }))
+    Ok(Some(Done { n_rows, labels }))
 }
 
 /// `f` applied to each range, the first on this thread and the others on their own.
@@ -443,12 +571,25 @@ fn in_parallel<T: Send>(ranges: &[Range<usize>], f: impl Fn(Range<usize>) -> T +
     })
 }
 
-/// Lines in `bytes`: line ends, plus one for a last line without one.
-fn count_lines(bytes: &[u8]) -> usize {
+/// Lines in `bytes[range]`: line ends, plus one for a last line without one (through a window
+/// when `mapped`); `None` when the range holds a quote.
+fn count_lines(bytes: &[u8], range: Range<usize>, mapped: bool) -> Option<usize> {
+    let mut window = Window::new(bytes, range.start, mapped);
+    let mut ends = 0;
+    let mut at = range.start;
     // memchr finds each line end with the widest vector instructions the CPU has (checked at
     // run time): lines are hundreds of bytes, so this runs near memory speed.
-    let ends = memchr_iter(b'\n', bytes).count();
-    ends + usize::from(bytes.last().is_some_and(|&b| b != b'\n'))
+    for block in bytes[range.clone()].chunks(WINDOW) {
+        window.advance(at);
+        if memchr(b'"', block).is_some() {
+            return None;
+        }
+        ends += memchr_iter(b'\n', block).count();
+        at += block.len();
+    }
+    window.finish_until(range.end);
+    let last = bytes[range].last();
+    Some(ends + usize::from(last.is_some_and(|&b| b != b'\n')))
 }
 
 /// `chunks` ranges covering `bytes[start..]`, each ending just after a line end (or at the end).
@@ -503,6 +644,7 @@ fn parse_chunk(
         n_cols,
         target,
         kind,
+        mapped,
     } = shape;
     let n_features = n_cols - 1;
     let classify = kind != ProblemKind::Regression;
@@ -514,7 +656,9 @@ fn parse_chunk(
         labels.rows.reserve(x.len() / n_features.max(1));
     }
     let mut n_rows = 0;
+    let mut window = Window::new(bytes, pos, mapped);
     while pos < data.len() {
+        window.advance(pos);
         let line_start = pos;
         // Blank lines are skipped, as the csv crate does.
         match (data[pos], data.get(pos + 1)) {
@@ -598,6 +742,7 @@ fn parse_chunk(
         }
         n_rows += 1;
     }
+    window.finish_until(range.end);
     Ok(Chunk {
         n_rows,
         labels: classify.then_some(labels),
@@ -749,6 +894,47 @@ mod tests {
             Problem::Classification { classes } => classes.clone(),
             Problem::Regression | Problem::Clustering => panic!("not a classification"),
         }
+    }
+
+    #[test]
+    fn a_mapped_file_read_through_windows_is_read_whole() {
+        // Several MiB: the file is mapped, and the windows slide over it many times.
+        let mut text = String::from("a,b,y\n");
+        for r in 0..120_000u32 {
+            text.push_str(&format!("{}.25,-{},{}\n", r, r % 977, r % 3));
+        }
+        let f = csv_file(&text);
+        let bytes = super::super::bytes::FileBytes::open(f.path()).unwrap();
+        assert!(bytes.is_mapped());
+        let whole = parse(
+            f.path(),
+            text.as_bytes(),
+            false,
+            None,
+            ProblemKind::Regression,
+            1,
+        )
+        .unwrap()
+        .into_dataset(f.path(), ProblemKind::Regression)
+        .unwrap();
+        for chunks in [1, 3] {
+            let windowed = parse(
+                f.path(),
+                &bytes,
+                true,
+                None,
+                ProblemKind::Regression,
+                chunks,
+            )
+            .unwrap()
+            .into_dataset(f.path(), ProblemKind::Regression)
+            .unwrap();
+            assert_eq!(windowed.x, whole.x);
+            assert_eq!(windowed.y, whole.y);
+            assert_eq!(windowed.checksum, whole.checksum);
+        }
+        assert_eq!(whole.x[[119_999, 0]], 119_999.25);
+        assert_eq!(bytes.hash(), blake3::hash(text.as_bytes()));
     }
 
     #[test]
@@ -1048,7 +1234,7 @@ mod tests {
                 ..p
             })
         } else {
-            parse(path, bytes, None, kind, chunks)
+            parse(path, bytes, false, None, kind, chunks)
         };
         parsed?.into_dataset(path, kind)
     }

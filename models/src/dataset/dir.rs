@@ -79,7 +79,7 @@ pub(super) fn checksum(dir: &Path) -> Result<blake3::Hash, DataError> {
     let mut hasher = blake3::Hasher::new();
     for file in data_files(dir)? {
         let bytes = super::bytes::FileBytes::open(&file)?;
-        add_to_checksum(&mut hasher, &file, &blake3::hash(&bytes));
+        add_to_checksum(&mut hasher, &file, &bytes.hash());
     }
     Ok(hasher.finalize())
 }

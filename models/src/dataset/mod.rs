@@ -11,6 +11,7 @@ mod cells;
 mod columnar;
 mod csv;
 mod dir;
+mod image;
 mod npy;
 
 pub use cells::{CellOptions, Vocabularies};
@@ -23,6 +24,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::DataError;
 pub use cache::{CacheUse, SourceStamps};
+use image::Meta;
+pub use image::{HeapImage, ImageBuf, ImageData, ImageRead};
 
 /// Whether the target is read as class labels or as real values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -364,6 +367,31 @@ enum Targets {
 impl Parsed {
     /// Decode the targets and check there is something to learn from; `path` names the source.
     fn into_dataset(self, path: &Path, kind: ProblemKind) -> Result<Dataset, DataError> {
+        let (meta, x, y) = self.decode(path, kind)?;
+        let x = Array2::from_shape_vec((meta.rows, meta.feature_names.len()), x).map_err(|e| {
+            DataError::Csv {
+                path: path.to_path_buf(),
+                line: 0,
+                message: e.to_string(),
+            }
+        })?;
+        Ok(Dataset {
+            x,
+            y: Array1::from(y),
+            feature_names: meta.feature_names,
+            target_name: meta.target_name,
+            problem: meta.problem,
+            checksum: meta.checksum,
+        })
+    }
+
+    /// The dataset's description, its features as read, and its decoded targets (class indices
+    /// or values), checked to leave something to learn from.
+    fn decode(
+        self,
+        path: &Path,
+        kind: ProblemKind,
+    ) -> Result<(Meta, Vec<f64>, Vec<f64>), DataError> {
         let Parsed {
             names,
             target,
@@ -399,23 +427,17 @@ impl Parsed {
                 unreachable!("readers read labels only for classification")
             }
         };
-        let n_features = names.len() - 1;
-        let x = Array2::from_shape_vec((n_rows, n_features), x).map_err(|e| DataError::Csv {
-            path: path.to_path_buf(),
-            line: 0,
-            message: e.to_string(),
-        })?;
         let target_name = names[target].clone();
         let mut feature_names = names;
         feature_names.remove(target);
-        Ok(Dataset {
-            x,
-            y: Array1::from(y),
+        let meta = Meta {
+            rows: n_rows,
             feature_names,
             target_name,
             problem,
             checksum: format!("blake3:{}", hash.to_hex()),
-        })
+        };
+        Ok((meta, x, y))
     }
 
     /// Append `other`'s rows (same header) after this one's; the hash is left to the caller.

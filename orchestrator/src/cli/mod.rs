@@ -455,7 +455,14 @@ fn run(command: Command) -> Result<u8> {
         } => {
             let path = predict::model_path(&model)?;
             let file = predict::load_model(&path)?;
-            let x = predict::read_rows(&data, &file)?;
+            // A model in a study or training directory keeps the images of the data it
+            // predicted on there.
+            let x = if model.is_dir() {
+                let cache = model.join(crate::sweep::DATA_CACHE_DIR);
+                predict::read_rows_cached(&data, &file, &cache)?
+            } else {
+                predict::read_rows(&data, &file)?
+            };
             let prediction = file
                 .predict(x.view())
                 .with_context(|| format!("predicting with {}", path.display()))?;

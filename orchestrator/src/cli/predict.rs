@@ -75,6 +75,48 @@ pub(super) fn load_model(path: &Path) -> Result<ModelFile> {
     })
 }
 
+/// [`read_rows`] through the data image cache in `cache` (the model's study or training
+/// directory's): a second prediction on the same unchanged file reads its image instead of
+/// parsing it; a changed file is parsed again (and its image replaced).
+pub(super) fn read_rows_cached(
+    data: &Path,
+    model: &ModelFile,
+    cache: &Path,
+) -> Result<Array2<f64>> {
+    if !data.is_file() {
+        return read_rows(data, model);
+    }
+    // The rows read depend on the model's columns and their vocabularies: they key the image.
+    let settings = serde_json::to_vec(&(&model.features, &model.target, &model.preprocessing))?;
+    let reader = format!("predict {}", blake3::hash(&settings).to_hex());
+    let (dataset, used) = models::Dataset::load_cached_by(data, &reader, cache, || {
+        // Hashed before the parse: a file changed meanwhile is parsed again next time.
+        let checksum = models::Dataset::checksum_of(data).map_err(BadInput::new)?;
+        let x = read_rows(data, model)?;
+        let rows = x.nrows();
+        Ok::<_, anyhow::Error>(models::Dataset {
+            x,
+            y: ndarray::Array1::zeros(rows),
+            feature_names: model.features.clone(),
+            target_name: model.target.clone(),
+            problem: models::Problem::Regression,
+            checksum,
+        })
+    })?;
+    match &used {
+        models::CacheUse::Hit => {
+            tracing::info!(data = %data.display(), "data read from the model directory's image, not parsed");
+        }
+        models::CacheUse::Parsed { reason, not_stored } => {
+            tracing::info!(data = %data.display(), "data parsed ({reason})");
+            if let Some(e) = not_stored {
+                tracing::warn!(data = %data.display(), "the data's image was not written: {e}");
+            }
+        }
+    }
+    Ok(dataset.x)
+}
+
 /// The rows of the CSV file `data`, columns in the model's feature order.
 pub(super) fn read_rows(data: &Path, model: &ModelFile) -> Result<Array2<f64>> {
     let bad =

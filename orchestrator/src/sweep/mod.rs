@@ -21,7 +21,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use ipc_channel::ipc::IpcSharedMemory;
 use models::preprocess::Preprocess;
-use models::{Dataset, Folds, Problem};
+use models::{Dataset, Folds, ImageData, Problem};
+
+use crate::shared_data::SharedImage;
 use serde_json::json;
 use tracing::info;
 use trainer::{ProgramSetup, SweepSetup, Task};
@@ -64,7 +66,7 @@ pub struct StudyOutcome {
 }
 
 /// The identity of a study: what must not change between a run and its resume.
-fn fingerprint(cfg: &StudyConfig, data: Option<&Dataset>) -> BTreeMap<&'static str, String> {
+fn fingerprint(cfg: &StudyConfig, data: Option<&SharedData>) -> BTreeMap<&'static str, String> {
     let sampler = match cfg.sampler {
         SamplerKind::Grid => "grid".to_string(),
         SamplerKind::Random { trials } => format!("random ({trials} trials)"),
@@ -156,7 +158,7 @@ fn fingerprint_differences(
         .collect()
 }
 
-fn study_meta(cfg: &StudyConfig, data: Option<&Dataset>) -> BTreeMap<String, String> {
+fn study_meta(cfg: &StudyConfig, data: Option<&SharedData>) -> BTreeMap<String, String> {
     let metrics: Vec<&str> = cfg.metrics.iter().map(|m| m.name.as_str()).collect();
     let searched: Vec<&String> = cfg.space.0.keys().collect();
     let sampler = match cfg.sampler {
@@ -228,14 +230,18 @@ fn study_meta(cfg: &StudyConfig, data: Option<&Dataset>) -> BTreeMap<String, Str
 pub fn load_checked(
     config: &Path,
     overrides: &[crate::config::Override],
-) -> Result<(StudyConfig, Option<Dataset>)> {
+) -> Result<(StudyConfig, Option<SharedData>)> {
     let cfg = StudyConfig::load_with(config, overrides).map_err(BadInput::new)?;
     let data = load_data(&cfg, None)?.map(|(data, _)| data);
     Ok((cfg, data))
 }
 
 /// A built-in model's study's dataset and its `[preprocess]` pipeline (a program's has none).
-pub type StudyData = Option<(Dataset, Option<Preprocess>)>;
+pub type StudyData = Option<(SharedData, Option<Preprocess>)>;
+
+/// A study's dataset: its image in shared memory, the one copy of the data (read straight into
+/// it), which every trainer maps.
+pub type SharedData = ImageData<SharedImage>;
 
 /// The folder of a study directory that holds its data's image (see `Dataset::load_cached`).
 pub const DATA_CACHE_DIR: &str = "cache";
@@ -261,18 +267,25 @@ fn load_data(cfg: &StudyConfig, cache: Option<&Path>) -> Result<StudyData> {
             let (data, vocabularies) =
                 Dataset::read_cells(path, target, kind, &options).map_err(BadInput::new)?;
             let pipeline = spec.pipeline(&data.feature_names, &vocabularies);
-            (data, Some(pipeline))
+            (ImageData::of(&data, &mut SharedImage::new), Some(pipeline))
         }
         spec => {
             let data = match cache {
                 Some(cache) => {
-                    let (data, used) =
-                        Dataset::load_cached(path, target, kind, cache).map_err(BadInput::new)?;
+                    let (data, used) = Dataset::load_cached_image(
+                        path,
+                        target,
+                        kind,
+                        cache,
+                        &mut SharedImage::new,
+                    )
+                    .map_err(BadInput::new)?;
                     log_cache_use(path, &used);
                     data
                 }
                 None => {
-                    let data = Dataset::read_path(path, target, kind).map_err(BadInput::new)?;
+                    let data = Dataset::read_path_image(path, target, kind, &mut SharedImage::new)
+                        .map_err(BadInput::new)?;
                     info!(data = %path.display(), "data parsed (a new study)");
                     data
                 }
@@ -286,14 +299,13 @@ fn load_data(cfg: &StudyConfig, cache: Option<&Path>) -> Result<StudyData> {
     // The folds are a pure function of the data and the seed: checking them here means no
     // trainer ever meets data it cannot split.
     let seed = t.cv.shuffle.then_some(cfg.seed);
+    let y = data.view().map_err(anyhow::Error::from)?.y;
     let folds = match &data.problem {
         Problem::Classification { classes } => {
-            if let Some(note) =
-                models::cv::stratification_warning(data.y.view(), classes.len(), t.cv.folds)
-            {
+            if let Some(note) = models::cv::stratification_warning(y, classes.len(), t.cv.folds) {
                 tracing::warn!("{}: {note}", t.data_path.display());
             }
-            Folds::stratified(data.y.view(), classes.len(), t.cv.folds, seed)
+            Folds::stratified(y, classes.len(), t.cv.folds, seed)
         }
         Problem::Regression | Problem::Clustering => Folds::kfold(data.n_rows(), t.cv.folds, seed),
     };
@@ -356,7 +368,7 @@ pub fn log_cache_use(path: &Path, used: &models::CacheUse) {
 
 /// Write the image of `data` (read from the config's data file when `stamps` were taken) into
 /// the study in `dir`, for resume and predict to read; failing only costs a parse later.
-fn store_image(cfg: &StudyConfig, data: &Dataset, stamps: &models::SourceStamps, dir: &Path) {
+fn store_image(cfg: &StudyConfig, data: &SharedData, stamps: &models::SourceStamps, dir: &Path) {
     let TrialKind::Model(t) = &cfg.kind else {
         return;
     };
@@ -573,8 +585,7 @@ pub fn refit_study(dir: &Path) -> Result<refit::RefitEnd> {
             dir.display()
         ));
     };
-    let job = refit_job(&cfg, t, &data, &preprocess, shared_image(&data));
-    drop(data);
+    let (job, _) = refit_job(&cfg, t, data, &preprocess);
     let end = refit::refit(
         &job,
         best.trial,
@@ -587,34 +598,28 @@ pub fn refit_study(dir: &Path) -> Result<refit::RefitEnd> {
     Ok(end)
 }
 
-/// The dataset's image, written straight into a new shared-memory segment (no copy on the way).
-fn shared_image(data: &Dataset) -> IpcSharedMemory {
-    let mut shm = IpcSharedMemory::from_byte(0, data.image_len());
-    // SAFETY: the segment was just created and is not shared yet: this is its only reader and
-    // writer until it is sent or cloned.
-    data.write_image(unsafe { shm.deref_mut() });
-    shm
-}
-
 /// What a refit needs of a built-in model's study.
 fn refit_job(
     cfg: &StudyConfig,
     t: &crate::config::ModelTrials,
-    data: &Dataset,
+    data: SharedData,
     preprocess: &Option<Preprocess>,
-    shm: IpcSharedMemory,
-) -> refit::RefitJob {
-    refit::RefitJob {
-        data: shm,
-        problem: data.problem.clone(),
+) -> (refit::RefitJob, IpcSharedMemory) {
+    let rows = data.n_rows();
+    let shm = data.image.into_shared();
+    let job = refit::RefitJob {
+        // The same pages (a clone maps them, it does not copy).
+        data: shm.clone(),
+        problem: data.problem,
         model: t.model.name.to_string(),
         standardize: t.cv.standardize,
         preprocess: preprocess.clone(),
         seed: cfg.seed,
-        features: data.feature_names.clone(),
-        target: data.target_name.clone(),
-        rows: data.n_rows(),
-    }
+        features: data.feature_names,
+        target: data.target_name,
+        rows,
+    };
+    (job, shm)
 }
 
 /// The trainer pool of a study on this machine.
@@ -856,7 +861,7 @@ impl Placement {
 #[allow(clippy::too_many_arguments)]
 fn run(
     cfg: StudyConfig,
-    data: Option<(Dataset, Option<Preprocess>)>,
+    data: StudyData,
     dir: PathBuf,
     store: Store,
     lock: StudyLock,
@@ -918,13 +923,12 @@ fn run(
     let setup: Box<dyn Fn() -> Task> = match (&cfg.kind, data) {
         (TrialKind::Model(t), Some((data, preprocess))) => {
             // The dataset crosses into shared memory once; every trainer maps the same pages.
-            data_bytes = data.image_len();
-            let shm = shared_image(&data);
-            // The same pages again for the refit (a clone maps them, it does not copy).
-            refit_with = Some(refit_job(&cfg, t, &data, &preprocess, shm.clone()));
+            data_bytes = models::ImageRead::bytes(&data.image).len();
+            let (rows, features) = (data.n_rows(), data.n_features());
             let problem = data.problem.clone();
-            info!(study = %cfg.name, dir = %dir.display(), rows = data.n_rows(), features = data.n_features(), trials = total, workers, "sweep starting");
-            drop(data);
+            let (job, shm) = refit_job(&cfg, t, data, &preprocess);
+            refit_with = Some(job);
+            info!(study = %cfg.name, dir = %dir.display(), rows, features, trials = total, workers, "sweep starting");
             let setup = SweepSetup {
                 data: shm,
                 problem,

@@ -60,25 +60,31 @@ pub struct Interrupted;
 pub fn train(config: &Path, opts: &TrainOptions) -> Result<TrainSummary> {
     let run_started = Instant::now();
     let cfg = TrainConfig::load_with(config, &opts.overrides)?;
-    let data::Split {
-        train: shm,
-        n_train,
-        test_x,
-        test_y,
-        scaler,
-        problem,
-        names,
-        target: target_name,
-    } = data::load_split(&cfg)?;
-    let d = test_x.ncols();
-    let target = match &problem {
+    let dir = opts
+        .study_dir
+        .clone()
+        .unwrap_or_else(|| Path::new("runs").join(&cfg.name));
+    // A run that exists (and is continued) keeps its data's image: read that instead of
+    // parsing. A new run's directory is made after the data is checked (nothing half-written),
+    // and its image is written then.
+    let existing = run_dir::continues(&dir, &cfg, opts.force_new);
+    let loaded = data::load(
+        &cfg,
+        existing
+            .then(|| dir.join(crate::sweep::DATA_CACHE_DIR))
+            .as_deref(),
+    )?;
+    let holdout = loaded.holdout(&cfg)?;
+    let d = loaded.data.n_features();
+    let target = match &loaded.data.problem {
         Problem::Classification { classes } => Target::Classes(classes.len()),
-        // `load_split` reads classification or regression data only.
+        // `load` reads classification or regression data only.
         Problem::Regression | Problem::Clustering => Target::Regression,
     };
     let model = SgdModel::new(&cfg.spec, d, target)
         .map_err(|e| BadInput::new(anyhow!("{}: `model`: {e}", cfg.path.display())))?;
     let shards = opts.shards.or(cfg.shards).unwrap_or(1);
+    let n_train = loaded.data.n_rows() - holdout.held_out;
     if shards > n_train {
         return Err(BadInput::new(anyhow!(
             "{}: {shards} shards for {n_train} training rows",
@@ -86,10 +92,6 @@ pub fn train(config: &Path, opts: &TrainOptions) -> Result<TrainSummary> {
         ))
         .into());
     }
-    let dir = opts
-        .study_dir
-        .clone()
-        .unwrap_or_else(|| Path::new("runs").join(&cfg.name));
     let (_lock, resumed) = run_dir::open(&dir, &cfg, opts.force_new)?;
     if let Some(c) = &resumed {
         if c.params.len() != model.n_params() {
@@ -107,6 +109,18 @@ pub fn train(config: &Path, opts: &TrainOptions) -> Result<TrainSummary> {
             cfg.epochs
         );
     }
+    let data::Split {
+        train: shm,
+        holdout,
+        n_train,
+        test_x,
+        test_y,
+        scaler,
+        problem,
+        names,
+        target: target_name,
+        writer,
+    } = loaded.split(&cfg, holdout, &dir)?;
     let start_epoch = resumed.as_ref().map_or(0, |c| c.epoch + 1);
 
     let shared_data_mib = shm.len() as f64 / 1048576.0;
@@ -129,6 +143,7 @@ pub fn train(config: &Path, opts: &TrainOptions) -> Result<TrainSummary> {
     info!(name = %cfg.name, shards, merge = cfg.mode.name(), epochs = cfg.epochs, rows = n_train, features = d, params = model.n_params(), "training starting");
     let setup = |shard: usize, start_epoch: u32| TrainSetup {
         data: shm.clone(),
+        split: holdout,
         spec: cfg.spec.clone(),
         target,
         params_path: pa_path.clone(),
@@ -200,6 +215,8 @@ pub fn train(config: &Path, opts: &TrainOptions) -> Result<TrainSummary> {
         &problem,
         n_train,
     )?;
+    // A finished run is never continued: its prepared data is not needed.
+    writer.give_up();
     tracing::debug!(
         phase = "saved",
         seconds = run_started.elapsed().as_secs_f64()

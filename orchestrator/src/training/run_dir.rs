@@ -20,6 +20,14 @@ const CONFIG_FILE: &str = "config.toml";
 /// Written when the run finishes.
 pub const SUMMARY_FILE: &str = "summary.json";
 
+/// Whether `open` will continue an unfinished run of this config in `dir` (so its data's
+/// image there can be read instead of parsing).
+pub fn continues(dir: &Path, cfg: &TrainConfig, force_new: bool) -> bool {
+    !force_new
+        && !dir.join(SUMMARY_FILE).is_file()
+        && std::fs::read_to_string(dir.join(CONFIG_FILE)).is_ok_and(|t| t == cfg.text)
+}
+
 /// Create the run directory, or take up the checkpoint of an unfinished run of the same config;
 /// refuse a live owner, a finished run and a run of another config unless `force_new` (which
 /// keeps the old run aside).
