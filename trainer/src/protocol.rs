@@ -8,7 +8,7 @@ use models::{FoldScores, Metric, Params, Problem};
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a message changes shape; checked in `Hello`.
-pub const PROTOCOL_VERSION: u32 = 6;
+pub const PROTOCOL_VERSION: u32 = 7;
 
 /// Identifies one trial of a study (its 0-based number).
 pub type TrialId = u64;
