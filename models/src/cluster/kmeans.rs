@@ -35,20 +35,22 @@ fn sq(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
 }
 
-/// The nearest centre of `row` and its squared distance (the lowest index on ties).
-pub(crate) fn nearest(row: &[f64], centres: &Array2<f64>) -> (usize, f64) {
-    let p = row.len();
-    let flat = centres
-        .as_slice()
-        .expect("centroids are built in standard layout");
-    let mut best = (0, f64::INFINITY);
-    for (c, centre) in flat.chunks_exact(p.max(1)).enumerate() {
-        let d = sq(row, centre);
-        if d < best.1 {
-            best = (c, d);
-        }
-    }
-    best
+/// Each row's nearest centre and its squared distance (the lowest index on ties).
+pub(crate) fn assign(x: ArrayView2<'_, f64>, centres: &Array2<f64>) -> (Vec<usize>, Vec<f64>) {
+    let x = x.as_standard_layout();
+    let p = x.ncols();
+    let t = Transposed::new(
+        centres
+            .as_slice()
+            .expect("centroids are built in standard layout"),
+        p,
+    );
+    let mut buf = vec![0.0; centres.nrows()];
+    let rows = x.as_slice().expect("standard layout");
+    rows.chunks_exact(p.max(1))
+        .take(x.nrows())
+        .map(|row| t.nearest(row, &mut buf))
+        .unzip()
 }
 
 /// How many points one block of `Transposed` holds: their distances accumulate in registers.
@@ -291,6 +293,18 @@ fn plus_plus(x: ArrayView2<'_, f64>, k: usize, rng: &mut impl Rng) -> Array2<f64
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The nearest centre of `row` one centre at a time: the reference for the lanes.
+    fn nearest(row: &[f64], centres: &Array2<f64>) -> (usize, f64) {
+        let mut best = (0, f64::INFINITY);
+        for (c, centre) in centres.rows().into_iter().enumerate() {
+            let d = sq(row, centre.as_slice().expect("standard layout"));
+            if d < best.1 {
+                best = (c, d);
+            }
+        }
+        best
+    }
 
     #[test]
     fn transposed_distances_equal_the_plain_ones_to_the_bit_past_a_whole_block() {

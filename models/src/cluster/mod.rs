@@ -94,15 +94,7 @@ impl Estimator for KMeans {
 
 impl Fitted for FittedKMeans {
     fn predict(&self, x: ArrayView2<'_, f64>) -> Prediction {
-        let x = x.as_standard_layout();
-        let (cluster, sq_dist): (Vec<usize>, Vec<f64>) = x
-            .rows()
-            .into_iter()
-            .map(|row| match row.as_slice() {
-                Some(r) => kmeans::nearest(r, &self.centres),
-                None => kmeans::nearest(&row.to_vec(), &self.centres),
-            })
-            .unzip();
+        let (cluster, sq_dist) = kmeans::assign(x, &self.centres);
         Prediction::Clusters {
             cluster: Array1::from(cluster),
             sq_dist: Array1::from(sq_dist),
@@ -190,8 +182,9 @@ mod tests {
         .unwrap();
         let theirs_labels = theirs.predict(&x);
         // The same partition (cluster numbers may differ) and the same centres.
+        let (ours_labels, _) = kmeans::assign(x.view(), &ours.centres);
         for i in 0..60 {
-            let (ours_c, _) = kmeans::nearest(x.row(i).as_slice().unwrap(), &ours.centres);
+            let ours_c = ours_labels[i];
             let theirs_c = theirs_labels[i];
             let d: f64 = ours
                 .centres
