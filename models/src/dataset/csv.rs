@@ -814,36 +814,86 @@ fn plain_decimal(s: &[u8]) -> Option<(f64, usize)> {
     let v = if w <= 1 << 53 {
         w as f64 / EXACT_POW10[n_frac]
     } else {
-        wide_quotient(w, EXACT_POW10[n_frac])?
+        scaled_decimal(w, n_frac)?
     };
     Some((if negative { -v } else { v }, i))
 }
 
-/// The correctly rounded `w / p` for an integer `w` above 2^53 (so not exact in f64) and an exact
-/// power of ten `p`, or `None` in the rare case the computation cannot prove its rounding.
-///
-/// `w` is split into `hi` (its top 53 bits, exact) and `lo` (the rest, below 2^11, exact). The
-/// quotient `r` = RN(hi / p) has an exactly representable remainder `e` = hi − r·p (one fused
-/// multiply-add), so w / p = r + (e + lo) / p exactly, and `c` = RN(RN(e + lo) / p) is that
-/// correction within 2^-51·|c|. `y` = RN(r + c) with its exact rounding error `err` (two-sum):
-/// w / p = y + err + δ with |δ| ≤ 2^-51·|c|. When |err| + that bound is below half the gap to
-/// `y`'s nearer neighbour, `y` is the double nearest to w / p; otherwise the general parser
-/// decides.
+/// 5^q for q = −22..=0 as 128-bit significands (high word, low word), normalized so the top bit
+/// is set, rounded up for negative q: the rows of Lemire's table that a decimal with at most 22
+/// digits after the point needs.
+const POW5_128: [(u64, u64); 23] = [
+    (0xf1c9_0080_baf7_2cb1, 0x5324_c68b_12dd_6339),
+    (0x971d_a050_74da_7bee, 0xd3f6_fc16_ebca_5e04),
+    (0xbce5_0864_9211_1aea, 0x88f4_bb1c_a6bc_f585),
+    (0xec1e_4a7d_b695_61a5, 0x2b31_e9e3_d06c_32e6),
+    (0x9392_ee8e_921d_5d07, 0x3aff_322e_6243_9fd0),
+    (0xb877_aa32_36a4_b449, 0x09be_feb9_fad4_87c3),
+    (0xe695_94be_c44d_e15b, 0x4c2e_be68_7989_a9b4),
+    (0x901d_7cf7_3ab0_acd9, 0x0f9d_3701_4bf6_0a11),
+    (0xb424_dc35_095c_d80f, 0x5384_84c1_9ef3_8c95),
+    (0xe12e_1342_4bb4_0e13, 0x2865_a5f2_06b0_6fba),
+    (0x8cbc_cc09_6f50_88cb, 0xf93f_87b7_442e_45d4),
+    (0xafeb_ff0b_cb24_aafe, 0xf78f_69a5_1539_d749),
+    (0xdbe6_fece_bded_d5be, 0xb573_440e_5a88_4d1c),
+    (0x8970_5f41_36b4_a597, 0x3168_0a88_f895_3031),
+    (0xabcc_7711_8461_cefc, 0xfdc2_0d2b_36ba_7c3e),
+    (0xd6bf_94d5_e57a_42bc, 0x3d32_9076_0469_1b4d),
+    (0x8637_bd05_af6c_69b5, 0xa63f_9a49_c2c1_b110),
+    (0xa7c5_ac47_1b47_8423, 0x0fcf_80dc_3372_1d54),
+    (0xd1b7_1758_e219_652b, 0xd3c3_6113_404e_a4a9),
+    (0x8312_6e97_8d4f_df3b, 0x645a_1cac_0831_26ea),
+    (0xa3d7_0a3d_70a3_d70a, 0x3d70_a3d7_0a3d_70a4),
+    (0xcccc_cccc_cccc_cccc, 0xcccc_cccc_cccc_cccd),
+    (0x8000_0000_0000_0000, 0x0000_0000_0000_0000),
+];
+
+/// The correctly rounded value of `w` / 10^`n_frac` for an integer `w` above 2^53 (so not exact
+/// in f64) and `n_frac` ≤ 22, by the Eisel–Lemire method: one 64×128-bit product with 5^−n_frac
+/// in place of a division. For a mantissa read exactly (at most 19 digits) and a decimal exponent
+/// in −27..=55 the product is never ambiguous, so the result is always exact; `None` only for a
+/// value outside the normal range, which a cell of this shape cannot hold.
 #[inline]
-fn wide_quotient(w: u64, p: f64) -> Option<f64> {
-    let shift = (64 - w.leading_zeros()).saturating_sub(53);
-    let hi = (w >> shift) << shift;
-    let (hi, lo) = (hi as f64, (w - hi) as f64);
-    let r = hi / p;
-    let e = (-r).mul_add(p, hi);
-    let c = (e + lo) / p;
-    let y = r + c;
-    // Two-sum: r + c = y + err exactly.
-    let b = y - r;
-    let err = (r - (y - b)) + (c - b);
-    let gap = (y.next_up() - y).min(y - y.next_down());
-    // 4ε = 2^-50: twice the bound on δ.
-    (err.abs() + c.abs() * (4.0 * f64::EPSILON) < 0.5 * gap).then_some(y)
+fn scaled_decimal(w: u64, n_frac: usize) -> Option<f64> {
+    const EXPLICIT_BITS: i32 = 52;
+    let q = -i32::try_from(n_frac).ok()?;
+    let (hi5, lo5) = *POW5_128.get(22usize.checked_sub(n_frac)?)?;
+    let lz = w.leading_zeros();
+    let w = w << lz;
+    let product = u128::from(w) * u128::from(hi5);
+    let (mut lo, mut hi) = (product as u64, (product >> 64) as u64);
+    // Only when the bits below the 55 kept are all ones can the low word change them.
+    const MASK: u64 = u64::MAX >> (EXPLICIT_BITS + 3);
+    if hi & MASK == MASK {
+        let second = ((u128::from(w) * u128::from(lo5)) >> 64) as u64;
+        lo = lo.wrapping_add(second);
+        if second > lo {
+            hi += 1;
+        }
+    }
+    let upper = (hi >> 63) as i32;
+    let shift = upper + 64 - EXPLICIT_BITS - 3;
+    let mut mantissa = hi >> shift;
+    // ⌊q·log2(10)⌋ + 63 in fixed point, then the IEEE bias.
+    let mut power2 = ((q * (152_170 + 65_536)) >> 16) + 63 + upper - lz as i32 + 1023;
+    if power2 <= 0 {
+        return None;
+    }
+    // An exact tie (possible only for q ≥ −4) rounds to even.
+    if lo <= 1 && q >= -4 && mantissa & 3 == 1 && (mantissa << shift) == hi {
+        mantissa &= !1;
+    }
+    mantissa += mantissa & 1;
+    mantissa >>= 1;
+    if mantissa >= 2 << EXPLICIT_BITS {
+        mantissa = 1 << EXPLICIT_BITS;
+        power2 += 1;
+    }
+    mantissa &= !(1 << EXPLICIT_BITS);
+    if power2 >= 0x7FF {
+        return None;
+    }
+    Some(f64::from_bits(mantissa | (power2 as u64) << EXPLICIT_BITS))
 }
 
 /// Whether the 8 bytes of `v` (little-endian) are all ASCII digits.
@@ -1348,7 +1398,7 @@ mod tests {
             let v: f64 = rng.r#gen::<f64>() * 10f64.powi(rng.gen_range(-8..8));
             let v = if rng.r#gen::<bool>() { -v } else { v };
             texts.push(format!("{v}"));
-            // 17 to 19 significant digits: above 2^53, the wide quotient.
+            // 17 to 19 significant digits: above 2^53, the scaled decimal.
             let n = rng.gen_range(17..=19);
             let digits: String = (0..n).map(|_| rng.gen_range(b'0'..=b'9') as char).collect();
             let point = rng.gen_range(0..=n);
