@@ -1,6 +1,10 @@
 //! A data file's bytes without a copy, and output buffers that cost nothing until written.
 
-use std::ops::Deref;
+use std::ops::{Deref, Range};
+
+use blake3::hazmat::{
+    ChainingValue, HasherExt, Mode, left_subtree_len, merge_subtrees_non_root, merge_subtrees_root,
+};
 use std::path::Path;
 
 use crate::error::DataError;
@@ -66,6 +70,100 @@ pub(super) fn hash_windowed(bytes: &[u8], mapped: bool) -> blake3::Hash {
     }
     window.finish_until(bytes.len());
     hasher.finalize()
+}
+
+/// A file's BLAKE3 hash computed from aligned blocks that passes over separate parts of the file
+/// hash in parallel: each block's chaining value is independent of the others, and the tree
+/// above them is BLAKE3's own, so the result is the plain hash of the file.
+pub(super) struct BlockHash {
+    len: usize,
+}
+
+/// Bytes per hash block: a power of two (BLAKE3's subtrees are), one window long.
+pub(super) const HASH_BLOCK: usize = WINDOW;
+
+/// Bytes hashed (and scanned) at a time inside a block: small enough to stay in cache between
+/// the scan and the hash.
+pub(super) const HASH_PIECE: usize = HASH_BLOCK / 32;
+
+impl BlockHash {
+    /// The blocks of `len` bytes.
+    pub(super) fn new(len: usize) -> BlockHash {
+        BlockHash { len }
+    }
+
+    /// Whether the file is one block: its hash is then the plain hash of its bytes, with no
+    /// chaining values to combine.
+    pub(super) fn is_one_block(&self) -> bool {
+        self.len <= HASH_BLOCK
+    }
+
+    /// The bytes of block `index`.
+    pub(super) fn block(&self, index: usize) -> Range<usize> {
+        index * HASH_BLOCK..((index + 1) * HASH_BLOCK).min(self.len)
+    }
+
+    /// The blocks that start in `range` (none for a one-block file): the ones a pass over
+    /// `range` hashes, reading past its end into the last one.
+    pub(super) fn starting_in(&self, range: Range<usize>) -> Range<usize> {
+        if self.is_one_block() {
+            return 0..0;
+        }
+        range.start.div_ceil(HASH_BLOCK)..range.end.div_ceil(HASH_BLOCK)
+    }
+
+    /// A hasher for block `index`, fed its bytes in order.
+    pub(super) fn hasher(&self, index: usize) -> blake3::Hasher {
+        let mut hasher = blake3::Hasher::new();
+        hasher.set_input_offset((index * HASH_BLOCK) as u64);
+        hasher
+    }
+
+    /// The file's hash from the chaining values of all its blocks in order, or from `bytes`
+    /// themselves when it is one block.
+    pub(super) fn combine(&self, bytes: &[u8], cvs: &[ChainingValue]) -> blake3::Hash {
+        if self.is_one_block() {
+            return blake3::hash(bytes);
+        }
+        debug_assert_eq!(cvs.len(), self.len.div_ceil(HASH_BLOCK));
+        let whole = Subtree {
+            cvs,
+            len: self.len as u64,
+        };
+        let (left, right) = whole.halves();
+        merge_subtrees_root(&left.cv(), &right.cv(), Mode::Hash)
+    }
+}
+
+/// A subtree of a file's BLAKE3 tree: `len` bytes over the blocks `cvs`.
+struct Subtree<'a> {
+    cvs: &'a [ChainingValue],
+    len: u64,
+}
+
+impl Subtree<'_> {
+    /// Its two children as BLAKE3 splits it: the left one the largest power of two of chunks
+    /// below `len` (a whole number of blocks, since `len` exceeds a block).
+    fn halves(&self) -> (Subtree<'_>, Subtree<'_>) {
+        let left = left_subtree_len(self.len);
+        let (l, r) = self.cvs.split_at((left / HASH_BLOCK as u64) as usize);
+        (
+            Subtree { cvs: l, len: left },
+            Subtree {
+                cvs: r,
+                len: self.len - left,
+            },
+        )
+    }
+
+    /// Its chaining value as a non-root subtree.
+    fn cv(&self) -> ChainingValue {
+        if let [one] = self.cvs {
+            return *one;
+        }
+        let (left, right) = self.halves();
+        merge_subtrees_non_root(&left.cv(), &right.cv(), Mode::Hash)
+    }
 }
 
 /// How much of a mapped file one pass maps in at a time (small in tests, so that test files

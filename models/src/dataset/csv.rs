@@ -10,7 +10,9 @@ use std::path::Path;
 use ::csv::ByteRecord;
 use memchr::{memchr, memchr_iter, memchr3};
 
-use super::bytes::{WINDOW, Window, hash_windowed, zeroed};
+use blake3::hazmat::{ChainingValue, HasherExt};
+
+use super::bytes::{BlockHash, HASH_BLOCK, HASH_PIECE, Window, hash_windowed, zeroed};
 use super::{
     CellError, ImageBuf, LabelError, LabelTable, Parsed, ProblemKind, Targets, parse_number,
 };
@@ -41,13 +43,13 @@ fn parse(
     kind: ProblemKind,
     chunks: usize,
 ) -> Result<Parsed, DataError> {
+    if let Some(parsed) = parse_chunked(path, bytes, mapped, target, kind, chunks)? {
+        return Ok(parsed);
+    }
+    // A file with a quote goes to the csv crate (the chunked parser's count finds any), hashed
+    // beside it.
     let (table, hash) = with_hash(bytes, mapped, chunks > 1, || {
-        // A file with a quote goes to the csv crate: the chunked parser's count finds any.
-        let table = parse_chunked(path, bytes, mapped, target, kind, chunks)?;
-        match table {
-            Some(table) => Ok(table),
-            None => parse_sequential(path, bytes, target, kind),
-        }
+        parse_sequential(path, bytes, target, kind)
     })?;
     Ok(Parsed { hash, ..table })
 }
@@ -326,7 +328,7 @@ fn parse_chunked(
 }
 
 /// Parse `bytes` (the contents of `path`) straight into an image made by `alloc` (given its
-/// length in bytes), hashing while parsing; `None` when the file needs the csv crate.
+/// length in bytes), hashing it in the same passes; `None` when the file needs the csv crate.
 pub(super) fn read_image<B: ImageBuf>(
     path: &Path,
     file: &super::bytes::FileBytes,
@@ -337,30 +339,23 @@ pub(super) fn read_image<B: ImageBuf>(
 ) -> Result<Option<(Parsed, B)>, DataError> {
     let (bytes, mapped): (&[u8], bool) = (file, file.is_mapped());
     let chunks = (bytes.len() / MIN_CHUNK).clamp(1, threads.max(1));
-    let found = with_hash(bytes, mapped, chunks > 1, || {
-        let Some(plan) = plan_chunked(path, bytes, mapped, target, kind, chunks)? else {
-            return Ok(None);
-        };
-        let d = plan.n_features();
-        let mut image = alloc(super::image_len(plan.rows, d));
-        let (x, y) = super::image_parts_mut(image.bytes_mut(), plan.rows, d)?;
-        let Some(done) = run_chunked(path, bytes, &plan, x, y)? else {
-            return Ok(None);
-        };
-        Ok(Some((plan, done, image)))
-    })?;
-    let (Some((plan, done, image)), hash) = found else {
+    let Some(plan) = plan_chunked(path, bytes, mapped, target, kind, chunks)? else {
         return Ok(None);
     };
-    let parsed = Parsed {
-        hash,
-        ..plan.into_parsed(done, Vec::new(), Vec::new())
+    let d = plan.n_features();
+    let mut image = alloc(super::image_len(plan.rows, d));
+    let (x, y) = super::image_parts_mut(image.bytes_mut(), plan.rows, d)?;
+    let Some(done) = run_chunked(path, bytes, &plan, x, y)? else {
+        return Ok(None);
     };
-    Ok(Some((parsed, image)))
+    Ok(Some((
+        plan.into_parsed(done, Vec::new(), Vec::new()),
+        image,
+    )))
 }
 
-/// Run `parse` beside the BLAKE3 hash of `bytes` (on its own thread when `beside`): the hash
-/// costs no second pass after the parse.
+/// Run `parse` beside the BLAKE3 hash of `bytes` (on its own thread when `beside`), for a parse
+/// that does not hash as it goes.
 fn with_hash<T>(
     bytes: &[u8],
     mapped: bool,
@@ -387,6 +382,8 @@ struct Plan {
     lines: Vec<usize>,
     /// All lines: a bound on the rows.
     rows: usize,
+    /// The file's BLAKE3, computed by the pass that counted the lines.
+    hash: blake3::Hash,
 }
 
 /// What the chunked parser read beside the values it wrote in place.
@@ -401,7 +398,7 @@ impl Plan {
     }
 
     /// The parse's result, with the features `x` and regression targets `y` (as the caller
-    /// holds them); the hash is the caller's to set.
+    /// holds them).
     fn into_parsed(self, done: Done, x: Vec<f64>, y: Vec<f64>) -> Parsed {
         let targets = match done.labels {
             Some(labels) => Targets::Labels(labels),
@@ -414,7 +411,7 @@ impl Plan {
             n_rows: done.n_rows,
             x,
             targets,
-            hash: blake3::Hash::from_bytes([0; 32]),
+            hash: self.hash,
         }
     }
 }
@@ -459,15 +456,29 @@ fn plan_chunked(
         kind,
         mapped,
     };
+    // The header's bytes are hashed with the first chunk's: the hash is the whole file's.
     let ranges = split_at_lines(bytes, data_start, chunks);
+    let blocks = BlockHash::new(bytes.len());
+    let starts: Vec<usize> = (ranges.iter().map(|r| r.start).skip(1))
+        .chain([bytes.len()])
+        .collect();
+    let spans: Vec<Range<usize>> = (ranges.iter().zip(starts))
+        .enumerate()
+        .map(|(i, (r, end))| if i == 0 { 0..end } else { r.start..end })
+        .collect();
     // Each chunk's line count bounds its rows: it places the chunk's rows in the final matrix,
     // so every thread parses straight into place and nothing is copied after.
-    let counts = in_parallel(&ranges, |r| count_lines(bytes, r, mapped));
+    let counts = in_parallel(&spans, |span| {
+        let data = span.start.max(data_start)..span.end;
+        count_lines(bytes, data, span, mapped, &blocks)
+    });
     // A quoted field may hold a line end, so line ends need not end rows: the csv crate's.
-    if counts.iter().any(|c| c.is_none()) {
+    let Some(counts) = counts.into_iter().collect::<Option<Vec<Counted>>>() else {
         return Ok(None);
-    }
-    let lines: Vec<usize> = counts.into_iter().flatten().collect();
+    };
+    let lines: Vec<usize> = counts.iter().map(|c| c.lines).collect();
+    let cvs: Vec<ChainingValue> = counts.into_iter().flat_map(|c| c.cvs).collect();
+    let hash = blocks.combine(bytes, &cvs);
     let rows = lines.iter().sum();
     Ok(Some(Plan {
         header,
@@ -475,6 +486,7 @@ fn plan_chunked(
         ranges,
         lines,
         rows,
+        hash,
     }))
 }
 
@@ -571,25 +583,66 @@ fn in_parallel<T: Send>(ranges: &[Range<usize>], f: impl Fn(Range<usize>) -> T +
     })
 }
 
-/// Lines in `bytes[range]`: line ends, plus one for a last line without one (through a window
-/// when `mapped`); `None` when the range holds a quote.
-fn count_lines(bytes: &[u8], range: Range<usize>, mapped: bool) -> Option<usize> {
-    let mut window = Window::new(bytes, range.start, mapped);
+/// What the first pass over a chunk found.
+struct Counted {
+    /// The chunk's lines.
+    lines: usize,
+    /// The chaining values of the hash blocks that start in the pass's span, in order.
+    cvs: Vec<ChainingValue>,
+}
+
+/// Lines in `bytes[data]` (line ends, plus one for a last line without one), and the chaining
+/// values of the hash blocks that start in `span` (which holds `data`), through a window when
+/// `mapped`; `None` when `data` holds a quote. The pass reads on past `span` to the end of the
+/// last block it hashes.
+fn count_lines(
+    bytes: &[u8],
+    data: Range<usize>,
+    span: Range<usize>,
+    mapped: bool,
+    blocks: &BlockHash,
+) -> Option<Counted> {
+    let hashed = blocks.starting_in(span.clone());
+    let end = match hashed.end.checked_sub(1) {
+        Some(last) if !hashed.is_empty() => blocks.block(last).end.max(span.end),
+        _ => span.end,
+    };
+    let mut window = Window::new(bytes, span.start, mapped);
     let mut ends = 0;
-    let mut at = range.start;
-    // memchr finds each line end with the widest vector instructions the CPU has (checked at
-    // run time): lines are hundreds of bytes, so this runs near memory speed.
-    for block in bytes[range.clone()].chunks(WINDOW) {
+    let mut cvs = Vec::with_capacity(hashed.len());
+    let mut hasher = None;
+    let mut at = span.start;
+    // Pieces are aligned (after the first) and never straddle a block, so each block in
+    // `hashed` is fed whole from its start; the scan and the hash read a piece while it is in
+    // cache. memchr scans with the widest vector instructions the CPU has.
+    while at < end {
+        let to = ((at / HASH_PIECE + 1) * HASH_PIECE).min(end);
         window.advance(at);
-        if memchr(b'"', block).is_some() {
-            return None;
+        let scanned = at.max(data.start)..to.min(data.end);
+        if !scanned.is_empty() {
+            let piece = &bytes[scanned];
+            if memchr(b'"', piece).is_some() {
+                return None;
+            }
+            ends += memchr_iter(b'\n', piece).count();
         }
-        ends += memchr_iter(b'\n', block).count();
-        at += block.len();
+        let block = at / HASH_BLOCK;
+        if hashed.contains(&block) {
+            let h = hasher.get_or_insert_with(|| blocks.hasher(block));
+            h.update(&bytes[at..to]);
+            if to == blocks.block(block).end {
+                cvs.push(h.finalize_non_root());
+                hasher = None;
+            }
+        }
+        at = to;
     }
-    window.finish_until(range.end);
-    let last = bytes[range].last();
-    Some(ends + usize::from(last.is_some_and(|&b| b != b'\n')))
+    window.finish_until(end);
+    let last = bytes[data].last();
+    Some(Counted {
+        lines: ends + usize::from(last.is_some_and(|&b| b != b'\n')),
+        cvs,
+    })
 }
 
 /// `chunks` ranges covering `bytes[start..]`, each ending just after a line end (or at the end).
@@ -1318,6 +1371,34 @@ mod tests {
             assert_eq!(sequential.n_rows(), 5000);
             for chunks in [1, 2, 3, 4, 7] {
                 same(&read_in(&text, kind, chunks).unwrap(), &sequential);
+            }
+        }
+    }
+
+    #[test]
+    fn the_chunked_parse_hashes_the_whole_file_however_it_is_split_into_blocks_and_chunks() {
+        // Around one, several and exactly whole hash blocks, and a block boundary falling on a
+        // chunk boundary or inside the header.
+        let row = "1.25,-3,0\n";
+        for len in [
+            HASH_BLOCK / 2,
+            HASH_BLOCK,
+            HASH_BLOCK + 1,
+            3 * HASH_BLOCK,
+            3 * HASH_BLOCK + 7,
+            5 * HASH_BLOCK - 3,
+        ] {
+            let mut text = String::from("a,b,y\n");
+            while text.len() + row.len() <= len {
+                text.push_str(row);
+            }
+            // Pad the last line so the file is exactly `len` bytes.
+            text.insert_str(text.len() - 1, &"0".repeat(len - text.len()));
+            assert_eq!(text.len(), len);
+            let expected = format!("blake3:{}", blake3::hash(text.as_bytes()).to_hex());
+            for chunks in [1, 2, 3, 5] {
+                let d = read_in(&text, ProblemKind::Regression, chunks).unwrap();
+                assert_eq!(d.checksum, expected, "{len} bytes in {chunks} chunks");
             }
         }
     }
