@@ -817,17 +817,10 @@ fn number_at(rest: &[u8]) -> Option<(f64, usize)> {
     }
 }
 
-/// Powers of ten that are exact as f64.
-const EXACT_POW10: [f64; 23] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
-    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-];
-
-/// The common cell quickly: a plain decimal (`-?digits[.digits]`, at most 19 digits) that fills
-/// its field and whose digits, read as an integer, are exact as f64 (at most 2^53) with at most
-/// 22 after the point. Its value is that integer divided by a power of ten, both exact, so the
-/// one correctly rounded division is the correctly rounded value (Clinger's fast path). Anything
-/// else returns `None` for the general parser.
+/// The common cell quickly: a plain decimal (`-?digits[.digits]`, at most 19 digits, at most 22
+/// after the point) that fills its field. Its digits, read as an integer, are exact in a u64, so
+/// one product with a power of five gives the correctly rounded value ([`scaled_decimal`]).
+/// Anything else returns `None` for the general parser.
 #[inline]
 fn plain_decimal(s: &[u8]) -> Option<(f64, usize)> {
     let negative = s.first() == Some(&b'-');
@@ -864,8 +857,8 @@ fn plain_decimal(s: &[u8]) -> Option<(f64, usize)> {
     if !matches!(s.get(i), None | Some(b',' | b'\n' | b'\r')) {
         return None;
     }
-    let v = if w <= 1 << 53 {
-        w as f64 / EXACT_POW10[n_frac]
+    let v = if w == 0 {
+        0.0
     } else {
         scaled_decimal(w, n_frac)?
     };
@@ -901,9 +894,9 @@ const POW5_128: [(u64, u64); 23] = [
     (0x8000_0000_0000_0000, 0x0000_0000_0000_0000),
 ];
 
-/// The correctly rounded value of `w` / 10^`n_frac` for an integer `w` above 2^53 (so not exact
-/// in f64) and `n_frac` ≤ 22, by the Eisel–Lemire method: one 64×128-bit product with 5^−n_frac
-/// in place of a division. For a mantissa read exactly (at most 19 digits) and a decimal exponent
+/// The correctly rounded value of `w` / 10^`n_frac` for a non-zero integer `w` and `n_frac` ≤ 22,
+/// by the Eisel–Lemire method: one 64×128-bit product with 5^−n_frac in place of a division
+/// (which was measured slower even where `w` and the power of ten are exact in f64). For a mantissa read exactly (at most 19 digits) and a decimal exponent
 /// in −27..=55 the product is never ambiguous, so the result is always exact; `None` only for a
 /// value outside the normal range, which a cell of this shape cannot hold.
 #[inline]
