@@ -130,7 +130,7 @@ echo "cohort: loss=$COHORT_TRIAL"
 }
 
 #[test]
-fn a_trial_directory_holds_its_last_attempt_command_exit_logs_and_metrics() {
+fn a_trial_directory_holds_its_last_attempt_command_metrics_exit_and_logs() {
     let s = Scratch::new();
     // The first attempt writes to stderr and is killed; the second writes only to stdout.
     script(
@@ -141,8 +141,7 @@ fn a_trial_directory_holds_its_last_attempt_command_exit_logs_and_metrics() {
     let o = sweep(&s, &config(r#""./p.sh", "{x}""#, "x = [7]", ""), "");
     assert_status(&o, 0);
     let dir = trial_dir(&s, 0);
-    let command: serde_json::Value =
-        serde_json::from_str(&read(&dir.join("command.json"))).unwrap();
+    let command: serde_json::Value = serde_json::from_str(&read(&dir.join("trial.json"))).unwrap();
     assert_eq!(
         command["argv"],
         serde_json::json!(["./p.sh", "7"]),
@@ -153,7 +152,11 @@ fn a_trial_directory_holds_its_last_attempt_command_exit_logs_and_metrics() {
     assert_eq!(command["exit"]["code"], 0, "{command}");
     assert_eq!(command["env"]["COHORT_PARAM_X"], "7", "{command}");
     assert_eq!(read(&dir.join("stdout.log")), "cohort: loss=1\n");
-    assert_eq!(read(&dir.join("metrics.jsonl")).lines().count(), 1);
+    assert_eq!(
+        command["metrics"],
+        serde_json::json!([{"point": 0, "step": 0, "values": {"loss": 1.0}}]),
+        "{command}"
+    );
     // Nothing of the first attempt is left: its stderr line is gone with its file.
     assert!(!dir.join("stderr.log").exists());
 }
@@ -186,8 +189,13 @@ echo 'cohort: final loss=0.4'
         .collect();
     losses.sort_by(f64::total_cmp);
     assert_eq!(losses, [0.5, 0.7, 0.9], "{t}");
-    let metrics = read(&trial_dir(&s, 0).join("metrics.jsonl"));
-    assert_eq!(metrics.lines().count(), 4, "{metrics}");
+    let record: serde_json::Value =
+        serde_json::from_str(&read(&trial_dir(&s, 0).join("trial.json"))).unwrap();
+    assert_eq!(
+        record["metrics"].as_array().map(Vec::len),
+        Some(4),
+        "{record}"
+    );
 }
 
 #[test]
@@ -358,6 +366,44 @@ fn nothing_survives(kill: i32) -> std::process::Output {
         group.iter().filter(|p| alive(**p)).collect::<Vec<_>>()
     );
     o
+}
+
+/// The parent of process `pid`, from `/proc/<pid>/stat`.
+fn parent_of(pid: u32) -> u32 {
+    let stat = read(Path::new(&format!("/proc/{pid}/stat")));
+    // The fields after the command name (in parentheses, which may hold spaces): state, ppid.
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    after.split(' ').nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_trainer_killed_outright_has_its_programs_group_killed_and_the_trial_retried() {
+    let s = Scratch::new();
+    // The first attempt forks a grandchild and waits forever; the retry reports and exits.
+    let body = format!(
+        "if [ \"$COHORT_ATTEMPT\" = 1 ]; then\n{FORKS_AND_WAITS}fi\necho 'cohort: loss=1'\n"
+    );
+    script(&s, "p.sh", &body);
+    let c = s.write("c.toml", &config(r#""./p.sh""#, "x = [1]", ""));
+    let w = Watched::spawn(sweep_cmd(&s, &c, "", &["--json"]));
+    let started = wait_for(60.0, || pids(&trial_dir(&s, 0)).len() == 2);
+    assert!(started, "the program never started");
+    let group = pids(&trial_dir(&s, 0));
+    // The program's parent is its trainer: killed outright, it cannot end the group itself.
+    signal(parent_of(group[0]), libc::SIGKILL);
+    let o = w.finish(60.0);
+    assert_status(&o, 0);
+    assert!(
+        wait_for(10.0, || group.iter().all(|p| !alive(*p))),
+        "still alive after their trainer was killed: {:?}",
+        group.iter().filter(|p| alive(**p)).collect::<Vec<_>>()
+    );
+    let t = &json(&o)["trials"][0];
+    assert_eq!(
+        (t["state"].as_str(), t["attempts"].as_u64()),
+        (Some("complete"), Some(2)),
+        "{t}"
+    );
 }
 
 #[test]

@@ -7,8 +7,8 @@ use ipc_channel::ipc::{IpcSender, IpcSharedMemory};
 use models::{FoldScores, Metric, Params, Problem};
 use serde::{Deserialize, Serialize};
 
-/// Bumped whenever a message changes shape; checked in `Hello`.
-pub const PROTOCOL_VERSION: u32 = 7;
+/// Bumped whenever a message changes shape or meaning; checked in `Hello`.
+pub const PROTOCOL_VERSION: u32 = 8;
 
 /// Identifies one trial of a study (its 0-based number).
 pub type TrialId = u64;
@@ -247,8 +247,9 @@ pub enum Event {
         /// Seconds of that spent merging (waiting for the lock or the round included).
         merge_seconds: f64,
     },
-    /// The process group of the program trial now running (0: it has ended): the supervisor
-    /// kills it if this trainer is killed outright.
+    /// The process group of the program trial now running (0: it has ended; a trial's
+    /// `TrialFinished` or `TrialFailed` says so too, see [`Event::ends_program_group`]): the
+    /// supervisor kills it if this trainer is killed outright.
     ProgramGroup {
         /// The group's id.
         pgid: i32,
@@ -369,6 +370,18 @@ pub enum Event {
         /// The next trial, if it started at once (as in `TrialFinished`).
         next_started: Option<TrialStart>,
     },
+}
+
+impl Event {
+    /// Whether this event also says the trial's program group is gone: a program trial's
+    /// `TrialFinished` and `TrialFailed` are sent only after its group was killed (a pruned
+    /// trial's end goes out before, so its trainer sends `ProgramGroup { pgid: 0 }` after).
+    pub fn ends_program_group(&self) -> bool {
+        matches!(
+            self,
+            Event::TrialFinished { .. } | Event::TrialFailed { .. }
+        )
+    }
 }
 
 /// A trial's start, announced inside the previous trial's result.

@@ -142,7 +142,7 @@ fn logs(dir: &Path, trial: u64, stream: Option<Stream>) -> Result<u8> {
         .into());
     }
     let tdir = dir.join("trials").join(trial.to_string());
-    if !tdir.join("command.json").is_file() {
+    if !tdir.join(trainer::program::RECORD_FILE).is_file() {
         return builtin_logs(dir, trial, stream);
     }
     let read = |name: &str| std::fs::read_to_string(tdir.join(name)).unwrap_or_default();
@@ -151,7 +151,7 @@ fn logs(dir: &Path, trial: u64, stream: Option<Stream>) -> Result<u8> {
         Some(Stream::Stderr) => read("stderr.log"),
         None => {
             let command: serde_json::Value =
-                serde_json::from_str(&read("command.json")).unwrap_or_default();
+                serde_json::from_str(&read(trainer::program::RECORD_FILE)).unwrap_or_default();
             let exit = &command["exit"];
             let argv = command["argv"]
                 .as_array()

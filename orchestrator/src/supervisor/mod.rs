@@ -391,6 +391,9 @@ impl Supervisor {
                 let slot = self.slot_of(worker)?;
                 let m = self.members[slot].as_mut()?;
                 m.last_heard = Instant::now();
+                if event.ends_program_group() {
+                    m.program_group = 0;
+                }
                 Some(Notice::Event {
                     slot,
                     worker,
@@ -432,6 +435,9 @@ impl Supervisor {
                     event: Event::ProgramGroup { pgid },
                 } if w == worker => program_group = pgid,
                 Inbox::Event { worker: w, event } if w == worker => {
+                    if event.ends_program_group() {
+                        program_group = 0;
+                    }
                     self.notices.push_back(Notice::Event {
                         slot,
                         worker,

@@ -11,6 +11,8 @@
 pub mod group;
 pub mod lines;
 mod run;
+
+pub use run::RECORD_FILE;
 pub mod template;
 
 use std::collections::VecDeque;
@@ -91,11 +93,13 @@ pub fn sweep(
         })
         .map_err(ipc_err)?;
     info!(command = ?setup.command, "program sweep setup received");
-    let ctx = run::Context {
-        setup,
-        reader: std::sync::Arc::new(reader),
-        tx,
-    };
+    let (watcher, jobs) = mpsc::channel();
+    let reader = std::sync::Arc::new(reader);
+    std::thread::Builder::new()
+        .name("program".into())
+        .spawn(move || run::watcher(jobs, reader, tx))
+        .map_err(ipc_err)?;
+    let ctx = run::Context { setup, watcher };
     let mut inbox = Inbox::default();
     let mut runs = 0u64;
     loop {

@@ -28,9 +28,25 @@ const TICK: Duration = Duration::from_millis(50);
 /// What every trial of the sweep shares.
 pub(super) struct Context {
     pub setup: ProgramSetup,
-    pub reader: Arc<Reader>,
-    /// Where output readers and waiters send.
-    pub tx: Sender<Msg>,
+    /// The thread that reads each program's output and waits for it.
+    pub watcher: Sender<Watch>,
+}
+
+/// One program for the watcher: its process, its two streams, the run they belong to.
+pub(super) struct Watch {
+    child: std::process::Child,
+    streams: [Stream; 2],
+    run: u64,
+}
+
+/// The watcher's loop: one thread for the whole sweep reads every program's output and waits
+/// for it, one program at a time (a thread started per trial was a noticeable share of a short
+/// trial's cost). It ends when the sweep drops its sender.
+pub(super) fn watcher(jobs: Receiver<Watch>, reader: Arc<Reader>, tx: Sender<Msg>) {
+    let mut buf = vec![0u8; 64 * 1024];
+    for job in jobs {
+        watch(job, &mut buf, &reader, &tx);
+    }
 }
 
 /// The files of one trial directory.
@@ -67,8 +83,7 @@ pub(super) fn trial(
     let Started {
         pgid,
         tail,
-        mut metrics,
-        mut command,
+        mut record,
     } = started;
     let mut reports = Reports::default();
     let mut stopped = false;
@@ -92,7 +107,7 @@ pub(super) fn trial(
                     "a malformed metric line was ignored: {e}"
                 ),
                 Ok(line) if !stopped => {
-                    let Some(i) = note(line, &mut reports, &mut metrics) else {
+                    let Some(i) = note(line, &mut reports, &mut record) else {
                         continue;
                     };
                     let values = reports.points[i].clone();
@@ -159,7 +174,11 @@ pub(super) fn trial(
     // Whatever the program left behind in its group goes with it.
     kill_group(pgid, libc::SIGKILL);
     super::group::set(0);
-    let _ = events.send(Event::ProgramGroup { pgid: 0 });
+    if stopped {
+        // The trial's end went out before its group was killed: say the group is gone. Any
+        // other trial's end event, sent after this point, says it for the supervisor.
+        let _ = events.send(Event::ProgramGroup { pgid: 0 });
+    }
     let deadline = Instant::now() + DRAIN;
     while open_streams > 0 {
         match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
@@ -168,7 +187,7 @@ pub(super) fn trial(
                 run: r,
                 line: Ok(line),
             }) if r == run && !stopped => {
-                note(line, &mut reports, &mut metrics);
+                note(line, &mut reports, &mut record);
             }
             Ok(Msg::Task(Task::Trial(t))) => inbox.queued.push_back(t),
             Ok(Msg::Task(Task::StopTrial { trial, attempt })) => inbox.stops.push((trial, attempt)),
@@ -187,7 +206,7 @@ pub(super) fn trial(
     } else {
         outcome(ctx, task, status, &reports, &tail_text)
     };
-    command["exit"] = json!({
+    record["exit"] = json!({
         "state": state,
         "code": status.and_then(|s| s.code()),
         "signal": status.and_then(|s| std::os::unix::process::ExitStatusExt::signal(&s)),
@@ -196,19 +215,22 @@ pub(super) fn trial(
     });
     // Rewritten in place: a new file per trial costs an inode allocation, the dearest part of
     // a short trial's bookkeeping.
-    let _ = std::fs::write(dir.join(COMMAND_FILE), format!("{command:#}\n"));
+    let _ = std::fs::write(dir.join(RECORD_FILE), format!("{record:#}\n"));
     Ok(event)
 }
 
-/// Add a line to the reports and to `metrics.jsonl`; the report point it went to, if any.
-fn note(line: Line, reports: &mut Reports, metrics: &mut LazyFile) -> Option<usize> {
+/// Add a line to the reports and to the trial record's `metrics`; the report point it went to,
+/// if any.
+fn note(line: Line, reports: &mut Reports, record: &mut serde_json::Value) -> Option<usize> {
     let values = line.values.clone();
     let point = reports.add(line);
-    let record = match point {
+    let entry = match point {
         Some((i, step)) => json!({"point": i, "step": step, "values": values}),
         None => json!({"final": true, "values": values}),
     };
-    metrics.write(format!("{record}\n").as_bytes());
+    if let Some(metrics) = record["metrics"].as_array_mut() {
+        metrics.push(entry);
+    }
     point.map(|(i, _)| i)
 }
 
@@ -352,11 +374,12 @@ fn signal_name(s: i32) -> &'static str {
     }
 }
 
-/// The trial directory's record of the command, its environment and, once it ended, its exit.
-const COMMAND_FILE: &str = "command.json";
+/// The trial directory's record: the command, its environment and, once the program ended, the
+/// metric lines it reported and its exit.
+pub const RECORD_FILE: &str = "trial.json";
 /// The files a trial directory may hold from an earlier attempt, removed before a new one (the
 /// lazily created ones would otherwise show the earlier attempt's output).
-const ATTEMPT_FILES: [&str; 4] = ["stop", "stdout.log", "stderr.log", "metrics.jsonl"];
+const ATTEMPT_FILES: [&str; 3] = ["stop", "stdout.log", "stderr.log"];
 
 /// A log file created on its first write, so a stream that stays silent costs no file.
 struct LazyFile {
@@ -381,12 +404,11 @@ impl LazyFile {
     }
 }
 
-/// A started trial: its group, its stderr tail, its metrics file, its command record.
+/// A started trial: its group, its stderr tail, its record.
 struct Started {
     pgid: libc::pid_t,
     tail: Arc<Mutex<Vec<u8>>>,
-    metrics: LazyFile,
-    command: serde_json::Value,
+    record: serde_json::Value,
 }
 
 /// Write the trial directory and start the program in a process group of its own.
@@ -462,17 +484,17 @@ fn start(
     }
     // The user's variables win.
     env.extend(s.env.iter().map(|(k, v)| (k.clone(), v.clone())));
-    let command = json!({
+    let record = json!({
         "argv": argv,
         "cwd": s.cwd,
         "env": env.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
         "attempt": task.attempt,
+        "metrics": [],
     });
-    std::fs::write(dir.join(COMMAND_FILE), format!("{command:#}\n"))
-        .map_err(|e| io(COMMAND_FILE, e))?;
+    std::fs::write(dir.join(RECORD_FILE), format!("{record:#}\n"))
+        .map_err(|e| io(RECORD_FILE, e))?;
     let out_log = LazyFile::new(dir.join("stdout.log"));
     let err_log = LazyFile::new(dir.join("stderr.log"));
-    let metrics = LazyFile::new(dir.join("metrics.jsonl"));
 
     let Some((program, args)) = argv.split_first() else {
         return Err("program.command is empty".into());
@@ -504,25 +526,20 @@ fn start(
         let _ = child.wait();
         return Err("the program's output pipes are missing".into());
     };
-    // One thread a trial reads both streams and waits for the program (thread starts are a
-    // noticeable share of a short trial's cost).
-    let (reader, tx, tail2) = (ctx.reader.clone(), ctx.tx.clone(), tail.clone());
-    std::thread::Builder::new()
-        .name("program".into())
-        .spawn(move || {
-            let streams = [
-                Stream::new(out, out_log, None),
-                Stream::new(err, err_log, Some(tail2)),
-            ];
-            watch(child, streams, &reader, &tx, run)
-        })
-        .map_err(|e| format!("cannot start a thread: {e}"))?;
-    Ok(Started {
-        pgid,
-        tail,
-        metrics,
-        command,
-    })
+    let streams = [
+        Stream::new(out, out_log, None),
+        Stream::new(err, err_log, Some(tail.clone())),
+    ];
+    if let Err(mut lost) = ctx.watcher.send(Watch {
+        child,
+        streams,
+        run,
+    }) {
+        kill_group(pgid, libc::SIGKILL);
+        let _ = lost.0.child.wait();
+        return Err("the program watcher has ended".into());
+    }
+    Ok(Started { pgid, tail, record })
 }
 
 /// One of a program's output streams, as it is read.
@@ -603,14 +620,12 @@ const WATCH: i32 = 20;
 
 /// Read both streams as they come and say when the program has exited, even if something else
 /// still holds its pipes open.
-fn watch(
-    mut child: std::process::Child,
-    mut streams: [Stream; 2],
-    reader: &Reader,
-    tx: &Sender<Msg>,
-    run: u64,
-) {
-    let mut buf = vec![0u8; 64 * 1024];
+fn watch(job: Watch, buf: &mut [u8], reader: &Reader, tx: &Sender<Msg>) {
+    let Watch {
+        mut child,
+        mut streams,
+        run,
+    } = job;
     let mut exited = false;
     while streams.iter().any(|s| s.open) {
         let mut fds: Vec<libc::pollfd> = streams
@@ -627,7 +642,7 @@ fn watch(
         if ready > 0 {
             for p in fds.iter().filter(|p| p.revents != 0) {
                 if let Some(s) = streams.iter_mut().find(|s| s.open && s.fd == p.fd) {
-                    s.read(&mut buf, reader, tx, run);
+                    s.read(buf, reader, tx, run);
                 }
             }
         }
