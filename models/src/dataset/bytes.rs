@@ -180,8 +180,14 @@ const PAGE: usize = 4096;
 /// behind are unmapped (`MADV_DONTNEED`; the page cache keeps them, and a later read maps them
 /// again). A file read whole stays out of the process's resident memory, which would otherwise
 /// count every page of it.
+///
+/// A fault may map a whole large page-cache folio (up to 2 MiB here), pages behind the fault
+/// included, so each unmapping reaches [`FOLIO_REACH`] back over pages already unmapped, and the
+/// pass's end unmaps all of its range.
 pub(super) struct Window<'a> {
     bytes: &'a [u8],
+    /// The pass's first whole page (page-aligned offset).
+    first: usize,
     /// Mapped in up to here.
     ahead: usize,
     /// Unmapped up to here (page-aligned offset).
@@ -189,11 +195,16 @@ pub(super) struct Window<'a> {
     active: bool,
 }
 
+/// How far back an unmapping reaches over pages it already unmapped: past the largest folio a
+/// fault ahead can map whole.
+const FOLIO_REACH: usize = 4 << 20;
+
 impl<'a> Window<'a> {
     /// A pass over `bytes` from `start`; does nothing unless `mapped` (a file mapping).
     pub(super) fn new(bytes: &'a [u8], start: usize, mapped: bool) -> Window<'a> {
         Window {
             bytes,
+            first: start.next_multiple_of(PAGE),
             ahead: start,
             behind: start.next_multiple_of(PAGE),
             active: mapped,
@@ -232,30 +243,48 @@ impl<'a> Window<'a> {
         self.drop_until(until);
     }
 
-    /// Unmap the pages of [behind, until).
+    /// Unmap the pages of [behind, until), reaching [`FOLIO_REACH`] further back.
     fn drop_until(&mut self, until: usize) {
         if until > self.behind {
-            let base = self.bytes.as_ptr() as usize;
-            // SAFETY: the range is whole pages inside the private, read-only file mapping
-            // `bytes` (page-aligned: the mapping starts on a page). Dropping them changes no
-            // contents: a later read maps the same file pages again.
-            unsafe {
-                libc::madvise(
-                    (base + self.behind) as *mut libc::c_void,
-                    until - self.behind,
-                    libc::MADV_DONTNEED,
-                );
-            }
+            let from = self.behind.saturating_sub(FOLIO_REACH).max(self.first);
+            unmap(self.bytes, from..until);
             self.behind = until;
         }
     }
 
-    /// The pass ended at `end`: unmap the whole pages it left mapped before it (a page that
-    /// `end` splits stays, for the pass after it).
+    /// The pass ended at `end`: unmap every whole page of its range (a page that `end` splits
+    /// stays, for the pass after it).
     pub(super) fn finish_until(&mut self, end: usize) {
         if self.active {
-            self.drop_until(end.min(self.bytes.len()) & !(PAGE - 1));
+            let end = end.min(self.bytes.len()) & !(PAGE - 1);
+            if end > self.first {
+                unmap(self.bytes, self.first..end);
+            }
+            self.behind = self.behind.max(end);
         }
+    }
+}
+
+/// Unmap the whole pages of `bytes[range]` (page-aligned offsets) from this process.
+fn unmap(bytes: &[u8], range: Range<usize>) {
+    let base = bytes.as_ptr() as usize;
+    // SAFETY: the range is whole pages inside the read-only file mapping `bytes` (page-aligned:
+    // the mapping starts on a page). Dropping them changes no contents: a later read maps the
+    // same file pages again.
+    unsafe {
+        libc::madvise(
+            (base + range.start) as *mut libc::c_void,
+            range.len(),
+            libc::MADV_DONTNEED,
+        );
+    }
+}
+
+/// After passes over parts of a file mapping on several threads: unmap all of it, the folios a
+/// pass's faults mapped in its neighbour's range after that neighbour had finished included.
+pub(super) fn unmap_all(bytes: &[u8], mapped: bool) {
+    if mapped {
+        unmap(bytes, 0..bytes.len() & !(PAGE - 1));
     }
 }
 

@@ -12,7 +12,7 @@ use memchr::{memchr, memchr_iter, memchr3};
 
 use blake3::hazmat::{ChainingValue, HasherExt};
 
-use super::bytes::{BlockHash, HASH_BLOCK, HASH_PIECE, Window, hash_windowed, zeroed};
+use super::bytes::{BlockHash, HASH_BLOCK, HASH_PIECE, Window, hash_windowed, unmap_all, zeroed};
 use super::{
     CellError, ImageBuf, LabelError, LabelTable, Parsed, ProblemKind, Targets, parse_number,
 };
@@ -472,6 +472,7 @@ fn plan_chunked(
         let data = span.start.max(data_start)..span.end;
         count_lines(bytes, data, span, mapped, &blocks)
     });
+    unmap_all(bytes, mapped);
     // A quoted field may hold a line end, so line ends need not end rows: the csv crate's.
     let Some(counts) = counts.into_iter().collect::<Option<Vec<Counted>>>() else {
         return Ok(None);
@@ -533,6 +534,7 @@ fn run_chunked(
         }
         results
     });
+    unmap_all(bytes, shape.mapped);
     let mut labels: Option<LabelTable> = None;
     // Rows so far, and where the next chunk's slot starts.
     let (mut n_rows, mut slot_start) = (0, 0);
@@ -1031,6 +1033,44 @@ mod tests {
         }
         assert_eq!(whole.x[[119_999, 0]], 119_999.25);
         assert_eq!(bytes.hash(), blake3::hash(text.as_bytes()));
+    }
+
+    /// The resident size of the mapping that starts at `at`, from `/proc/self/smaps`.
+    fn resident_kib(at: *const u8) -> u64 {
+        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+        let start = format!("{:x}-", at as usize);
+        let mut lines = smaps.lines().skip_while(|l| !l.starts_with(&start)).skip(1);
+        let rss = lines.find(|l| l.starts_with("Rss:")).unwrap();
+        rss.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+
+    #[test]
+    fn a_parse_of_a_mapped_file_leaves_none_of_it_resident() {
+        let mut text = String::from("a,b,y\n");
+        for r in 0..120_000u32 {
+            text.push_str(&format!("{}.25,-{},{}\n", r, r % 977, r % 3));
+        }
+        // Written just now, the file sits in the page cache in large folios, which a fault may
+        // map whole, pages behind it included.
+        let f = csv_file(&text);
+        let bytes = super::super::bytes::FileBytes::open(f.path()).unwrap();
+        assert!(bytes.is_mapped() && bytes.len() > 16 * HASH_BLOCK);
+        for chunks in [1, 3] {
+            parse(
+                f.path(),
+                &bytes,
+                true,
+                None,
+                ProblemKind::Regression,
+                chunks,
+            )
+            .unwrap();
+            // At most the last page, which the file's end splits.
+            let kib = resident_kib(bytes.as_ptr());
+            assert!(kib <= 4, "{kib} KiB of {} resident", bytes.len() / 1024);
+        }
+        let _ = bytes.hash();
+        assert!(resident_kib(bytes.as_ptr()) <= 4);
     }
 
     #[test]
