@@ -213,10 +213,25 @@ pub(super) fn trial(
         "status": status.map(describe).unwrap_or_else(|| "unknown".into()),
         "at": unix_now(),
     });
-    // Rewritten in place: a new file per trial costs an inode allocation, the dearest part of
-    // a short trial's bookkeeping.
-    let _ = std::fs::write(dir.join(RECORD_FILE), format!("{record:#}\n"));
+    let _ = rewrite(&dir.join(RECORD_FILE), &format!("{record:#}\n"));
     Ok(event)
+}
+
+/// Write `text` over the file at `path` in place. A new file would cost an inode allocation, the
+/// dearest part of a short trial's bookkeeping; and truncating first would make ext4 flush the
+/// file to disk on close (its guard against a crash leaving a rewritten file empty). The final
+/// record only grows the first one, so the file is cut only if something else made it longer.
+fn rewrite(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut f = match std::fs::OpenOptions::new().write(true).open(path) {
+        Ok(f) => f,
+        Err(_) => return std::fs::write(path, text),
+    };
+    f.write_all(text.as_bytes())?;
+    let len = text.len() as u64;
+    if f.metadata()?.len() > len {
+        f.set_len(len)?;
+    }
+    Ok(())
 }
 
 /// Add a line to the reports and to the trial record's `metrics`; the report point it went to,
@@ -657,5 +672,32 @@ fn watch(job: Watch, buf: &mut [u8], reader: &Reader, tx: &Sender<Msg>) {
     if !exited {
         let status = child.wait();
         let _ = tx.send(Msg::Exited { run, status });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rewrite;
+
+    #[test]
+    fn a_rewritten_record_holds_exactly_the_new_text_longer_or_shorter() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trial.json");
+        std::fs::write(&path, "{\"argv\": []}\n").unwrap();
+        rewrite(&path, "{\"argv\": [], \"exit\": {\"code\": 0}}\n").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "{\"argv\": [], \"exit\": {\"code\": 0}}\n"
+        );
+        rewrite(&path, "{}\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{}\n");
+    }
+
+    #[test]
+    fn a_record_removed_while_its_trial_ran_is_written_anew() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trial.json");
+        rewrite(&path, "{}\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{}\n");
     }
 }
