@@ -90,9 +90,10 @@ pub(super) fn read_rows_cached(
     let settings = serde_json::to_vec(&(&model.features, &model.target, &model.preprocessing))?;
     let reader = format!("predict {}", blake3::hash(&settings).to_hex());
     let (dataset, used) = models::Dataset::load_cached_by(data, &reader, cache, || {
-        // Hashed before the parse: a file changed meanwhile is parsed again next time.
-        let checksum = models::Dataset::checksum_of(data).map_err(BadInput::new)?;
-        let x = read_rows(data, model)?;
+        // Hashed as it is parsed, in one read: the checksum is that of the bytes parsed.
+        let mut hasher = blake3::Hasher::new();
+        let x = read_rows_from(data, model, Some(&mut hasher))?;
+        let checksum = format!("blake3:{}", hasher.finalize().to_hex());
         let rows = x.nrows();
         Ok::<_, anyhow::Error>(models::Dataset {
             x,
@@ -119,6 +120,31 @@ pub(super) fn read_rows_cached(
 
 /// The rows of the CSV file `data`, columns in the model's feature order.
 pub(super) fn read_rows(data: &Path, model: &ModelFile) -> Result<Array2<f64>> {
+    read_rows_from(data, model, None)
+}
+
+/// A reader that feeds what passes through it to a hasher.
+struct Hashing<'h, R> {
+    inner: R,
+    hasher: Option<&'h mut blake3::Hasher>,
+}
+
+impl<R: std::io::Read> std::io::Read for Hashing<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(h) = self.hasher.as_deref_mut() {
+            h.update(&buf[..n]);
+        }
+        Ok(n)
+    }
+}
+
+/// [`read_rows`], feeding every byte of the file to `hasher` when given.
+fn read_rows_from(
+    data: &Path,
+    model: &ModelFile,
+    hasher: Option<&mut blake3::Hasher>,
+) -> Result<Array2<f64>> {
     let bad =
         |m: String| -> anyhow::Error { BadInput::new(anyhow!("{}: {m}", data.display())).into() };
     let is_csv = data
@@ -129,10 +155,13 @@ pub(super) fn read_rows(data: &Path, model: &ModelFile) -> Result<Array2<f64>> {
             "predict reads CSV files (a header row, then one row per line)".into(),
         ));
     }
+    let file = std::fs::File::open(data).map_err(|e| bad(format!("cannot read: {e}")))?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
-        .from_path(data)
-        .map_err(|e| bad(format!("cannot read: {e}")))?;
+        .from_reader(Hashing {
+            inner: file,
+            hasher,
+        });
     let header: Vec<String> = reader
         .headers()
         .map_err(|e| bad(format!("cannot read the header: {e}")))?
@@ -240,6 +269,9 @@ pub(super) fn read_rows(data: &Path, model: &ModelFile) -> Result<Array2<f64>> {
         }
         rows += 1;
     }
+    // The records end at the end of the file; whatever the parser left unread is hashed too.
+    std::io::copy(&mut reader.into_inner(), &mut std::io::sink())
+        .map_err(|e| bad(format!("cannot read: {e}")))?;
     Array2::from_shape_vec((rows, at.len()), values).context("arranging the rows")
 }
 
