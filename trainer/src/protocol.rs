@@ -382,6 +382,16 @@ impl Event {
             Event::TrialFinished { .. } | Event::TrialFailed { .. }
         )
     }
+
+    /// Let the next trial's start ride on this trial's end (other events carry none).
+    pub fn set_next_started(&mut self, start: TrialStart) {
+        match self {
+            Event::TrialFinished { next_started, .. }
+            | Event::TrialFailed { next_started, .. }
+            | Event::TrialPruned { next_started, .. } => *next_started = Some(start),
+            _ => {}
+        }
+    }
 }
 
 /// A trial's start, announced inside the previous trial's result.

@@ -21,7 +21,7 @@ use std::sync::mpsc;
 use ipc_channel::ipc::{IpcReceiver, IpcSender};
 use tracing::{debug, info};
 
-use crate::protocol::{Event, ProgramSetup, Task, TrialId, TrialTask, unix_now};
+use crate::protocol::{Event, ProgramSetup, Task, TrialId, TrialStart, TrialTask, unix_now};
 use crate::worker::{TrainerError, ipc_err};
 
 /// What the trainer's loop hears while it runs programs.
@@ -53,6 +53,23 @@ struct Inbox {
 }
 
 impl Inbox {
+    /// Take in what has arrived on `rx` without waiting: tasks, stops, a shutdown or hang-up
+    /// (an earlier run's output is dropped).
+    fn collect(&mut self, rx: &mpsc::Receiver<Msg>) -> Result<(), TrainerError> {
+        while let Ok(msg) = rx.try_recv() {
+            match msg {
+                Msg::Task(Task::Trial(t)) => self.queued.push_back(t),
+                Msg::Task(Task::StopTrial { trial, attempt }) => self.stops.push((trial, attempt)),
+                Msg::Task(Task::Shutdown) | Msg::Hangup => self.shutdown = true,
+                Msg::Task(_) => {
+                    return Err(TrainerError::Protocol("a second setup arrived".into()));
+                }
+                Msg::Line { .. } | Msg::Eof { .. } | Msg::Exited { .. } => {}
+            }
+        }
+        Ok(())
+    }
+
     fn take_stop(&mut self, trial: TrialId, attempt: u32) -> bool {
         let before = self.stops.len();
         self.stops.retain(|s| *s != (trial, attempt));
@@ -102,6 +119,8 @@ pub fn sweep(
     let ctx = run::Context { setup, watcher };
     let mut inbox = Inbox::default();
     let mut runs = 0u64;
+    // The trial whose start rode on the previous trial's end.
+    let mut announced: Option<(TrialId, u32)> = None;
     loop {
         let task = match inbox.queued.pop_front() {
             Some(t) => Task::Trial(t),
@@ -117,13 +136,15 @@ pub fn sweep(
                 let _span =
                     tracing::info_span!("trial", trial = trial.trial, attempt = trial.attempt)
                         .entered();
-                events
-                    .send(Event::TrialStarted {
-                        trial: trial.trial,
-                        attempt: trial.attempt,
-                        at: unix_now(),
-                    })
-                    .map_err(ipc_err)?;
+                if announced.take() != Some((trial.trial, trial.attempt)) {
+                    events
+                        .send(Event::TrialStarted {
+                            trial: trial.trial,
+                            attempt: trial.attempt,
+                            at: unix_now(),
+                        })
+                        .map_err(ipc_err)?;
+                }
                 let event = if inbox.take_stop(trial.trial, trial.attempt) {
                     Some(Event::TrialPruned {
                         trial: trial.trial,
@@ -138,7 +159,18 @@ pub fn sweep(
                     runs += 1;
                     run::trial(&ctx, &trial, &rx, &mut inbox, runs, events)?
                 };
-                if let Some(e) = event {
+                if let Some(mut e) = event {
+                    // Short trials queue up here: when the next one is waiting, it starts now
+                    // and its start rides on this end (one message fewer a trial).
+                    inbox.collect(&rx)?;
+                    if let (false, Some(next)) = (inbox.shutdown, inbox.queued.front()) {
+                        announced = Some((next.trial, next.attempt));
+                        e.set_next_started(TrialStart {
+                            trial: next.trial,
+                            attempt: next.attempt,
+                            at: unix_now(),
+                        });
+                    }
                     events.send(e).map_err(ipc_err)?;
                 }
                 if inbox.shutdown {
