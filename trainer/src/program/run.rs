@@ -442,10 +442,6 @@ fn start(
         Ok(()) => true,
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
         Err(_) => {
-            if let Some(trials) = dir.parent() {
-                std::fs::create_dir_all(trials).map_err(|e| io("the trials directory", e))?;
-                spread_subdirectories(trials);
-            }
             std::fs::create_dir_all(dir).map_err(|e| io("the trial directory", e))?;
             true
         }
@@ -559,22 +555,6 @@ fn start(
         return Err("the program watcher has ended".into());
     }
     Ok(Started { pgid, tail, record })
-}
-
-/// Mark `dir` as the top of unrelated directory trees (ext2/3/4's `FS_TOPDIR_FL`, `chattr +T`,
-/// as on `/home`), so the filesystem spreads the trial directories made in it over its block
-/// groups instead of packing them beside each other. On ext4 without a journal a new inode is
-/// placed only after a scan past every inode of its group freed in the last few minutes, so
-/// after an old study was deleted each trial's files cost milliseconds in that group; spread,
-/// they rarely meet those inodes. A filesystem without the flag refuses it: nothing changes.
-fn spread_subdirectories(dir: &Path) {
-    use rustix::fs::{IFlags, ioctl_getflags, ioctl_setflags};
-    let Ok(f) = std::fs::File::open(dir) else {
-        return;
-    };
-    if let Ok(flags) = ioctl_getflags(&f) {
-        let _ = ioctl_setflags(&f, flags | IFlags::TOPDIR);
-    }
 }
 
 /// One of a program's output streams, as it is read.
@@ -697,21 +677,7 @@ fn watch(job: Watch, buf: &mut [u8], reader: &Reader, tx: &Sender<Msg>) {
 
 #[cfg(test)]
 mod tests {
-    use super::{rewrite, spread_subdirectories};
-    use rustix::fs::{IFlags, ioctl_getflags};
-
-    #[test]
-    fn the_trials_directory_is_marked_to_spread_its_subdirectories() {
-        let dir = tempfile::tempdir().unwrap();
-        let f = std::fs::File::open(dir.path()).unwrap();
-        // A filesystem without these flags (tmpfs) has nothing to mark.
-        let Ok(before) = ioctl_getflags(&f) else {
-            return;
-        };
-        assert!(!before.contains(IFlags::TOPDIR));
-        spread_subdirectories(dir.path());
-        assert!(ioctl_getflags(&f).unwrap().contains(IFlags::TOPDIR));
-    }
+    use super::rewrite;
 
     #[test]
     fn a_rewritten_record_holds_exactly_the_new_text_longer_or_shorter() {
