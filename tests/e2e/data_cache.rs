@@ -163,8 +163,8 @@ fn predict(s: &Scratch) -> std::process::Output {
     o
 }
 
-#[test]
-fn a_second_prediction_on_an_unchanged_file_reads_its_image_instead_of_parsing() {
+/// A training run in `run` on `bc.csv`, and a first prediction with its model.
+fn trained_and_predicted() -> (Scratch, std::process::Output) {
     let s = Scratch::new();
     let c = training_setup(&s);
     assert_status(
@@ -172,48 +172,44 @@ fn a_second_prediction_on_an_unchanged_file_reads_its_image_instead_of_parsing()
         0,
     );
     let first = predict(&s);
+    (s, first)
+}
+
+/// `second` read the model directory's image, parsed nothing, and predicted what `first` did.
+fn assert_read_from_image(second: &std::process::Output, first: &std::process::Output) {
+    let log = stderr(second);
+    assert!(log.contains(PREDICT_FROM_IMAGE), "{log}");
+    assert!(!log.contains(PARSED), "{log}");
+    assert_eq!(stdout(second), stdout(first), "the same predictions");
+}
+
+#[test]
+fn a_second_prediction_on_an_unchanged_file_reads_its_image_instead_of_parsing() {
+    let (s, first) = trained_and_predicted();
     assert!(
         stderr(&first).contains("data parsed (no image yet)"),
         "{}",
         stderr(&first)
     );
     let second = predict(&s);
-    let log = stderr(&second);
-    assert!(log.contains(PREDICT_FROM_IMAGE), "{log}");
-    assert!(!log.contains(PARSED), "{log}");
-    assert_eq!(stdout(&second), stdout(&first), "the same predictions");
+    assert_read_from_image(&second, &first);
 }
 
 #[test]
 fn a_prediction_on_a_file_rewritten_with_the_same_bytes_reads_its_image() {
-    let s = Scratch::new();
-    let c = training_setup(&s);
-    assert_status(
-        &s.run(&["train", c.to_str().unwrap(), "--study-dir", "run"]),
-        0,
-    );
-    let first = predict(&s);
+    let (s, first) = trained_and_predicted();
     // New file stamps, the same bytes: the image's checksum (taken as the file was parsed)
     // proves it unchanged.
     let path = s.path().join("bc.csv");
     let text = std::fs::read(&path).unwrap();
     std::fs::write(&path, &text).unwrap();
     let second = predict(&s);
-    let log = stderr(&second);
-    assert!(log.contains(PREDICT_FROM_IMAGE), "{log}");
-    assert!(!log.contains(PARSED), "{log}");
-    assert_eq!(stdout(&second), stdout(&first), "the same predictions");
+    assert_read_from_image(&second, &first);
 }
 
 #[test]
 fn a_prediction_on_a_changed_file_parses_it_again() {
-    let s = Scratch::new();
-    let c = training_setup(&s);
-    assert_status(
-        &s.run(&["train", c.to_str().unwrap(), "--study-dir", "run"]),
-        0,
-    );
-    let first = predict(&s);
+    let (s, first) = trained_and_predicted();
     let path = s.path().join("bc.csv");
     let text = std::fs::read_to_string(&path).unwrap();
     // Only the header and the first row are kept: the file changed.

@@ -994,13 +994,23 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_mapped_file_read_through_windows_is_read_whole() {
-        // Several MiB: the file is mapped, and the windows slide over it many times.
+    /// About 2 MiB of rows: a file that is mapped, and that windows slide over many times.
+    fn numbered_rows() -> String {
         let mut text = String::from("a,b,y\n");
         for r in 0..120_000u32 {
             text.push_str(&format!("{}.25,-{},{}\n", r, r % 977, r % 3));
         }
+        text
+    }
+
+    /// `bytes`, the mapping of the regression file `path`, parsed through windows in `chunks`.
+    fn parse_mapped(path: &Path, bytes: &[u8], chunks: usize) -> Parsed {
+        parse(path, bytes, true, None, ProblemKind::Regression, chunks).unwrap()
+    }
+
+    #[test]
+    fn a_mapped_file_read_through_windows_is_read_whole() {
+        let text = numbered_rows();
         let f = csv_file(&text);
         let bytes = super::super::bytes::FileBytes::open(f.path()).unwrap();
         assert!(bytes.is_mapped());
@@ -1016,17 +1026,9 @@ mod tests {
         .into_dataset(f.path(), ProblemKind::Regression)
         .unwrap();
         for chunks in [1, 3] {
-            let windowed = parse(
-                f.path(),
-                &bytes,
-                true,
-                None,
-                ProblemKind::Regression,
-                chunks,
-            )
-            .unwrap()
-            .into_dataset(f.path(), ProblemKind::Regression)
-            .unwrap();
+            let windowed = parse_mapped(f.path(), &bytes, chunks)
+                .into_dataset(f.path(), ProblemKind::Regression)
+                .unwrap();
             assert_eq!(windowed.x, whole.x);
             assert_eq!(windowed.y, whole.y);
             assert_eq!(windowed.checksum, whole.checksum);
@@ -1046,25 +1048,14 @@ mod tests {
 
     #[test]
     fn a_parse_of_a_mapped_file_leaves_none_of_it_resident() {
-        let mut text = String::from("a,b,y\n");
-        for r in 0..120_000u32 {
-            text.push_str(&format!("{}.25,-{},{}\n", r, r % 977, r % 3));
-        }
+        let text = numbered_rows();
         // Written just now, the file sits in the page cache in large folios, which a fault may
         // map whole, pages behind it included.
         let f = csv_file(&text);
         let bytes = super::super::bytes::FileBytes::open(f.path()).unwrap();
         assert!(bytes.is_mapped() && bytes.len() > 16 * HASH_BLOCK);
         for chunks in [1, 3] {
-            parse(
-                f.path(),
-                &bytes,
-                true,
-                None,
-                ProblemKind::Regression,
-                chunks,
-            )
-            .unwrap();
+            parse_mapped(f.path(), &bytes, chunks);
             // At most the last page, which the file's end splits.
             let kib = resident_kib(bytes.as_ptr());
             assert!(kib <= 4, "{kib} KiB of {} resident", bytes.len() / 1024);
