@@ -761,12 +761,7 @@ mod tests {
         ));
         let (second, used) = load(&s);
         assert_eq!(used, CacheUse::Hit);
-        assert_eq!(second.x, first.x);
-        assert_eq!(second.y, first.y);
-        assert_eq!(second.problem, first.problem);
-        assert_eq!(second.feature_names, first.feature_names);
-        assert_eq!(second.target_name, first.target_name);
-        assert_eq!(second.checksum, first.checksum);
+        assert_eq!(second, first);
     }
 
     fn load_image(s: &Setup) -> (Dataset, CacheUse) {

@@ -456,16 +456,12 @@ fn plan_chunked(
         kind,
         mapped,
     };
-    // The header's bytes are hashed with the first chunk's: the hash is the whole file's.
     let ranges = split_at_lines(bytes, data_start, chunks);
     let blocks = BlockHash::new(bytes.len());
-    let starts: Vec<usize> = (ranges.iter().map(|r| r.start).skip(1))
-        .chain([bytes.len()])
-        .collect();
-    let spans: Vec<Range<usize>> = (ranges.iter().zip(starts))
-        .enumerate()
-        .map(|(i, (r, end))| if i == 0 { 0..end } else { r.start..end })
-        .collect();
+    // The ranges are contiguous and end at the file's end; the first pass starts at 0, so the
+    // header's bytes are hashed with the first chunk's and the hash is the whole file's.
+    let mut spans = ranges.clone();
+    spans[0].start = 0;
     // Each chunk's line count bounds its rows: it places the chunk's rows in the final matrix,
     // so every thread parses straight into place and nothing is copied after.
     let counts = in_parallel(&spans, |span| {
@@ -605,9 +601,10 @@ fn count_lines(
     blocks: &BlockHash,
 ) -> Option<Counted> {
     let hashed = blocks.starting_in(span.clone());
-    let end = match hashed.end.checked_sub(1) {
-        Some(last) if !hashed.is_empty() => blocks.block(last).end.max(span.end),
-        _ => span.end,
+    let end = if hashed.is_empty() {
+        span.end
+    } else {
+        blocks.block(hashed.end - 1).end.max(span.end)
     };
     let mut window = Window::new(bytes, span.start, mapped);
     let mut ends = 0;
@@ -1366,15 +1363,6 @@ mod tests {
         parsed?.into_dataset(path, kind)
     }
 
-    fn same(a: &Dataset, b: &Dataset) {
-        assert_eq!(a.x, b.x);
-        assert_eq!(a.y, b.y);
-        assert_eq!(a.problem, b.problem);
-        assert_eq!(a.feature_names, b.feature_names);
-        assert_eq!(a.target_name, b.target_name);
-        assert_eq!(a.checksum, b.checksum);
-    }
-
     #[test]
     fn chunked_and_sequential_parses_give_identical_datasets() {
         for (named, kind) in [
@@ -1394,7 +1382,7 @@ mod tests {
             let sequential = read_in(&text, kind, 0).unwrap();
             assert_eq!(sequential.n_rows(), 5000);
             for chunks in [1, 2, 3, 4, 7] {
-                same(&read_in(&text, kind, chunks).unwrap(), &sequential);
+                assert_eq!(read_in(&text, kind, chunks).unwrap(), sequential);
             }
         }
     }
@@ -1581,7 +1569,7 @@ mod tests {
                 let sequential = read_in(text, kind, 0);
                 for chunks in [1, 2, 3] {
                     match (&sequential, read_in(text, kind, chunks)) {
-                        (Ok(a), Ok(b)) => same(a, &b),
+                        (Ok(a), Ok(b)) => assert_eq!(a, &b),
                         (Err(a), Err(b)) => {
                             assert_eq!(a.to_string(), b.to_string(), "{text:?}")
                         }

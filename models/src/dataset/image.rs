@@ -209,15 +209,6 @@ mod tests {
         (arrays, image.to_dataset().unwrap())
     }
 
-    fn assert_same(a: &Dataset, b: &Dataset) {
-        assert_eq!(a.x, b.x);
-        assert_eq!(a.y, b.y);
-        assert_eq!(a.feature_names, b.feature_names);
-        assert_eq!(a.target_name, b.target_name);
-        assert_eq!(a.problem, b.problem);
-        assert_eq!(a.checksum, b.checksum);
-    }
-
     #[test]
     fn csv_parsed_into_an_image_is_the_dataset_read_into_arrays() {
         let (a, b) = both(
@@ -225,14 +216,14 @@ mod tests {
             "a,b,y\n1,2,cat\n3,4,dog\n5,6,cat\n",
             ProblemKind::Classification,
         );
-        assert_same(&a, &b);
+        assert_eq!(a, b);
         assert_eq!(b.y.to_vec(), [0.0, 1.0, 0.0]);
     }
 
     #[test]
     fn regression_targets_are_written_in_place() {
         let (a, b) = both("d.csv", "a,y\n1,0.5\n2,-1.5\n", ProblemKind::Regression);
-        assert_same(&a, &b);
+        assert_eq!(a, b);
         assert_eq!(b.y.to_vec(), [0.5, -1.5]);
     }
 
@@ -240,7 +231,7 @@ mod tests {
     fn blank_lines_leave_an_image_of_the_rows_read() {
         for kind in [ProblemKind::Regression, ProblemKind::Classification] {
             let (a, b) = both("d.csv", "a,y\n1,0\n\n\n2,1\n\n3,0\n", kind);
-            assert_same(&a, &b);
+            assert_eq!(a, b);
             assert_eq!(b.x.column(0).to_vec(), [1.0, 2.0, 3.0]);
         }
     }
@@ -252,7 +243,7 @@ mod tests {
             "a,\"y\"\n1,\"x\"\n2,z\n",
             ProblemKind::Classification,
         );
-        assert_same(&a, &b);
+        assert_eq!(a, b);
     }
 
     #[test]

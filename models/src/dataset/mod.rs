@@ -54,7 +54,7 @@ pub enum Problem {
 }
 
 /// A dataset in memory: features row-major, targets, names.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
     /// Features, rows × columns, standard (row-major) layout.
     pub x: Array2<f64>,

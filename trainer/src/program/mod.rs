@@ -53,18 +53,25 @@ struct Inbox {
 }
 
 impl Inbox {
-    /// Take in what has arrived on `rx` without waiting: tasks, stops, a shutdown or hang-up
-    /// (an earlier run's output is dropped).
+    /// Keep a message that is not for the running trial: a task for later, a stop, a shutdown
+    /// or hang-up; an earlier run's output is dropped. A setup (a protocol error) is handed
+    /// back.
+    fn keep(&mut self, msg: Msg) -> Option<Task> {
+        match msg {
+            Msg::Task(Task::Trial(t)) => self.queued.push_back(t),
+            Msg::Task(Task::StopTrial { trial, attempt }) => self.stops.push((trial, attempt)),
+            Msg::Task(Task::Shutdown) | Msg::Hangup => self.shutdown = true,
+            Msg::Task(setup) => return Some(setup),
+            Msg::Line { .. } | Msg::Eof { .. } | Msg::Exited { .. } => {}
+        }
+        None
+    }
+
+    /// Keep what has arrived on `rx`, without waiting.
     fn collect(&mut self, rx: &mpsc::Receiver<Msg>) -> Result<(), TrainerError> {
         while let Ok(msg) = rx.try_recv() {
-            match msg {
-                Msg::Task(Task::Trial(t)) => self.queued.push_back(t),
-                Msg::Task(Task::StopTrial { trial, attempt }) => self.stops.push((trial, attempt)),
-                Msg::Task(Task::Shutdown) | Msg::Hangup => self.shutdown = true,
-                Msg::Task(_) => {
-                    return Err(TrainerError::Protocol("a second setup arrived".into()));
-                }
-                Msg::Line { .. } | Msg::Eof { .. } | Msg::Exited { .. } => {}
+            if self.keep(msg).is_some() {
+                return Err(TrainerError::Protocol("a second setup arrived".into()));
             }
         }
         Ok(())

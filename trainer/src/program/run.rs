@@ -189,10 +189,10 @@ pub(super) fn trial(
             }) if r == run && !stopped => {
                 note(line, &mut reports, &mut record);
             }
-            Ok(Msg::Task(Task::Trial(t))) => inbox.queued.push_back(t),
-            Ok(Msg::Task(Task::StopTrial { trial, attempt })) => inbox.stops.push((trial, attempt)),
-            Ok(Msg::Task(Task::Shutdown) | Msg::Hangup) => inbox.shutdown = true,
-            Ok(_) => {}
+            // A setup this late is ignored: the trial is over either way.
+            Ok(other) => {
+                inbox.keep(other);
+            }
             Err(_) => break,
         }
     }
